@@ -1,0 +1,114 @@
+"""The ``moai-adk`` command: wiring only (parse -> call one service -> render).
+
+Exit codes: 0 ok, 1 failure (``Error:`` + hint on stderr), 2 usage.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .. import __version__
+from rich.markup import escape
+
+from ..errors import MoaiError
+from .output import Output
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class State:
+    """Per-invocation state shared by all commands (``ctx.obj``)."""
+
+    def __init__(self) -> None:
+        self.output = Output()
+        self.project_dir: Path = Path.cwd()
+        self.environ: dict[str, str] = dict(os.environ)
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(State).output.json = True
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(State).output.debug = True
+
+
+def common(fn: F) -> F:
+    """Adds ``--json`` and ``--debug`` to a command so they work after it too."""
+    fn = click.option("--json", "_json", is_flag=True, expose_value=False, callback=_set_json,
+                      help="Print the result as JSON on stdout.")(fn)
+    fn = click.option("--debug", "_debug", is_flag=True, expose_value=False, callback=_set_debug,
+                      help="Show tracebacks and HTTP details on errors.")(fn)
+    return fn
+
+
+def state(ctx: click.Context) -> State:
+    return ctx.ensure_object(State)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-C", "--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run as if started in this folder.")
+@click.option("-q", "--quiet", is_flag=True, help="Only print results and errors.")
+@click.version_option(__version__, prog_name="moai-adk")
+@common
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path | None, quiet: bool) -> None:
+    """Deploy web projects to Vercel, Netlify, Firebase, Supabase, or moai-adk's own local platform."""
+    st = state(ctx)
+    st.output.quiet = quiet
+    if project_dir is not None:
+        st.project_dir = project_dir.resolve()
+
+
+def _register() -> None:
+    from . import db_cmd, deploy_cmds, env_cmd, init_cmd, platform_cmd
+
+    for module in (init_cmd, deploy_cmds, platform_cmd, env_cmd, db_cmd):
+        module.register(cli)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    st = State()
+    try:
+        cli.main(args=args, prog_name="moai-adk", standalone_mode=False, obj=st)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        st.output.err.print("Aborted.")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except MoaiError as exc:
+        if debug:
+            traceback.print_exc()
+        st.output.err.print(f"[bold red]Error:[/bold red] {escape(exc.message)}", markup=True, highlight=False)
+        if exc.hint:
+            st.output.err.print(f"[bold]Hint:[/bold] {escape(exc.hint)}", markup=True, highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        st.output.err.print("Interrupted.")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last-resort report
+        if debug:
+            traceback.print_exc()
+        st.output.err.print(
+            f"Error: unexpected {type(exc).__name__}: {exc}. This is a bug in moai-adk; "
+            "re-run with --debug and report the traceback.", markup=False)
+        sys.exit(1)
+    sys.exit(0)

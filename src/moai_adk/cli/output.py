@@ -1,0 +1,55 @@
+"""How commands talk to the user: results on stdout (a table or ``--json``),
+progress and messages on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+@dataclass
+class Output:
+    json: bool = False
+    debug: bool = False
+    quiet: bool = False
+    out: Console = field(default_factory=lambda: Console(file=sys.stdout, highlight=False, soft_wrap=True))
+    err: Console = field(default_factory=lambda: Console(file=sys.stderr, highlight=False, soft_wrap=True))
+
+    def result(self, data: Any, render: Callable[[Console], None] | None = None) -> None:
+        """The command's result: JSON on --json, else ``render`` (or a plain dump)."""
+        if self.json:
+            sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
+            sys.stdout.flush()
+        elif render is not None:
+            render(self.out)
+        else:
+            self.out.print(data)
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self.err.print(message)
+
+    def warn(self, message: str) -> None:
+        self.err.print(f"[yellow]Warning:[/yellow] {message}")
+
+    @contextmanager
+    def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> Iterator[Callable[[int], None]]:
+        """A rich progress bar on stderr (hidden when stderr is not a terminal or in --json)."""
+        disable = self.json or self.quiet or not self.err.is_terminal
+        columns: list[Any] = [TextColumn("{task.description}"), BarColumn()]
+        columns.append(DownloadColumn() if unit_bytes else TextColumn("{task.completed}/{task.total}"))
+        columns.append(TimeRemainingColumn())
+        with Progress(*columns, console=self.err, disable=disable, transient=True) as bar:
+            task = bar.add_task(description, total=total)
+
+            def advance(n: int = 1) -> None:
+                bar.advance(task, n)
+
+            yield advance
