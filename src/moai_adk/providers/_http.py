@@ -79,6 +79,7 @@ class ApiClient:
         sleep: Callable[[float], None] | None = None,
         link_hint: str | None = None,
         headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> None:
         self.label = label
         self.token_env = token_env
@@ -99,6 +100,7 @@ class ApiClient:
             headers=hdrs,
             timeout=httpx.Timeout(timeout, connect=10.0),
             transport=transport,
+            params=dict(params or {}),
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
             follow_redirects=False,
         )
@@ -140,7 +142,7 @@ class ApiClient:
             if response.status_code in allowed or response.is_success:
                 return response
             if retry and response.status_code in RETRY_STATUSES and attempt <= self.max_retries:
-                if response.status_code == 429:
+                if response.status_code in (429, 503):
                     self.throttled.set()
                 self.sleep(retry_delay(response, attempt))
                 continue
@@ -215,13 +217,16 @@ def run_concurrently(items: Iterable[T], fn: Callable[[T], R], *, concurrency: i
                      on_done: Callable[[T, R], None] | None = None) -> list[R]:
     """Run ``fn`` over ``items`` with at most ``concurrency`` in flight.
 
-    Adaptive: when ``throttled`` gets set (the API answered 429), the window
-    halves (never below 1) and grows back by one per success. The first error
-    cancels what has not started and is re-raised.
+    Adaptive: when ``throttled`` gets set (the API answered 429 or 503), the
+    window halves (never below 1) and grows back by one per completed batch.
+    It halves at most once per window's worth of completions, so a burst of
+    429s answered to requests already in flight counts as one signal. The
+    first error cancels what has not started and is re-raised.
     """
     pending = iter(items)
     results: list[R] = []
     window = max(1, concurrency)
+    cooldown = 0  # completions left before another halving may happen
     with ThreadPoolExecutor(max_workers=window) as pool:
         running: dict[Future[R], T] = {}
         exhausted = False
@@ -247,9 +252,41 @@ def run_concurrently(items: Iterable[T], fn: Callable[[T], R], *, concurrency: i
                 results.append(result)
                 if on_done is not None:
                     on_done(item, result)
+                cooldown = max(0, cooldown - 1)
             if throttled is not None and throttled.is_set():
                 throttled.clear()
-                window = max(1, window // 2)
+                if cooldown == 0:
+                    window = max(1, window // 2)
+                    cooldown = window
             elif window < concurrency:
                 window += 1
     return results
+
+
+def poll_until(fetch: Callable[[], T], done: Callable[[T], bool], *, what: str,
+               interval: float = 1.0, max_interval: float = 5.0, timeout: float = 1200.0,
+               sleep: Callable[[float], None] | None = None,
+               clock: Callable[[], float] = time.monotonic) -> T:
+    """Call ``fetch`` until ``done(result)``; the interval grows 1.5x up to ``max_interval``.
+
+    ``fetch`` goes through ``ApiClient`` so 429/503 answers are already
+    retried honouring ``Retry-After``. Raises ``ProviderError`` naming
+    ``what`` after ``timeout`` seconds of the clock (or of summed sleeps when
+    an injected ``sleep`` does not really wait).
+    """
+    pause = sleep or time.sleep
+    start = clock()
+    waited = 0.0
+    delay = interval
+    while True:
+        result = fetch()
+        if done(result):
+            return result
+        if clock() - start > timeout or waited > timeout:
+            raise ProviderError(
+                f"Gave up waiting for {what} after {timeout:.0f} seconds.",
+                hint="The platform may be slow or stuck; check its dashboard and re-run the command later.",
+            )
+        pause(delay)
+        waited += delay
+        delay = min(max_interval, delay * 1.5)
