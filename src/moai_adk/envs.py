@@ -1,0 +1,255 @@
+"""Environment variables across platforms: list, set, unset, pull, push.
+
+Works against the ``Provider`` base API only (``env_list``/``env_set``/
+``env_unset``), so every platform that implements those (local, Vercel,
+Netlify, ...) gets the same behaviour. Our environments map to each
+platform's own notion:
+
+=============  ===========  ===============  =====================================
+ours           Vercel       Netlify context  note
+=============  ===========  ===============  =====================================
+production     production   production
+preview        preview      deploy-preview
+staging        preview      branch-deploy    Vercel: shares preview values unless
+                                             ``[platforms.vercel] custom_environments``
+                                             maps it to a custom environment id
+development    development  dev
+<other>        preview      branch-deploy
+=============  ===========  ===============  =====================================
+
+``pull`` writes a ``.env`` file atomically and never writes a value the
+platform would not reveal (a secret) as an empty string: such keys are
+listed as unreadable and keep the value the file already had, if any.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, UsageError
+from .providers.base import EnvVar, Provider
+
+VERCEL_TARGETS = {"production": "production", "preview": "preview", "staging": "preview",
+                  "development": "development"}
+NETLIFY_CONTEXTS = {"production": "production", "preview": "deploy-preview", "staging": "branch-deploy",
+                    "development": "dev"}
+KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LINE_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$")
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
+
+
+def platform_environment(platform: str, environment: str, settings: Mapping[str, Any] | None = None) -> str:
+    """The platform's name for our ``environment`` (``custom:<id>`` for a Vercel custom environment)."""
+    if platform == "vercel":
+        custom = (settings or {}).get("custom_environments") or {}
+        if isinstance(custom, Mapping) and environment in custom:
+            return f"custom:{custom[environment]}"
+        return VERCEL_TARGETS.get(environment, "preview")
+    if platform == "netlify":
+        return NETLIFY_CONTEXTS.get(environment, "branch-deploy")
+    return environment
+
+
+def mapping_note(platform: str, environment: str, settings: Mapping[str, Any] | None = None) -> str | None:
+    """A sentence to show when ``environment`` shares values with another one on ``platform``."""
+    mapped = platform_environment(platform, environment, settings)
+    if platform == "vercel" and environment != mapped and not mapped.startswith("custom:"):
+        return (f"Vercel has no '{environment}' target: its variables are the '{mapped}' ones. Map it to a custom "
+                f"environment with [platforms.vercel] custom_environments = {{ {environment} = \"env_...\" }}.")
+    return None
+
+
+def check_key(key: str) -> None:
+    if not KEY_RE.match(key):
+        raise UsageError(f"'{key}' is not a valid variable name (KEY).",
+                         hint="Use letters, digits and '_', not starting with a digit, e.g. API_URL.")
+
+
+# -- .env files ------------------------------------------------------------
+def parse_dotenv(text: str, path: Path) -> dict[str, str]:
+    """``KEY=value`` lines; ``#`` comments, ``export``, single/double quotes (double quotes take escapes)."""
+    out: dict[str, str] = {}
+    for no, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _LINE_RE.match(line)
+        if not m:
+            raise ConfigError(f"{path}:{no}: expected KEY=value, found {raw.strip()[:60]!r}.",
+                              hint=f"Fix or delete line {no} of {path}.")
+        key, value = m.group(1), m.group(2)
+        if value[:1] in ('"', "'"):
+            quote = value[0]
+            end = _closing_quote(value, quote)
+            if end < 0:
+                raise ConfigError(f"{path}:{no}: the value of {key} opens a {quote} quote that never closes.",
+                                  hint=f"Close the quote on line {no} of {path}.")
+            body = value[1:end]
+            value = _unescape(body) if quote == '"' else body
+        else:
+            value = re.split(r"\s+#", value, maxsplit=1)[0].rstrip()
+        out[key] = value
+    return out
+
+
+def _closing_quote(value: str, quote: str) -> int:
+    i = 1
+    while i < len(value):
+        if quote == '"' and value[i] == "\\":
+            i += 2
+            continue
+        if value[i] == quote:
+            return i
+        i += 1
+    return -1
+
+
+def _unescape(body: str) -> str:
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), body)
+
+
+def format_dotenv(values: Mapping[str, str], header: str = "") -> str:
+    lines = [f"# {line}" for line in header.splitlines()]
+    for key, value in values.items():
+        if re.fullmatch(r"[A-Za-z0-9_./:@+,-]*", value):
+            lines.append(f"{key}={value}")
+        else:
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+            lines.append(f'{key}="{escaped}"')
+    return "\n".join(lines) + "\n"
+
+
+def write_text_atomic(path: Path, text: str, mode: int = 0o600) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# -- service ---------------------------------------------------------------
+@dataclass
+class PullResult:
+    path: Path
+    written: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # unreadable keys whose old local value was kept
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": str(self.path), "written": self.written, "unreadable": self.unreadable,
+                "kept": self.kept, "dry_run": self.dry_run}
+
+
+@dataclass
+class PushResult:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"added": self.added, "changed": self.changed, "unchanged": self.unchanged, "dry_run": self.dry_run}
+
+
+def env_to_json(var: EnvVar, *, reveal: bool = False) -> dict[str, Any]:
+    value: str | None = var.value
+    if value is not None and not reveal and var.secret:
+        value = None
+    return {"key": var.key, "value": value, "secret": var.secret, "readable": var.value is not None,
+            "environments": var.environments}
+
+
+def list_env(provider: Provider, environment: str) -> list[EnvVar]:
+    return sorted(provider.env_list(environment), key=lambda v: v.key)
+
+
+def set_env(provider: Provider, environment: str, key: str, value: str, *, secret: bool = False,
+            dry_run: bool = False) -> dict[str, Any]:
+    check_key(key)
+    existing = {v.key: v for v in provider.env_list(environment)}
+    action = "change" if key in existing else "add"
+    if existing.get(key) is not None and existing[key].value == value and existing[key].secret == secret:
+        action = "unchanged"
+    if not dry_run and action != "unchanged":
+        provider.env_set(environment, key, value, secret=secret)
+    return {"key": key, "environment": environment, "platform": provider.name, "action": action,
+            "secret": secret, "dry_run": dry_run}
+
+
+def unset_env(provider: Provider, environment: str, key: str, *, dry_run: bool = False) -> dict[str, Any]:
+    check_key(key)
+    existing = {v.key for v in provider.env_list(environment)}
+    if key not in existing:
+        raise UsageError(
+            f"{key} is not set for the {environment} environment on {provider.name}.",
+            hint=f"Run `moai-adk env list --env {environment} --platform {provider.name}` to see what is set.",
+        )
+    if not dry_run:
+        provider.env_unset(environment, key)
+    return {"key": key, "environment": environment, "platform": provider.name, "action": "remove",
+            "dry_run": dry_run}
+
+
+def pull_env(provider: Provider, environment: str, path: Path, *, dry_run: bool = False) -> PullResult:
+    """Write the environment's readable variables to ``path``; unreadable ones keep their local value."""
+    current: dict[str, str] = {}
+    if path.exists():
+        current = parse_dotenv(path.read_text(encoding="utf-8"), path)
+    result = PullResult(path=path, dry_run=dry_run)
+    values: dict[str, str] = {}
+    for var in list_env(provider, environment):
+        if var.value is None:
+            result.unreadable.append(var.key)
+            if var.key in current:
+                values[var.key] = current[var.key]
+                result.kept.append(var.key)
+            continue
+        values[var.key] = var.value
+        result.written.append(var.key)
+    header = f"Pulled by moai-adk from {provider.name} ({environment})."
+    if result.unreadable:
+        header += "\nNot readable (secret): " + ", ".join(result.unreadable)
+    if not dry_run:
+        write_text_atomic(path, format_dotenv(values, header))
+    return result
+
+
+def push_env(provider: Provider, environment: str, path: Path, *, secret: bool = False,
+             secret_keys: frozenset[str] = frozenset(), dry_run: bool = False) -> PushResult:
+    """Set every ``KEY=value`` of ``path`` on the platform; unchanged values are not sent."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"No such file: {path} (--file).",
+                         hint=f"Create it, or run `moai-adk env pull --env {environment}` first.") from None
+    wanted = parse_dotenv(text, path)
+    for key in wanted:
+        check_key(key)
+    existing = {v.key: v for v in provider.env_list(environment)}
+    result = PushResult(dry_run=dry_run)
+    for key, value in wanted.items():
+        is_secret = secret or key in secret_keys
+        old = existing.get(key)
+        if old is None:
+            result.added.append(key)
+        elif old.value == value and old.secret == is_secret:
+            result.unchanged.append(key)
+            continue
+        else:
+            result.changed.append(key)
+        if not dry_run:
+            provider.env_set(environment, key, value, secret=is_secret)
+    return result

@@ -1,0 +1,263 @@
+"""The Vercel provider (REST API, file-manifest deploys).
+
+How it maps to the pipeline contract (deploy must not switch production;
+the pipeline health-checks, then calls ``promote``):
+
+* ``deploy`` always creates a **preview** deployment (no ``target``), even
+  for production, because a ``target: "production"`` deployment takes the
+  production aliases by itself as soon as it is READY. The deployment's
+  ``meta.moaiTarget`` records that it was meant for production.
+* ``promote(id)`` of that preview creates the production deployment from it
+  (``POST /v13/deployments`` with ``deploymentId`` and ``target:
+  "production"``, as Vercel's CLI does; no file is uploaded again). A
+  deployment whose target already is production is promoted with
+  ``POST /v10/projects/{id}/promote/{deploymentId}``.
+* ``rollback`` points production back at an earlier production deployment
+  with ``POST /v9/projects/{id}/rollback/{deploymentId}`` (not in the public
+  OpenAPI; it is what Vercel's CLI calls).
+
+Reads ``VERCEL_TOKEN`` (required), ``MOAI_VERCEL_API_URL`` (base URL),
+``VERCEL_PROJECT_ID``/``VERCEL_ORG_ID``; ``.vercel/project.json``;
+``vercel.json`` in the project root (sent with the files when the output
+folder has none). Writes ``.vercel/project.json`` on ``link``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ...errors import AuthError, NotFoundError, ProviderError
+from ..base import (
+    CAP_ALIASES, CAP_ENV, CAP_PREVIEW, CAP_PROMOTE, CAP_ROLLBACK, CAP_SECRETS,
+    DeployTarget, Deployment, EnvVar, Limits, Provider, ProviderContext,
+)
+from .._http import ApiClient, poll_until
+from . import _deploy
+from ._env import VercelEnv
+from ._link import LINK_FILE, LINK_HINT, VercelLink, read_link, write_link
+
+if TYPE_CHECKING:
+    from ...deploy.snapshot import Snapshot
+
+DEFAULT_API = "https://api.vercel.com"
+TOKEN_ENV = "VERCEL_TOKEN"
+DEFAULT_CONCURRENCY = 16
+
+
+class VercelProvider(Provider):
+    name: ClassVar[str] = "vercel"
+    hash_algorithms: ClassVar[tuple[str, ...]] = ("sha1",)
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {CAP_PREVIEW, CAP_PROMOTE, CAP_ROLLBACK, CAP_ENV, CAP_SECRETS, CAP_ALIASES})
+    # 15,000 files: above it Vercel's client switches to archive uploads, which we do not do.
+    # 100 MB: the Hobby plan's static file upload limit ([platforms.vercel] max_file_size raises it).
+    limits: ClassVar[Limits] = Limits(max_files=_deploy.FILE_LIMIT, max_file_size=100 * 1024 * 1024)
+
+    def __init__(self, ctx: ProviderContext) -> None:
+        super().__init__(ctx)
+        self._api: ApiClient | None = None
+        self._link: VercelLink | None = None
+
+    # -- plumbing ----------------------------------------------------------
+    @property
+    def effective_limits(self) -> Limits:
+        size = self.ctx.settings.get("max_file_size")
+        return Limits(max_files=self.limits.max_files,
+                      max_file_size=int(size) if size else self.limits.max_file_size)
+
+    def _token(self) -> str:
+        token = self.ctx.environ.get(TOKEN_ENV)
+        if not token:
+            raise AuthError(
+                f"No Vercel token: the {TOKEN_ENV} environment variable is not set.",
+                hint=f"Create a token at https://vercel.com/account/tokens and run `export {TOKEN_ENV}=<token>`.",
+            )
+        return token
+
+    def api(self) -> ApiClient:
+        if self._api is None:
+            link = read_link(self.ctx.root, self.ctx.settings, self.ctx.environ)
+            self._link = link
+            team = (link.team_id if link else None) or self.ctx.settings.get("team_id")
+            self._api = ApiClient(
+                self.ctx.environ.get("MOAI_VERCEL_API_URL", DEFAULT_API), label="Vercel", token=self._token(),
+                token_env=TOKEN_ENV, transport=self.ctx.transport, sleep=self.ctx.sleep,
+                link_hint=LINK_HINT, params={"teamId": team} if team else None,
+            )
+        return self._api
+
+    def linked(self) -> VercelLink:
+        self.api()
+        if self._link is None:
+            raise NotFoundError(
+                f"This folder is not linked to a Vercel project ({self.ctx.root / LINK_FILE} is missing).",
+                hint=LINK_HINT,
+            )
+        return self._link
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+
+    def _project(self) -> dict[str, Any]:
+        data = self.api().json("GET", f"/v9/projects/{self.linked().project_id}")
+        return data if isinstance(data, dict) else {}
+
+    @staticmethod
+    def _production_id(project: dict[str, Any]) -> str | None:
+        targets = project.get("targets") or {}
+        prod = targets.get("production") if isinstance(targets, dict) else None
+        return str(prod["id"]) if isinstance(prod, dict) and prod.get("id") else None
+
+    # -- linking -----------------------------------------------------------
+    def link(self, *, create: bool = True, dry_run: bool = False) -> dict[str, Any]:
+        api = self.api()
+        if self._link is not None:
+            project = self._project()  # 404 -> NotFoundError with the link hint
+            return {"platform": self.name, "project_id": project.get("id", self._link.project_id),
+                    "name": project.get("name"), "org_id": self._link.org_id, "created": False,
+                    "file": str(self.ctx.root / LINK_FILE)}
+        name = str(self.ctx.settings.get("project") or self.ctx.project_name)
+        found = api.request("GET", f"/v9/projects/{name}", expect={404})
+        created = False
+        if found.status_code == 404:
+            if not create:
+                raise NotFoundError(f"Vercel has no project named '{name}'.",
+                                    hint="Run `moai-adk init --baas vercel --link` to create it.")
+            if dry_run:
+                return {"platform": self.name, "name": name, "created": True, "dry_run": True,
+                        "file": str(self.ctx.root / LINK_FILE)}
+            project = api.json("POST", "/v11/projects", json={"name": name, "framework": None})
+            created = True
+        else:
+            project = api.decode(found)
+        if not isinstance(project, dict) or not project.get("id"):
+            raise ProviderError(f"Vercel answered without a project id for '{name}'.", hint="Re-run with --debug.")
+        team = self.ctx.settings.get("team_id")
+        link = VercelLink(str(project["id"]), str(team or project.get("accountId") or "") or None, name)
+        result = {"platform": self.name, "project_id": link.project_id, "name": name, "org_id": link.org_id,
+                  "created": created, "file": str(self.ctx.root / LINK_FILE)}
+        if dry_run:
+            return {**result, "dry_run": True}
+        write_link(self.ctx.root, link)
+        self._link = link
+        return result
+
+    # -- deploys -----------------------------------------------------------
+    def deploy(self, snapshot: Snapshot, target: DeployTarget) -> Deployment:
+        manifest = _deploy.build_manifest(snapshot, self.ctx.root, self.effective_limits)
+        link = self.linked()
+        requests_before = self.api().request_count
+        project = self._project()
+        body: dict[str, Any] = {
+            "name": project.get("name") or link.project_name or self.ctx.project_name,
+            "project": link.project_id,
+            "files": manifest.body(),
+            "meta": {**target.meta, "moaiEnvironment": target.environment,
+                     "moaiTarget": "production" if target.production else "preview",
+                     **({"moaiMessage": target.message} if target.message else {})},
+        }
+        if not project.get("latestDeployments") and not self._production_id(project):
+            body["projectSettings"] = {"framework": None, "buildCommand": None, "installCommand": None,
+                                       "outputDirectory": None}
+        uploader = _deploy.Uploader(self.api(), self.ctx.concurrency or DEFAULT_CONCURRENCY, self.ctx.progress)
+        created = _deploy.create_with_handshake(self.api(), body, manifest, uploader,
+                                                params={"skipAutoDetectionConfirmation": "1"})
+        final = _deploy.wait_ready(self.api(), str(created["id"]), self.ctx.sleep)
+        _deploy.raise_if_failed(final)
+        dep = _deploy.to_deployment(final)
+        dep.stats.files_total = len(manifest.entries)
+        dep.stats.files_uploaded = uploader.stats.files_uploaded
+        dep.stats.bytes_uploaded = uploader.stats.bytes_uploaded
+        dep.stats.requests = self.api().request_count - requests_before
+        return dep
+
+    def get_deployment(self, deployment_id: str) -> Deployment:
+        data = self.api().json("GET", f"/v13/deployments/{deployment_id}")
+        return _deploy.to_deployment(data, self._production_id(self._project()))
+
+    def list_deployments(self, limit: int = 20) -> list[Deployment]:
+        link = self.linked()
+        prod = self._production_id(self._project())
+        data = self.api().json("GET", "/v6/deployments", params={"projectId": link.project_id, "limit": str(limit)})
+        items = data.get("deployments", []) if isinstance(data, dict) else []
+        return [_deploy.to_deployment(d, prod) for d in items]
+
+    def _wait_alias_job(self, deployment_id: str, kind: str) -> None:
+        def done(project: dict[str, Any]) -> bool:
+            req = project.get("lastAliasRequest") or {}
+            return req.get("toDeploymentId") == deployment_id and req.get("jobStatus") in ("succeeded", "failed", "skipped")
+
+        project = poll_until(self._project, done, what=f"the Vercel {kind} of {deployment_id}",
+                             interval=0.5, timeout=600, sleep=self.ctx.sleep)
+        if project["lastAliasRequest"]["jobStatus"] == "failed":
+            raise ProviderError(f"Vercel could not {kind} deployment {deployment_id}: its alias job failed.",
+                                hint="Check the project's domains in the Vercel dashboard and retry.")
+
+    def promote(self, deployment_id: str) -> Deployment:
+        link = self.linked()
+        api = self.api()
+        source = api.json("GET", f"/v13/deployments/{deployment_id}")
+        _deploy.raise_if_failed(source)
+        if source.get("readyState") != "READY":
+            raise ProviderError(f"Vercel deployment {deployment_id} is {source.get('readyState')}, not READY.",
+                                hint="Wait for it to finish, then promote again.")
+        if source.get("target") == "production":
+            api.request("POST", f"/v10/projects/{link.project_id}/promote/{deployment_id}")
+            self._wait_alias_job(deployment_id, "promote")
+            return self.get_deployment(deployment_id)
+        body = {"name": source.get("name") or link.project_name or self.ctx.project_name,
+                "project": link.project_id, "deploymentId": deployment_id, "target": "production",
+                "meta": {"action": "promote", "moaiPromotedFrom": deployment_id}}
+        created = api.json("POST", "/v13/deployments", json=body)
+        final = _deploy.wait_ready(api, str(created["id"]), self.ctx.sleep)
+        _deploy.raise_if_failed(final)
+        dep = self.get_deployment(str(final["id"]))
+        dep.extra["promoted_from"] = deployment_id
+        return dep
+
+    def rollback(self, deployment_id: str | None = None) -> Deployment:
+        link = self.linked()
+        api = self.api()
+        project = self._project()
+        current = self._production_id(project)
+        if deployment_id is None:
+            data = api.json("GET", "/v6/deployments", params={
+                "projectId": link.project_id, "target": "production", "state": "READY", "limit": "20"})
+            items = data.get("deployments", []) if isinstance(data, dict) else []
+            current_created = next((d.get("created") for d in items if d.get("uid") == current), None)
+            earlier = [d for d in items if d.get("uid") != current
+                       and (current_created is None or (d.get("created") or 0) < current_created)]
+            if not earlier:
+                raise NotFoundError("There is no earlier ready production deployment on Vercel to roll back to.",
+                                    hint="Run `moai-adk deployments --platform vercel` to see what exists.")
+            deployment_id = str(earlier[0]["uid"])
+        api.request("POST", f"/v9/projects/{link.project_id}/rollback/{deployment_id}", json={})
+        self._wait_alias_job(deployment_id, "rollback")
+        return self.get_deployment(deployment_id)
+
+    # -- aliases -----------------------------------------------------------
+    def aliases(self, deployment_id: str) -> list[str]:
+        data = self.api().json("GET", f"/v2/deployments/{deployment_id}/aliases")
+        return [str(a.get("alias")) for a in (data or {}).get("aliases", []) if isinstance(a, dict)]
+
+    def assign_alias(self, deployment_id: str, alias: str) -> dict[str, Any]:
+        data = self.api().json("POST", f"/v2/deployments/{deployment_id}/aliases", json={"alias": alias})
+        return data if isinstance(data, dict) else {}
+
+    # -- env vars ----------------------------------------------------------
+    def _env(self) -> VercelEnv:
+        from ...envs import platform_environment
+
+        return VercelEnv(self.api(), self.linked().project_id,
+                         lambda env: platform_environment(self.name, env, self.ctx.settings))
+
+    def env_list(self, environment: str) -> list[EnvVar]:
+        return self._env().list(environment)
+
+    def env_set(self, environment: str, key: str, value: str, *, secret: bool = False) -> EnvVar:
+        return self._env().set(environment, key, value, secret=secret)
+
+    def env_unset(self, environment: str, key: str) -> None:
+        self._env().unset(environment, key)

@@ -1,0 +1,218 @@
+"""Vercel's file-manifest deploy, step by step as Vercel's own client does it.
+
+1. every file is named by the SHA-1 of its raw bytes;
+2. ``POST /v13/deployments`` with ``files: [{file, sha, size, mode}]``;
+3. a ``400`` whose error ``code`` is ``missing_files`` lists the SHAs Vercel
+   lacks (``missing``); each is sent once to ``POST /v2/files`` with
+   ``x-vercel-digest`` and ``Content-Length``;
+4. the identical create call is sent again and now answers the deployment;
+5. ``GET /v13/deployments/{id}`` is polled until ``readyState`` is
+   ``READY``, ``ERROR`` or ``CANCELED``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...errors import DeployFailed, IntegrityError, LimitError, ProviderError
+from .._http import ApiClient, poll_until, run_concurrently
+from ..base import DeployStats, Deployment, Limits
+
+if TYPE_CHECKING:
+    from ...deploy.snapshot import Snapshot
+
+FILE_LIMIT = 15_000  # above this Vercel's client switches to archive uploads
+DONE_STATES = frozenset({"READY", "ERROR", "CANCELED"})
+STATE_MAP = {
+    "QUEUED": "processing", "INITIALIZING": "processing", "BUILDING": "processing",
+    "READY": "ready", "ERROR": "error", "CANCELED": "canceled",
+}
+MAX_HANDSHAKES = 4
+
+
+@dataclass
+class ManifestEntry:
+    file: str
+    sha: str
+    size: int
+    mode: int
+    abspath: str | None = None  # where to read the bytes
+    data: bytes | None = None  # or the bytes themselves (vercel.json from the project root)
+
+
+@dataclass
+class Manifest:
+    entries: list[ManifestEntry] = field(default_factory=list)
+
+    def body(self) -> list[dict[str, Any]]:
+        return [{"file": e.file, "sha": e.sha, "size": e.size, "mode": e.mode} for e in self.entries]
+
+    def by_sha(self) -> dict[str, ManifestEntry]:
+        out: dict[str, ManifestEntry] = {}
+        for e in self.entries:
+            out.setdefault(e.sha, e)
+        return out
+
+
+def build_manifest(snapshot: Snapshot, root: Path, limits: Limits) -> Manifest:
+    """The ``files`` list, plus the project's ``vercel.json`` when the output lacks one.
+
+    Limits are checked here too, so nothing is uploaded for a site Vercel
+    would refuse even when the snapshot was taken with other limits.
+    """
+    entries = [ManifestEntry(f.path, f.hashes["sha1"], f.size, 0o100000 | f.mode, abspath=f.abspath)
+               for f in snapshot.files]
+    names = {e.file for e in entries}
+    config = root / "vercel.json"
+    if "vercel.json" not in names and config.is_file() and config.resolve() != (snapshot.root / "vercel.json").resolve():
+        data = config.read_bytes()
+        entries.append(ManifestEntry("vercel.json", hashlib.sha1(data).hexdigest(), len(data), 0o100644, data=data))
+    max_files = limits.max_files or FILE_LIMIT
+    if len(entries) > max_files:
+        raise LimitError(
+            f"{snapshot.root} has {len(entries):,} files; Vercel accepts at most {max_files:,} per file-manifest "
+            "deployment. Nothing was uploaded.",
+            hint="Remove files from the build output (source maps, unused assets), or deploy this site with --platform netlify or local.",
+        )
+    if limits.max_file_size is not None:
+        for e in entries:
+            if e.size > limits.max_file_size:
+                raise LimitError(
+                    f"{os.path.join(snapshot.root, e.file)} is {e.size:,} bytes; Vercel accepts files of at most "
+                    f"{limits.max_file_size:,} bytes. Nothing was uploaded.",
+                    hint="Shrink or split the file, or host it in object storage and link to it "
+                         "(set [platforms.vercel] max_file_size if your plan allows more).",
+                )
+    return Manifest(entries)
+
+
+def missing_shas(response_body: Any) -> list[str] | None:
+    """The SHAs of a ``missing_files`` answer, or ``None`` for any other 400."""
+    if not isinstance(response_body, dict):
+        return None
+    err = response_body.get("error", response_body)
+    if isinstance(err, dict) and err.get("code") == "missing_files" and isinstance(err.get("missing"), list):
+        return [str(s) for s in err["missing"]]
+    return None
+
+
+class Uploader:
+    """Sends missing files to ``POST /v2/files`` with bounded adaptive concurrency."""
+
+    def __init__(self, api: ApiClient, concurrency: int, progress: Callable[[int, int], None] | None) -> None:
+        self.api = api
+        self.concurrency = concurrency
+        self.progress = progress
+        self.stats = DeployStats()
+        self._lock = threading.Lock()
+
+    def upload(self, entries: list[ManifestEntry]) -> None:
+        run_concurrently(entries, self._one, concurrency=self.concurrency, throttled=self.api.throttled)
+
+    def _one(self, entry: ManifestEntry) -> None:
+        if entry.data is not None:
+            data = entry.data
+        else:
+            assert entry.abspath is not None
+            with open(entry.abspath, "rb") as fh:
+                data = fh.read()
+        if hashlib.sha1(data).hexdigest() != entry.sha:
+            raise IntegrityError(
+                f"{entry.file} changed while deploying (its SHA-1 no longer matches the snapshot).",
+                hint="Do not rebuild during a deploy; run the deploy again.",
+            )
+        self.api.request("POST", "/v2/files", content=data, headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(len(data)),
+            "x-vercel-digest": entry.sha,
+        })
+        with self._lock:
+            self.stats.files_uploaded += 1
+            self.stats.bytes_uploaded += len(data)
+        if self.progress is not None:
+            self.progress(1, len(data))
+
+
+def create_with_handshake(api: ApiClient, body: dict[str, Any], manifest: Manifest, uploader: Uploader,
+                          params: dict[str, str] | None = None) -> dict[str, Any]:
+    """``POST /v13/deployments``; upload what Vercel says is missing; post again."""
+    by_sha = manifest.by_sha()
+    for _ in range(MAX_HANDSHAKES):
+        response = api.request("POST", "/v13/deployments", json=body, params=params or {}, expect={400})
+        data = api.decode(response)
+        if response.status_code != 400:
+            if not isinstance(data, dict) or "id" not in data:
+                raise ProviderError("Vercel answered the deployment request without a deployment id.",
+                                    hint="Re-run with --debug to see the answer.")
+            return data
+        missing = missing_shas(data)
+        if missing is None:
+            raise api.translate(response, "POST", "/v13/deployments")
+        unknown = [s for s in missing if s not in by_sha]
+        if unknown:
+            raise ProviderError(
+                f"Vercel asked for {len(unknown)} file(s) this deploy does not contain (e.g. {unknown[0]}).",
+                hint="Re-run the deploy; if it repeats, re-run with --debug and report it.",
+            )
+        uploader.upload([by_sha[s] for s in dict.fromkeys(missing)])
+    raise ProviderError(
+        f"Vercel still reported missing files after {MAX_HANDSHAKES} uploads.",
+        hint="Re-run the deploy; files already uploaded are not sent again.",
+    )
+
+
+def wait_ready(api: ApiClient, deployment_id: str, sleep: Callable[[float], None] | None,
+               timeout: float = 1200.0) -> dict[str, Any]:
+    def fetch() -> dict[str, Any]:
+        data = api.json("GET", f"/v13/deployments/{deployment_id}")
+        return data if isinstance(data, dict) else {}
+
+    return poll_until(fetch, lambda d: d.get("readyState") in DONE_STATES, what=f"Vercel deployment {deployment_id}",
+                      interval=0.5, max_interval=5.0, timeout=timeout, sleep=sleep)
+
+
+def https(url: str | None) -> str | None:
+    if not url:
+        return None
+    return url if url.startswith(("http://", "https://")) else f"https://{url}"
+
+
+def to_deployment(data: dict[str, Any], production_id: str | None = None) -> Deployment:
+    """A ``Deployment`` from a v13 deployment or a v6 list item."""
+    dep_id = str(data.get("id") or data.get("uid"))
+    ready = str(data.get("readyState") or data.get("state") or "")
+    created = data.get("createdAt") or data.get("created")
+    url = https(data.get("url"))
+    return Deployment(
+        id=dep_id,
+        state=STATE_MAP.get(ready, ready.lower() or "unknown"),
+        url=url,
+        health_url=url,
+        production=production_id is not None and production_id == dep_id,
+        target=str(data.get("target") or "preview"),
+        created_at=str(created) if created is not None else None,
+        error=data.get("errorMessage"),
+        extra={k: data[k] for k in ("inspectorUrl", "alias", "aliasAssigned", "readySubstate", "meta") if k in data},
+    )
+
+
+def raise_if_failed(data: dict[str, Any]) -> None:
+    state = data.get("readyState")
+    if state not in ("ERROR", "CANCELED"):
+        return
+    url = https(data.get("url"))
+    inspector = data.get("inspectorUrl")
+    reason = data.get("errorMessage") or data.get("errorCode") or ("canceled" if state == "CANCELED" else "no reason given")
+    code = f" [{data['errorCode']}]" if data.get("errorCode") else ""
+    where = f" Deployment URL: {url}." if url else ""
+    logs = f" Logs: {inspector}." if inspector else ""
+    raise DeployFailed(
+        f"Vercel deployment {data.get('id')} ended in {state}: {reason}{code}.{where}{logs} Production was not changed.",
+        hint="Fix the error above and run `moai-adk deploy` again.",
+    )

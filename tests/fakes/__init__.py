@@ -1,0 +1,205 @@
+"""Stateful fakes of the hosting platforms' REST APIs.
+
+A fake is one ``FakeApi`` object: its ``handle(request) -> response`` is a
+plain function over ``httpx.Request`` (so ``fake.transport()`` is an
+``httpx.MockTransport``), and ``fake.serve()`` puts the same handler behind a
+real HTTP server on 127.0.0.1 for benchmarks and CLI runs. Every request is
+recorded (``fake.requests``) so tests can count uploads and the contract
+test can check each request against the platform's official spec.
+
+``Faults`` injects what real APIs do under load: latency, bursts of 429
+with ``Retry-After``, random 429/503 answers on chosen paths.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+
+Handler = Callable[..., httpx.Response]
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str  # decoded path without the API base path
+    raw_path: str  # as sent, percent-encoded
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    status: int = 0
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass
+class Faults:
+    """Trouble to inject on requests whose path matches ``paths`` (regexes)."""
+
+    latency: float = 0.0  # seconds added to every request
+    rate_429: float = 0.0  # share of matching requests answered 429
+    rate_503: float = 0.0  # share of matching requests answered 503
+    burst_429: int = 0  # the next N matching requests are answered 429
+    retry_after: int = 1
+    paths: tuple[str, ...] = ()
+    seed: int = 1234
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+        self.injected = 0
+
+    def pick(self, path: str) -> int | None:
+        """The status to answer instead of serving ``path``, or ``None``."""
+        if not self.paths or not any(re.search(p, path) for p in self.paths):
+            return None
+        with self._lock:
+            if self.burst_429 > 0:
+                self.burst_429 -= 1
+                self.injected += 1
+                return 429
+            roll = self._rng.random()
+            if roll < self.rate_429:
+                self.injected += 1
+                return 429
+            if roll < self.rate_429 + self.rate_503:
+                self.injected += 1
+                return 503
+        return None
+
+
+def json_response(status: int, data: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    if data is None and status == 204:
+        return httpx.Response(status, headers=headers)
+    return httpx.Response(status, json=data, headers=headers)
+
+
+class FakeApi:
+    """Routing, auth, recording and faults shared by the platform fakes."""
+
+    base_path = ""  # e.g. "/api/v1" for Netlify
+    label = "fake"
+
+    def __init__(self, *, tokens: tuple[str, ...] = ("test-token",), faults: Faults | None = None) -> None:
+        self.tokens = set(tokens)
+        self.faults = faults or Faults()
+        self.requests: list[Recorded] = []
+        self.lock = threading.RLock()
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.raw_answer: tuple[int, bytes, str] | None = None  # (status, body, content-type) for the next request
+
+    # -- routing -------------------------------------------------------------
+    def route(self, method: str, pattern: str, fn: Handler) -> None:
+        regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern).replace("{path}", "(?P<path>.+)") + "$"
+        self.routes.append((method, re.compile(regex), fn))
+
+    def route_tail(self, method: str, pattern: str, fn: Handler) -> None:
+        """Like ``route`` but the last ``{name}`` swallows slashes (file paths)."""
+        head, _, last = pattern.rpartition("{")
+        name = last.rstrip("}")
+        regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", head) + f"(?P<{name}>.+)$"
+        self.routes.append((method, re.compile(regex), fn))
+
+    def error(self, status: int, code: str, message: str, **extra: Any) -> httpx.Response:
+        return json_response(status, {"error": {"code": code, "message": message, **extra}})
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        raw_path = request.url.raw_path.decode("ascii").split("?", 1)[0]
+        path = request.url.path
+        if self.base_path and path.startswith(self.base_path):
+            path = path[len(self.base_path):]
+        query = parse_qs(request.url.query.decode("ascii"), keep_blank_values=True)
+        rec = Recorded(request.method, path, raw_path, query, dict(request.headers), request.read())
+        with self.lock:
+            self.requests.append(rec)
+        if self.faults.latency:
+            time.sleep(self.faults.latency)
+        response = self._dispatch(rec, request)
+        rec.status = response.status_code
+        return response
+
+    def _dispatch(self, rec: Recorded, request: httpx.Request) -> httpx.Response:
+        if self.raw_answer is not None:
+            status, body, ctype = self.raw_answer
+            self.raw_answer = None
+            return httpx.Response(status, content=body, headers={"content-type": ctype})
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth[len("Bearer "):] not in self.tokens:
+            return self.error(401 if auth else 403, "forbidden", "Not authorized: the token is missing, invalid or revoked.")
+        status = self.faults.pick(rec.path)
+        if status == 429:
+            return httpx.Response(429, json={"error": {"code": "rate_limited", "message": "Too many requests"}},
+                                  headers={"Retry-After": str(self.faults.retry_after)})
+        if status == 503:
+            return self.error(503, "unavailable", "Service unavailable, try again")
+        for method, regex, fn in self.routes:
+            if method != rec.method:
+                continue
+            m = regex.match(rec.path)
+            if m:
+                with self.lock:
+                    return fn(rec, **m.groupdict())
+        return self.error(404, "not_found", f"No route {rec.method} {rec.path}")
+
+    # -- serving -------------------------------------------------------------
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def count(self, method: str, pattern: str) -> int:
+        regex = re.compile(pattern)
+        return sum(1 for r in self.requests if r.method == method and regex.search(r.path))
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        """Serve this fake on a real loopback port; yields the base URL (with the base path)."""
+        fake = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _any(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                url = f"http://{self.headers.get('host', '127.0.0.1')}{self.path}"
+                req = httpx.Request(self.command, url, headers=list(self.headers.items()), content=body)
+                resp = fake.handle(req)
+                data = resp.read()
+                self.send_response(resp.status_code)
+                for k, v in resp.headers.items():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}{self.base_path}"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def new_id(prefix: str, n: int = 16) -> str:
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return prefix + "".join(random.choice(alphabet) for _ in range(n))

@@ -1,0 +1,302 @@
+"""A stateful fake of the Vercel REST API (the routes moai-adk calls).
+
+Keeps projects, deployments (QUEUED -> BUILDING -> READY, or ERROR), files by
+SHA-1, env vars, aliases and the production pointer; answers the
+``missing_files`` handshake exactly as Vercel's client expects it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+from typing import Any
+
+import httpx
+
+from . import FakeApi, Faults, Recorded, json_response, new_id
+
+USER_ID = "user_fake0001"
+
+
+class FakeVercel(FakeApi):
+    label = "vercel"
+
+    def __init__(self, *, build_steps: int = 2, faults: Faults | None = None,
+                 tokens: tuple[str, ...] = ("test-token",)) -> None:
+        super().__init__(tokens=tokens, faults=faults)
+        self.build_steps = build_steps  # polls a deployment spends in QUEUED/BUILDING
+        self.projects: dict[str, dict[str, Any]] = {}
+        self.deployments: dict[str, dict[str, Any]] = {}
+        self.blobs: dict[str, bytes] = {}
+        self.upload_counts: dict[str, int] = {}
+        self.envs: dict[str, list[dict[str, Any]]] = {}
+        self.aliases: dict[str, str] = {}
+        self.fail_next_build: str | None = None  # error message for the next deployment
+        self._clock = itertools.count(int(time.time() * 1000))
+        r = self.route
+        r("GET", "/v9/projects/{idOrName}", self.get_project)
+        r("POST", "/v11/projects", self.create_project)
+        r("GET", "/v10/projects", self.list_projects)
+        r("POST", "/v13/deployments", self.create_deployment)
+        r("GET", "/v13/deployments/{idOrUrl}", self.get_deployment)
+        r("GET", "/v6/deployments", self.list_deployments)
+        r("POST", "/v2/files", self.upload_file)
+        r("POST", "/v10/projects/{projectId}/promote/{deploymentId}", self.promote)
+        r("POST", "/v9/projects/{projectId}/rollback/{deploymentId}", self.rollback)
+        r("GET", "/v2/deployments/{id}/aliases", self.list_aliases)
+        r("POST", "/v2/deployments/{id}/aliases", self.assign_alias)
+        r("GET", "/v10/projects/{idOrName}/env", self.list_env)
+        r("POST", "/v10/projects/{idOrName}/env", self.create_env)
+        r("GET", "/v1/projects/{idOrName}/env/{id}", self.get_env)
+        r("PATCH", "/v9/projects/{idOrName}/env/{id}", self.edit_env)
+        r("DELETE", "/v9/projects/{idOrName}/env/{id}", self.remove_env)
+
+    # -- helpers -------------------------------------------------------------
+    def now(self) -> int:
+        return next(self._clock)
+
+    def _owner(self, rec: Recorded) -> str:
+        return rec.query.get("teamId", [USER_ID])[0]
+
+    def find_project(self, rec: Recorded, id_or_name: str) -> dict[str, Any] | None:
+        for p in self.projects.values():
+            if id_or_name in (p["id"], p["name"]) and p["accountId"] == self._owner(rec):
+                return p
+        return None
+
+    def add_project(self, name: str, account_id: str = USER_ID) -> dict[str, Any]:
+        pid = new_id("prj_")
+        self.projects[pid] = {"id": pid, "name": name, "accountId": account_id, "createdAt": self.now(),
+                              "latestDeployments": [], "targets": {}, "lastAliasRequest": None}
+        self.envs[pid] = []
+        return self.projects[pid]
+
+    def production_id(self, project_id: str) -> str | None:
+        prod = self.projects[project_id]["targets"].get("production")
+        return prod["id"] if prod else None
+
+    def _public(self, d: dict[str, Any]) -> dict[str, Any]:
+        keep = ("id", "url", "name", "projectId", "readyState", "target", "createdAt", "meta", "inspectorUrl",
+                "aliasAssigned", "errorCode", "errorMessage", "alias", "readySubstate")
+        return {k: d[k] for k in keep if k in d and d[k] is not None}
+
+    def _advance(self, d: dict[str, Any]) -> None:
+        if d["readyState"] in ("READY", "ERROR", "CANCELED"):
+            return
+        if d["_polls"] > 0:
+            d["_polls"] -= 1
+            d["readyState"] = "BUILDING" if d["_polls"] < self.build_steps else "QUEUED"
+            return
+        if d.get("_fail"):
+            d.update(readyState="ERROR", errorCode="BUILD_FAILED", errorMessage=d["_fail"])
+            return
+        d["readyState"] = "READY"
+        d["aliasAssigned"] = True
+        project = self.projects[d["projectId"]]
+        project["latestDeployments"].insert(0, {"id": d["id"], "readyState": "READY"})
+        if d["target"] == "production":
+            self._point_production(project, d, "promote")
+
+    def _point_production(self, project: dict[str, Any], d: dict[str, Any], kind: str) -> None:
+        previous = self.production_id(project["id"])
+        project["targets"]["production"] = {"id": d["id"], "url": d["url"]}
+        self.aliases[f"{project['name']}.vercel.app"] = d["id"]
+        d["readySubstate"] = "PROMOTED"
+        project["lastAliasRequest"] = {"fromDeploymentId": previous, "toDeploymentId": d["id"],
+                                       "jobStatus": "succeeded", "requestedAt": self.now(), "type": kind}
+
+    # -- projects ------------------------------------------------------------
+    def get_project(self, rec: Recorded, idOrName: str) -> httpx.Response:
+        p = self.find_project(rec, idOrName)
+        if p is None:
+            return self.error(404, "not_found", "Project not found")
+        return json_response(200, p)
+
+    def create_project(self, rec: Recorded) -> httpx.Response:
+        body = rec.json() or {}
+        if not body.get("name"):
+            return self.error(400, "bad_request", "name is required")
+        if self.find_project(rec, body["name"]):
+            return self.error(409, "conflict", "A project with this name already exists")
+        return json_response(200, self.add_project(body["name"], self._owner(rec)))
+
+    def list_projects(self, rec: Recorded) -> httpx.Response:
+        mine = [p for p in self.projects.values() if p["accountId"] == self._owner(rec)]
+        return json_response(200, {"projects": mine, "pagination": {"count": len(mine)}})
+
+    # -- deployments ---------------------------------------------------------
+    def create_deployment(self, rec: Recorded) -> httpx.Response:
+        body = rec.json() or {}
+        project = self.find_project(rec, body.get("project") or body.get("name") or "")
+        if project is None:
+            return self.error(404, "not_found", "Project not found")
+        if body.get("deploymentId"):
+            source = self.deployments.get(body["deploymentId"])
+            if source is None:
+                return self.error(404, "not_found", "Deployment not found")
+            files = dict(source["files"])
+        else:
+            files = {}
+            missing: list[str] = []
+            for f in body.get("files") or []:
+                if f.get("sha") not in self.blobs and f.get("sha") not in missing:
+                    missing.append(f["sha"])
+                files[f["file"]] = f.get("sha")
+            if missing:
+                return self.error(400, "missing_files", "Missing files", missing=missing)
+        dpl = new_id("dpl_", 20)
+        url = f"{project['name']}-{dpl[4:13]}.vercel.app"
+        d: dict[str, Any] = {
+            "id": dpl, "url": url, "name": project["name"], "projectId": project["id"], "readyState": "QUEUED",
+            "target": body.get("target") or None, "createdAt": self.now(), "meta": body.get("meta") or {},
+            "inspectorUrl": f"https://vercel.com/fake/{project['name']}/{dpl}", "aliasAssigned": False,
+            "files": files, "_polls": self.build_steps, "_fail": self.fail_next_build,
+            "projectSettings": body.get("projectSettings"),
+        }
+        self.fail_next_build = None
+        self.deployments[dpl] = d
+        if self.build_steps == 0:
+            self._advance(d)
+        return json_response(200, self._public(d))
+
+    def get_deployment(self, rec: Recorded, idOrUrl: str) -> httpx.Response:
+        d = self.deployments.get(idOrUrl) or next((x for x in self.deployments.values() if x["url"] == idOrUrl), None)
+        if d is None:
+            return self.error(404, "not_found", "Deployment not found")
+        self._advance(d)
+        return json_response(200, self._public(d))
+
+    def list_deployments(self, rec: Recorded) -> httpx.Response:
+        q = {k: v[0] for k, v in rec.query.items()}
+        items = [d for d in self.deployments.values()
+                 if (not q.get("projectId") or d["projectId"] == q["projectId"])
+                 and (not q.get("target") or d["target"] == q["target"])
+                 and (not q.get("state") or d["readyState"] in q["state"].split(","))]
+        items.sort(key=lambda d: d["createdAt"], reverse=True)
+        limit = int(q.get("limit", 20))
+        out = [{"uid": d["id"], "name": d["name"], "url": d["url"], "created": d["createdAt"],
+                "state": d["readyState"], "readyState": d["readyState"], "target": d["target"],
+                "meta": d["meta"], "inspectorUrl": d["inspectorUrl"]} for d in items[:limit]]
+        return json_response(200, {"deployments": out, "pagination": {"count": len(out)}})
+
+    def upload_file(self, rec: Recorded) -> httpx.Response:
+        digest = rec.headers.get("x-vercel-digest") or rec.headers.get("x-now-digest")
+        if not digest:
+            return self.error(400, "missing_digest", "Missing x-vercel-digest header")
+        if hashlib.sha1(rec.body).hexdigest() != digest:
+            return self.error(400, "invalid_digest", "Digest is not valid")
+        if int(rec.headers.get("content-length", -1)) != len(rec.body):
+            return self.error(400, "invalid_size", "File size is not valid")
+        self.blobs[digest] = rec.body
+        self.upload_counts[digest] = self.upload_counts.get(digest, 0) + 1
+        return json_response(200, {"urls": []})
+
+    def promote(self, rec: Recorded, projectId: str, deploymentId: str) -> httpx.Response:
+        project = self.find_project(rec, projectId)
+        d = self.deployments.get(deploymentId)
+        if project is None or d is None:
+            return self.error(404, "not_found", "Not found")
+        if d["target"] != "production" or d["readyState"] != "READY":
+            return self.error(400, "bad_request", "Only READY production deployments can be promoted")
+        self._point_production(project, d, "promote")
+        return httpx.Response(202)
+
+    def rollback(self, rec: Recorded, projectId: str, deploymentId: str) -> httpx.Response:
+        project = self.find_project(rec, projectId)
+        d = self.deployments.get(deploymentId)
+        if project is None or d is None:
+            return self.error(404, "not_found", "Not found")
+        if d["target"] != "production" or d["readyState"] != "READY":
+            return self.error(400, "bad_request", "Can only roll back to a READY production deployment")
+        self._point_production(project, d, "rollback")
+        return httpx.Response(201, json={})
+
+    def list_aliases(self, rec: Recorded, id: str) -> httpx.Response:
+        if id not in self.deployments:
+            return self.error(404, "not_found", "Deployment not found")
+        out = [{"alias": a, "uid": f"als_{i}"} for i, (a, dep) in enumerate(self.aliases.items()) if dep == id]
+        return json_response(200, {"aliases": out})
+
+    def assign_alias(self, rec: Recorded, id: str) -> httpx.Response:
+        alias = (rec.json() or {}).get("alias")
+        if id not in self.deployments or not alias:
+            return self.error(404 if id not in self.deployments else 400, "bad_request", "Bad alias request")
+        self.aliases[alias] = id
+        return json_response(200, {"uid": new_id("als_"), "alias": alias, "created": self.now()})
+
+    # -- env -----------------------------------------------------------------
+    def _env_public(self, e: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in e.items() if k != "value"}
+        out["value"] = "" if e["type"] == "sensitive" else "enc:" + hashlib.sha1(e["value"].encode()).hexdigest()
+        out["decrypted"] = False
+        return out
+
+    def list_env(self, rec: Recorded, idOrName: str) -> httpx.Response:
+        p = self.find_project(rec, idOrName)
+        if p is None:
+            return self.error(404, "not_found", "Project not found")
+        custom = rec.query.get("customEnvironmentId", [None])[0]
+        items = [e for e in self.envs[p["id"]] if not custom or custom in e.get("customEnvironmentIds", [])]
+        return json_response(200, {"envs": [self._env_public(e) for e in items]})
+
+    def create_env(self, rec: Recorded, idOrName: str) -> httpx.Response:
+        p = self.find_project(rec, idOrName)
+        if p is None:
+            return self.error(404, "not_found", "Project not found")
+        body = rec.json()
+        created = []
+        for item in body if isinstance(body, list) else [body]:
+            targets = item.get("target") or []
+            if item.get("type") == "sensitive" and "development" in targets:
+                return self.error(400, "bad_request", "Sensitive variables cannot target development")
+            for e in self.envs[p["id"]]:
+                if e["key"] == item["key"] and (set(e["target"]) & set(targets) or
+                                                set(e.get("customEnvironmentIds", [])) & set(item.get("customEnvironmentIds", []))):
+                    return self.error(400, "ENV_CONFLICT", f"A variable with the name {item['key']} already exists for the target")
+            e = {"id": new_id("env_"), "key": item["key"], "value": item["value"], "type": item["type"],
+                 "target": list(targets), "customEnvironmentIds": list(item.get("customEnvironmentIds", [])),
+                 "createdAt": self.now()}
+            self.envs[p["id"]].append(e)
+            created.append(e)
+        return json_response(201, {"created": self._env_public(created[0]) if len(created) == 1
+                                   else [self._env_public(c) for c in created], "failed": []})
+
+    def _env_item(self, rec: Recorded, idOrName: str, id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        p = self.find_project(rec, idOrName)
+        if p is None:
+            return None, None
+        return p, next((e for e in self.envs[p["id"]] if e["id"] == id), None)
+
+    def get_env(self, rec: Recorded, idOrName: str, id: str) -> httpx.Response:
+        p, e = self._env_item(rec, idOrName, id)
+        if e is None:
+            return self.error(404, "not_found", "Env var not found")
+        out = {k: v for k, v in e.items()}
+        if e["type"] == "sensitive":
+            out.pop("value")
+            out["decrypted"] = False
+        else:
+            out["decrypted"] = True
+        return json_response(200, out)
+
+    def edit_env(self, rec: Recorded, idOrName: str, id: str) -> httpx.Response:
+        p, e = self._env_item(rec, idOrName, id)
+        if e is None:
+            return self.error(404, "not_found", "Env var not found")
+        body = rec.json() or {}
+        if body.get("type") == "sensitive" and e["type"] != "sensitive":
+            return self.error(400, "bad_request", "Cannot change a variable to sensitive")
+        for k in ("key", "value", "type", "target", "customEnvironmentIds"):
+            if k in body:
+                e[k] = body[k]
+        if not e["target"] and not e["customEnvironmentIds"]:
+            return self.error(400, "bad_request", "A variable needs at least one target")
+        return json_response(200, self._env_public(e))
+
+    def remove_env(self, rec: Recorded, idOrName: str, id: str) -> httpx.Response:
+        p, e = self._env_item(rec, idOrName, id)
+        if p is None or e is None:
+            return self.error(404, "not_found", "Env var not found")
+        self.envs[p["id"]].remove(e)
+        return json_response(200, self._env_public(e))
