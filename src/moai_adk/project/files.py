@@ -1,0 +1,207 @@
+"""Reading, merging and writing the project's config files, and the platform link files.
+
+- ``parse_json`` / ``parse_toml``: an existing file, or a ``ConfigError`` naming file, line and column.
+- ``merge_missing``: add the keys a file lacks, keep every value the user set.
+- ``write_vercel_link`` / ``write_netlify_link``: written by the provider adapters once a
+  project is linked (atomically); ``read_vercel_link`` / ``read_netlify_link`` read them back
+  and raise ``StateError`` naming the file when it is corrupt.
+
+    .vercel/project.json    {"projectId": "prj_...", "orgId": "team_..."}  (other keys kept)
+    .netlify/state.json     {"siteId": "<uuid>"}                           (other keys kept)
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.toml_document import TOMLDocument
+
+from ..errors import ConfigError, StateError
+from .plan import FileChange, atomic_write, change_for, read_bytes
+
+VERCEL_LINK = ".vercel/project.json"
+NETLIFY_LINK = ".netlify/state.json"
+
+
+def _fix_hint(rel: str) -> str:
+    return (f"Fix {rel} at the line named above, or run `moai-adk init --force` to replace it "
+            "with a fresh one (your edits in it are then lost).")
+
+
+def parse_json(rel: str, text: str) -> Any:
+    """Parse an existing JSON config file (``rel`` names it in errors)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{rel}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}).",
+                          hint=_fix_hint(rel)) from exc
+
+
+def parse_toml(rel: str, text: str) -> TOMLDocument:
+    """Parse an existing TOML file keeping its comments and layout."""
+    try:
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        reason = str(exc).split(" at line ")[0]
+        raise ConfigError(f"{rel}:{exc.line}:{exc.col}: not valid TOML ({reason}).",
+                          hint=_fix_hint(rel)) from exc
+
+
+def dump_json(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def merge_missing(target: MutableMapping[str, Any], wanted: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Copy into ``target`` every key of ``wanted`` it lacks (recursing into tables).
+
+    Values the user already set are kept; each one that differs from ``wanted`` is
+    returned as a ``"key: yours=..., default=..."`` line so the caller can report it.
+    """
+    differences: list[str] = []
+    for key, value in wanted.items():
+        dotted = f"{prefix}{key}"
+        if key not in target:
+            target[key] = value
+        elif isinstance(value, Mapping) and isinstance(target[key], MutableMapping):
+            differences += merge_missing(target[key], value, dotted + ".")
+        elif plain(target[key]) != plain(value) and not isinstance(value, Mapping):
+            differences.append(f"{dotted}: kept yours ({_show(target[key])}), init would write {_show(value)}")
+    return differences
+
+
+def plain(value: Any) -> Any:
+    unwrap = getattr(value, "unwrap", None)
+    return unwrap() if callable(unwrap) else value
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(plain(value), ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _decode(rel: str, old: bytes) -> str:
+    try:
+        return old.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{rel} is not UTF-8 text (byte {exc.start}).", hint=_fix_hint(rel)) from exc
+
+
+def json_change(root: Path, rel: str, wanted: dict[str, Any], *, force: bool,
+                note: str | None = None) -> tuple[FileChange, list[str]]:
+    """Plan a JSON config file: create it, add only its missing keys, or (``force``) replace it."""
+    old = read_bytes(root / rel)
+    if old is None or force:
+        return change_for(root, rel, dump_json(wanted), old, force=force, note=note), []
+    data = parse_json(rel, _decode(rel, old))
+    if not isinstance(data, dict):
+        raise ConfigError(f"{rel} must hold a JSON object, found {type(data).__name__}.", hint=_fix_hint(rel))
+    before = copy.deepcopy(data)
+    differences = merge_missing(data, wanted)
+    new = dump_json(data) if data != before else None
+    return change_for(root, rel, new, old, force=False, note=note), [f"{rel} {d}" for d in differences]
+
+
+def toml_change(root: Path, rel: str, wanted: TOMLDocument, *, force: bool,
+                note: str | None = None) -> tuple[FileChange, list[str]]:
+    """Plan a TOML config file: create it, add only its missing keys (comments kept), or replace it."""
+    old = read_bytes(root / rel)
+    if old is None or force:
+        return change_for(root, rel, tomlkit.dumps(wanted).encode("utf-8"), old, force=force, note=note), []
+    doc = parse_toml(rel, _decode(rel, old))
+    differences = merge_missing(doc, wanted)
+    return (change_for(root, rel, doc.as_string().encode("utf-8"), old, force=False, note=note),
+            [f"{rel} {d}" for d in differences])
+
+
+# ---- link files (written by provider adapters once a project is linked) -------------------------
+
+@dataclass(frozen=True)
+class VercelLink:
+    project_id: str
+    org_id: str
+    project_name: str | None = None
+
+
+def _read_state(root: Path, rel: str) -> dict[str, Any] | None:
+    path = root / rel
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StateError(f"Cannot read {path}: {exc}.", hint=f"Check {path}'s permissions.") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(
+            f"{path}:{exc.lineno}:{exc.colno} is corrupt: not valid JSON ({exc.msg}).",
+            hint=f"Delete {path} and link the project again (e.g. `moai-adk deploy` re-links it).",
+        ) from exc
+    if not isinstance(data, dict):
+        raise StateError(f"{path} is corrupt: expected a JSON object, found {type(data).__name__}.",
+                         hint=f"Delete {path} and link the project again.")
+    return data
+
+
+def _merged_state(root: Path, rel: str, updates: dict[str, Any]) -> dict[str, Any]:
+    try:
+        current = _read_state(root, rel) or {}
+    except StateError:
+        current = {}  # a corrupt link file is replaced by the new link
+    current.update(updates)
+    return current
+
+
+def _require_str(path: Path, data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise StateError(f"{path} is corrupt: `{key}` is missing or not a string.",
+                         hint=f"Delete {path} and link the project again.")
+    return value
+
+
+def write_vercel_link(root: Path, project_id: str, org_id: str, project_name: str | None = None) -> Path:
+    """Write ``.vercel/project.json`` atomically (keys other than the ids are kept)."""
+    if not project_id or not org_id:
+        raise ValueError("project_id and org_id are required")
+    updates: dict[str, Any] = {"projectId": project_id, "orgId": org_id}
+    if project_name:
+        updates["projectName"] = project_name
+    path = root / VERCEL_LINK
+    atomic_write(path, dump_json(_merged_state(root, VERCEL_LINK, updates)))
+    return path
+
+
+def read_vercel_link(root: Path) -> VercelLink | None:
+    """The linked Vercel project, or None when ``.vercel/project.json`` does not exist."""
+    data = _read_state(root, VERCEL_LINK)
+    if data is None:
+        return None
+    path = root / VERCEL_LINK
+    name = data.get("projectName")
+    return VercelLink(_require_str(path, data, "projectId"), _require_str(path, data, "orgId"),
+                      name if isinstance(name, str) else None)
+
+
+def write_netlify_link(root: Path, site_id: str) -> Path:
+    """Write ``.netlify/state.json`` atomically (keys other than ``siteId`` are kept)."""
+    if not site_id:
+        raise ValueError("site_id is required")
+    path = root / NETLIFY_LINK
+    atomic_write(path, dump_json(_merged_state(root, NETLIFY_LINK, {"siteId": site_id})))
+    return path
+
+
+def read_netlify_link(root: Path) -> str | None:
+    """The linked Netlify site id, or None when ``.netlify/state.json`` does not exist."""
+    data = _read_state(root, NETLIFY_LINK)
+    if data is None:
+        return None
+    return _require_str(root / NETLIFY_LINK, data, "siteId")
