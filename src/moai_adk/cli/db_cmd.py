@@ -1,9 +1,195 @@
-"""CLI wiring for this command group (filled in by its issue)."""
+"""CLI wiring for ``moai-adk db``: migrations (new, list, repair), push, backup, restore."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
+from rich.console import Console
+from rich.table import Table
+
+from ..config import Config, find_config, load_config
+from ..db import backup as backup_svc
+from ..db import files
+from ..db import push as push_svc
+from ..db import repair as repair_svc
+from ..db.connect import Target, resolve_target
+from .main import State, common, state
+
+
+def _project(st: State, need_config: bool) -> tuple[Path, Config | None]:
+    path = find_config(st.project_dir)
+    if path is None:
+        return st.project_dir, None
+    if not need_config:
+        return path.parent.resolve(), None
+    cfg = load_config(path)
+    return cfg.root, cfg
+
+
+def _target(st: State, env: str | None, db_url: str | None, required: bool = True) -> tuple[Path, Target | None]:
+    root, cfg = _project(st, need_config=bool(env))
+    return root, resolve_target(cfg, env, db_url, st.environ, required=required)
+
+
+def _target_options(fn: Any) -> Any:
+    fn = click.option("--db-url", default=None, metavar="URL",
+                      help="PostgreSQL URL to use instead of an environment's.")(fn)
+    fn = click.option("--env", "env", default=None, metavar="ENV",
+                      help="Environment whose database to use (URL from the env var named by "
+                           "environments.<env>.db_url_env in moai.toml).")(fn)
+    return fn
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database migrations (Supabase CLI compatible), backups and restores."""
+
+
+@db_group.group("migration")
+def migration_group() -> None:
+    """Create, list and repair migration files and history."""
+
+
+@migration_group.command("new")
+@click.argument("name")
+@common
+@click.pass_context
+def migration_new(ctx: click.Context, name: str) -> None:
+    """Create supabase/migrations/<UTC timestamp>_NAME.sql."""
+    st = state(ctx)
+    root, _ = _project(st, need_config=False)
+    path = files.new_migration(root / files.MIGRATIONS_DIR, name, files.now_utc())
+    shown = path.relative_to(root)
+    st.output.result({"path": str(shown), "version": path.name.split("_", 1)[0]},
+                     lambda con: con.print(f"Created new migration at {shown}"))
+
+
+@migration_group.command("list")
+@_target_options
+@common
+@click.pass_context
+def migration_list(ctx: click.Context, env: str | None, db_url: str | None) -> None:
+    """Local migration files beside the versions applied to a database (read-only)."""
+    st = state(ctx)
+    root, target = _target(st, env, db_url, required=False)
+    result = push_svc.list_migrations(root, target)
+    for warning in result.warnings:
+        st.output.warn(warning)
+
+    def render(con: Console) -> None:
+        table = Table("Local", "Remote", "Time (UTC)", "Name")
+        for r in result.rows:
+            table.add_row(r.version if r.local else "", r.version if r.remote else
+                          ("?" if not result.remote_checked else ""), _time(r.version), r.name)
+        con.print(table)
+        if not result.remote_checked:
+            con.print("Remote column not checked: pass --env <env> or --db-url <url>.")
+    st.output.result(result.to_json(), render)
+
+
+def _time(version: str) -> str:
+    if len(version) != 14:
+        return version
+    v = version
+    return f"{v[0:4]}-{v[4:6]}-{v[6:8]} {v[8:10]}:{v[10:12]}:{v[12:14]}"
+
+
+@migration_group.command("repair")
+@click.argument("versions", nargs=-1, required=True)
+@click.option("--status", type=click.Choice(repair_svc.STATUSES), required=True,
+              help="applied: record the versions as applied; reverted: remove them from the history.")
+@_target_options
+@click.option("--dry-run", is_flag=True, help="Show what would change without writing.")
+@common
+@click.pass_context
+def migration_repair(ctx: click.Context, versions: tuple[str, ...], status: str, env: str | None,
+                     db_url: str | None, dry_run: bool) -> None:
+    """Mark migration versions applied or reverted in the history table (runs no migration SQL)."""
+    st = state(ctx)
+    root, target = _target(st, env, db_url)
+    assert target is not None
+    result = repair_svc.repair(root, target, list(versions), status, dry_run=dry_run)
+
+    def render(con: Console) -> None:
+        verb = "Would mark" if dry_run else "Marked"
+        con.print(f"{verb} {', '.join(result.versions)} as {status} on {target.label}.")
+        if not dry_run:
+            con.print(f"Run `moai-adk db migration list {target.flag}` to see the history.")
+    st.output.result(result.to_json(), render)
+
+
+@db_group.command("push")
+@_target_options
+@click.option("--dry-run", is_flag=True, help="List the pending migrations without applying them.")
+@click.option("--include-all", is_flag=True,
+              help="Also apply local files older than the latest applied version.")
+@common
+@click.pass_context
+def db_push(ctx: click.Context, env: str | None, db_url: str | None, dry_run: bool, include_all: bool) -> None:
+    """Apply pending migrations in supabase/migrations/ to a database."""
+    st = state(ctx)
+    root, target = _target(st, env, db_url)
+    assert target is not None
+
+    def events(event: str, data: dict[str, object]) -> None:
+        if event == "waiting":
+            st.output.info("Waiting for another migration run on this database to finish...")
+        elif event == "applying":
+            st.output.info(f"Applying {data['count']} migration(s) to {target.label}...")
+        elif event == "applied":
+            st.output.info(f"Applied {data['file']}")
+
+    result = push_svc.push(root, target, dry_run=dry_run, include_all=include_all, events=events)
+    for warning in result.warnings:
+        st.output.warn(warning)
+
+    def render(con: Console) -> None:
+        if not result.pending:
+            con.print(f"Remote database is up to date ({target.label}).")
+        elif dry_run:
+            con.print(f"Would apply {len(result.pending)} migration(s) to {target.label}:")
+            for f in result.pending:
+                con.print(f"  {f.path.relative_to(root)}")
+        else:
+            con.print(f"Applied {len(result.applied)} migration(s) to {target.label}.")
+    st.output.result(result.to_json(root), render)
+
+
+@db_group.command("backup")
+@_target_options
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Dump file to write (default .moai/backups/<env>-<UTC time>.dump).")
+@click.option("--dry-run", is_flag=True, help="Show the pg_dump command without running it.")
+@common
+@click.pass_context
+def db_backup(ctx: click.Context, env: str | None, db_url: str | None, out: Path | None, dry_run: bool) -> None:
+    """Dump a database with pg_dump (custom format) and verify the dump."""
+    st = state(ctx)
+    root, target = _target(st, env, db_url)
+    assert target is not None
+    result = backup_svc.backup(root, target, out, environ=st.environ, now=files.now_utc(), dry_run=dry_run)
+    st.output.result(result.to_json(), lambda con: con.print(result.summary()))
+
+
+@db_group.command("restore")
+@click.argument("dump", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@_target_options
+@click.option("--clean", is_flag=True, help="Drop existing objects before recreating them.")
+@click.option("--dry-run", is_flag=True, help="Verify the dump and show the pg_restore command only.")
+@common
+@click.pass_context
+def db_restore(ctx: click.Context, dump: Path, env: str | None, db_url: str | None, clean: bool,
+               dry_run: bool) -> None:
+    """Restore a pg_dump custom-format file into a database with pg_restore."""
+    st = state(ctx)
+    _root, target = _target(st, env, db_url)
+    assert target is not None
+    result = backup_svc.restore(dump, target, clean=clean, environ=st.environ, dry_run=dry_run)
+    st.output.result(result.to_json(), lambda con: con.print(result.summary()))
 
 
 def register(cli: click.Group) -> None:
-    """Add this module's commands to the root group."""
+    """Add ``db`` to the root group."""
+    cli.add_command(db_group)

@@ -1,0 +1,162 @@
+"""``db backup`` / ``db restore``: pg_dump and pg_restore matching the server's major version.
+
+The tools are looked up as ``/usr/lib/postgresql/<major>/bin/<tool>`` (Debian
+layout) for the server's major version, then on PATH when that one's major
+version is at least the server's (pg_dump refuses newer servers). A backup
+is a custom-format dump written to a temporary file, verified with
+``pg_restore --list`` and only then moved into place. A restore verifies the
+dump the same way, then runs ``pg_restore --single-transaction
+--exit-on-error`` so a failed restore changes nothing. The password travels
+in ``PGPASSWORD``, never on the command line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+
+from ..errors import DatabaseError
+from .connect import Target, connect, scrub
+from .files import timestamp
+
+DEBIAN_BIN = Path("/usr/lib/postgresql")
+
+
+def server_major(target: Target) -> int:
+    conn = connect(target)
+    try:
+        return conn.info.server_version // 10000
+    finally:
+        conn.close()
+
+
+def _tool_major(path: str) -> int | None:
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except OSError:
+        return None
+    m = re.search(r"(\d+)(?:\.\d+)?", out)
+    return int(m.group(1)) if m else None
+
+
+def find_tool(name: str, major: int, environ: Mapping[str, str], search_root: Path = DEBIAN_BIN) -> str:
+    exact = search_root / str(major) / "bin" / name
+    if exact.is_file() and os.access(exact, os.X_OK):
+        return str(exact)
+    on_path = shutil.which(name, path=environ.get("PATH"))
+    if on_path and (_tool_major(on_path) or 0) >= major:
+        return on_path
+    raise DatabaseError(
+        f"No {name} for PostgreSQL {major}: looked for {exact} and for a {name} of version {major} or newer "
+        "on PATH.",
+        hint=f"Install the client tools of PostgreSQL {major} (e.g. `apt-get install postgresql-client-{major}`).",
+    )
+
+
+def _conn_env(target: Target, environ: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    params = psycopg.conninfo.conninfo_to_dict(target.url)
+    password = params.pop("password", None)
+    env = dict(environ)
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return psycopg.conninfo.make_conninfo(**params), env  # type: ignore[arg-type]
+
+
+def _run(cmd: list[str], env: dict[str, str], target: Target, what: str) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        err = scrub(proc.stderr.strip() or f"exit status {proc.returncode}", target.url)
+        raise DatabaseError(f"{what} failed for {target.label}: {err}",
+                            hint="Check the message above; re-run with --debug for the full command.")
+    return proc.stdout
+
+
+def verify_dump(pg_restore: str, path: Path) -> int:
+    """Number of TOC entries in a custom-format dump; raises when pg_restore cannot read it."""
+    proc = subprocess.run([pg_restore, "--list", str(path)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise DatabaseError(f"{path} is not a readable pg_dump custom-format file: {proc.stderr.strip()}",
+                            hint="Use a dump written by `moai-adk db backup` (pg_dump --format=custom).")
+    return sum(1 for line in proc.stdout.splitlines() if line and not line.startswith(";"))
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    entries: int
+    size: int
+    command: list[str]
+    dry_run: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": str(self.path), "entries": self.entries, "bytes": self.size,
+                "command": self.command, "dry_run": self.dry_run}
+
+    def summary(self) -> str:
+        if self.dry_run:
+            return f"Would run: {' '.join(self.command)}"
+        return f"Backup written to {self.path} ({self.size:,} bytes, {self.entries} entries, verified)."
+
+
+def backup(root: Path, target: Target, out: Path | None, *, environ: Mapping[str, str], now: datetime,
+           dry_run: bool = False) -> BackupResult:
+    major = server_major(target)
+    pg_dump = find_tool("pg_dump", major, environ)
+    pg_restore = find_tool("pg_restore", major, environ)
+    if out is None:
+        out = root / ".moai" / "backups" / f"{target.environment or 'db'}-{timestamp(now)}.dump"
+    conninfo, env = _conn_env(target, environ)
+    tmp = out.with_name(f".{out.name}.partial")
+    cmd = [pg_dump, "--format=custom", "--no-password", f"--file={tmp}", f"--dbname={conninfo}"]
+    shown = [pg_dump, "--format=custom", f"--file={out}", f"--dbname={scrub(conninfo, target.url)}"]
+    if dry_run:
+        return BackupResult(out, 0, 0, shown, True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _run(cmd, env, target, "pg_dump")
+        entries = verify_dump(pg_restore, tmp)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return BackupResult(out, entries, out.stat().st_size, shown, False)
+
+
+@dataclass
+class RestoreResult:
+    path: Path
+    entries: int
+    command: list[str]
+    dry_run: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": str(self.path), "entries": self.entries, "command": self.command, "dry_run": self.dry_run}
+
+    def summary(self) -> str:
+        if self.dry_run:
+            return f"Dump verified ({self.entries} entries). Would run: {' '.join(self.command)}"
+        return f"Restored {self.path} ({self.entries} entries) in one transaction."
+
+
+def restore(dump: Path, target: Target, *, clean: bool = False, environ: Mapping[str, str],
+            dry_run: bool = False) -> RestoreResult:
+    major = server_major(target)
+    pg_restore = find_tool("pg_restore", major, environ)
+    entries = verify_dump(pg_restore, dump)
+    conninfo, env = _conn_env(target, environ)
+    opts = ["--single-transaction", "--exit-on-error", "--no-owner", "--no-password"]
+    if clean:
+        opts += ["--clean", "--if-exists"]
+    cmd = [pg_restore, *opts, f"--dbname={conninfo}", str(dump)]
+    shown = [pg_restore, *opts, f"--dbname={scrub(conninfo, target.url)}", str(dump)]
+    if not dry_run:
+        _run(cmd, env, target, "pg_restore")
+    return RestoreResult(dump, entries, shown, dry_run)

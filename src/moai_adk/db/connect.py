@@ -1,0 +1,150 @@
+"""Which database, and how to reach it: URL resolution, connection, redaction.
+
+The URL comes from ``--db-url``, or from the environment variable named by
+``db_url_env`` in ``[environments.<env>]`` of moai.toml, read from the
+``environ`` mapping the caller passes. Passwords never reach the screen: every
+message shows the URL through ``redact``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from ..config import Config
+from ..errors import ConfigError, DatabaseError, UsageError
+
+APPLICATION_NAME = "moai-adk"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A database to talk to, and how the user named it (for messages and hints)."""
+
+    url: str
+    environment: str | None = None
+    env_var: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.environment:
+            return f"environment '{self.environment}' (${self.env_var}: {redact(self.url)})"
+        return f"--db-url {redact(self.url)}"
+
+    @property
+    def flag(self) -> str:
+        """The flag that selects this database again, for hints."""
+        if self.environment:
+            return f"--env {self.environment}"
+        return f"--db-url '{redact(self.url)}'"
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``****`` (URL or key=value form)."""
+    if "://" in url:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return re.sub(r"://[^@/]*@", "://****@", url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            if ":" in userinfo:
+                userinfo = userinfo.split(":", 1)[0] + ":****"
+            netloc = f"{userinfo}@{host}"
+        query = re.sub(r"(?i)(password=)[^&]*", r"\1****", parts.query)
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return re.sub(r"(?i)(password\s*=\s*)('([^'\\]|\\.)*'|\S+)", r"\1****", url)
+
+
+def _password(url: str) -> str | None:
+    try:
+        return psycopg.conninfo.conninfo_to_dict(url).get("password")  # type: ignore[return-value]
+    except psycopg.Error:
+        return None
+
+
+def scrub(message: str, url: str) -> str:
+    """Remove the URL's password from a driver message."""
+    pw = _password(url)
+    if pw:
+        message = message.replace(str(pw), "****")
+    return message
+
+
+def resolve_target(config: Config | None, env: str | None, db_url: str | None,
+                   environ: Mapping[str, str], *, required: bool = True) -> Target | None:
+    """``--db-url`` wins; else the env var named by ``environments.<env>.db_url_env``."""
+    if env and db_url:
+        raise UsageError("Pass either --env or --db-url, not both.",
+                         hint="Drop one of the two flags.")
+    if db_url:
+        return Target(url=db_url)
+    if not env:
+        if not required:
+            return None
+        raise UsageError("No database given: pass --env <environment> or --db-url <postgresql://...>.",
+                         hint="moai-adk db push --env production")
+    if config is None:
+        raise ConfigError(
+            f"--env {env} needs moai.toml to find the database URL of environment '{env}', but there is none "
+            "in this folder or its parents.",
+            hint="Run `moai-adk init`, or pass the URL directly with --db-url.",
+        )
+    environment = config.environment(env)
+    where = config.path or "moai.toml"
+    if not environment.db_url_env:
+        raise ConfigError(
+            f"Environment '{env}' has no database URL: `environments.{env}.db_url_env` is not set in {where}.",
+            hint=f'Add `db_url_env = "{env.upper().replace("-", "_")}_DB_URL"` under [environments.{env}] in '
+                 f"{where} and export that variable, or pass --db-url.",
+        )
+    var = environment.db_url_env
+    url = environ.get(var, "").strip()
+    if not url:
+        raise ConfigError(
+            f"The database URL of environment '{env}' is missing: environment variable {var} (named by "
+            f"`environments.{env}.db_url_env` in {where}) is not set.",
+            hint=f"export {var}='postgresql://user:password@host:5432/postgres', or pass --db-url.",
+        )
+    return Target(url=url, environment=env, env_var=var)
+
+
+def connect(target: Target, *, connect_timeout: int = 10) -> psycopg.Connection[tuple[object, ...]]:
+    """An autocommit connection, or a ``DatabaseError`` naming where the URL came from."""
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(target.url)
+    except psycopg.Error as exc:
+        source = f"environment variable {target.env_var}" if target.env_var else "--db-url"
+        raise ConfigError(
+            f"The database URL from {source} is not a valid PostgreSQL URL ({scrub(str(exc), target.url)}).",
+            hint="Use the form postgresql://user:password@host:5432/dbname.",
+        ) from None
+    params.setdefault("connect_timeout", connect_timeout)
+    params.setdefault("application_name", APPLICATION_NAME)
+    try:
+        return psycopg.connect(autocommit=True, **params)  # type: ignore[arg-type]
+    except psycopg.OperationalError as exc:
+        detail = scrub(str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__, target.url)
+        if target.environment:
+            hint = (f"Check that the database of environment '{target.environment}' is running and reachable, "
+                    f"and that ${target.env_var} holds its URL.")
+        else:
+            hint = "Check that the server is running and reachable, and the URL given to --db-url."
+        raise DatabaseError(f"Cannot connect to the database of {target.label}: {detail}", hint=hint) from exc
+
+
+def translate(exc: psycopg.Error, target: Target, doing: str) -> DatabaseError:
+    """A driver error met while ``doing`` something, as a ``DatabaseError``."""
+    diag = exc.diag
+    code = f" (SQLSTATE {diag.sqlstate})" if diag.sqlstate else ""
+    msg = scrub(diag.message_primary or str(exc).strip(), target.url)
+    if isinstance(exc, psycopg.OperationalError) and not diag.sqlstate:
+        return DatabaseError(f"Lost the connection to the database of {target.label} while {doing}: {msg}",
+                             hint="Check the server and the network, then run the command again.")
+    return DatabaseError(f"PostgreSQL refused {doing} on {target.label}: {msg}{code}",
+                         hint="Check the database user's privileges and the server log.")

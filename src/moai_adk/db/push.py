@@ -1,0 +1,136 @@
+"""``db push`` and ``db migration list``: compare local files with the history, apply what is pending.
+
+Order of work in ``push``: read the local folder (refuse misnamed ``.sql``
+files and duplicate versions) -> connect -> take the advisory lock -> read
+the history (so a second concurrent run sees what the first applied) ->
+find pending files (distinct errors for "remote has versions missing
+locally" and "local file out of order") -> split and check every pending
+file before running any -> create the history table if needed -> apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from .apply import Applier, Prepared, prepare
+from .connect import Target, connect, translate
+from .files import MIGRATIONS_DIR, LocalMigrations, MigrationFile, scan
+from .history import Conn, create_table, list_versions, lock, unlock
+from .plan import find_pending
+
+Connector = Callable[[Target], Conn]
+Events = Callable[[str, dict[str, object]], None]
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class PushResult:
+    pending: list[MigrationFile]
+    applied: list[MigrationFile] = field(default_factory=list)
+    dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self, root: Path) -> dict[str, object]:
+        def item(f: MigrationFile) -> dict[str, str]:
+            return {"version": f.version, "name": f.name, "file": _display(f.path, root)}
+        return {"dry_run": self.dry_run, "pending": [item(f) for f in self.pending],
+                "applied": [item(f) for f in self.applied], "warnings": self.warnings}
+
+
+def _noop(_event: str, _data: dict[str, object]) -> None:
+    return None
+
+
+def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool = False,
+         connector: Connector = connect, events: Events = _noop, chunk_files: int = 64) -> PushResult:
+    """Apply the pending migrations of ``root/supabase/migrations`` to ``target``."""
+    local = scan(root / MIGRATIONS_DIR, root)
+    local.refuse_bad_names(root)
+    result = PushResult(pending=[], dry_run=dry_run, warnings=local.warnings())
+    retry = f"moai-adk db push {target.flag}" + (" --include-all" if include_all else "")
+    conn = connector(target)
+    try:
+        if not dry_run:
+            lock(conn, on_wait=lambda: events("waiting", {"reason": "another migration run holds the lock"}))
+        try:
+            remote = list_versions(conn)
+        except psycopg.Error as exc:
+            raise translate(exc, target, "reading the migration history") from exc
+        pending = find_pending(local.files, remote, include_all=include_all, target_flag=target.flag,
+                               where=f"the database of {target.label}").files
+        result.pending = pending
+        if dry_run or not pending:
+            return result
+        prepared = [prepare(conn, f, _display(f.path, root)) for f in pending]
+
+        def applied(p: Prepared) -> None:
+            result.applied.append(p.file)
+            events("applied", {"version": p.file.version, "file": p.display})
+
+        try:
+            create_table(conn)
+        except psycopg.Error as exc:
+            raise translate(exc, target, "creating supabase_migrations.schema_migrations") from exc
+        events("applying", {"count": len(prepared)})
+        Applier(conn, target, retry, applied, chunk_files=chunk_files).apply(prepared)
+        return result
+    finally:
+        try:
+            if not conn.closed and not dry_run:
+                unlock(conn)
+        except psycopg.Error:
+            pass
+        conn.close()
+
+
+@dataclass
+class ListRow:
+    version: str
+    name: str
+    local: bool
+    remote: bool
+
+
+@dataclass
+class ListResult:
+    rows: list[ListRow]
+    warnings: list[str]
+    remote_checked: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "migrations": [{"version": r.version, "name": r.name, "local": r.local, "remote": r.remote}
+                           for r in self.rows],
+            "local": [r.version for r in self.rows if r.local],
+            "remote": [r.version for r in self.rows if r.remote] if self.remote_checked else None,
+            "warnings": self.warnings,
+        }
+
+
+def list_migrations(root: Path, target: Target | None, *, connector: Connector = connect) -> ListResult:
+    """Local versions beside the remote history (read-only; no lock, no table creation)."""
+    local: LocalMigrations = scan(root / MIGRATIONS_DIR, root)
+    remote: list[str] = []
+    if target is not None:
+        conn = connector(target)
+        try:
+            remote = list_versions(conn)
+        except psycopg.Error as exc:
+            raise translate(exc, target, "reading the migration history") from exc
+        finally:
+            conn.close()
+    names = {f.version: f.name for f in local.files}
+    versions = sorted(set(names) | set(remote))
+    remote_set = set(remote)
+    rows = [ListRow(v, names.get(v, ""), v in names, v in remote_set) for v in versions]
+    return ListResult(rows, local.warnings(), target is not None)
