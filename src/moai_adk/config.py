@@ -126,6 +126,8 @@ def _line_of(text: str, table: str | None, key: str | None) -> int | None:
         m = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", line)
         if m:
             current = m.group(1).replace('"', "").replace(" ", "")
+            if table is None and key is not None and (current == key or current.startswith(key + ".")):
+                return no
             if table is not None and current == table:
                 header_line = no
                 if key is None:
@@ -183,7 +185,7 @@ def parse_config(text: str, path: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path} is not valid TOML: {exc}.",
-            hint=f"Fix the syntax at the line named above, or move the file away and run `moai-adk init` to write a new one.",
+            hint="Fix the syntax at the line named above, or move the file away and run `moai-adk init` to write a new one.",
         ) from exc
     return validate(data, path, text)
 

