@@ -71,7 +71,7 @@ def merge_missing(target: MutableMapping[str, Any], wanted: Mapping[str, Any], p
             target[key] = value
         elif isinstance(value, Mapping) and isinstance(target[key], MutableMapping):
             differences += merge_missing(target[key], value, dotted + ".")
-        elif plain(target[key]) != plain(value) and not isinstance(value, Mapping):
+        elif plain(target[key]) != plain(value):
             differences.append(f"{dotted}: kept yours ({_show(target[key])}), init would write {_show(value)}")
     return differences
 

@@ -106,8 +106,9 @@ def prepare(root: Path, *, example: str | None = None, force: bool = False) -> P
                 raise
             doc = None
         if doc is not None:
-            existing_text = None if force else text
             platforms = moaitoml.existing_platforms(text, root / CONFIG_FILE)
+        if doc is not None and not force:  # --force starts over from what detection finds
+            existing_text = text
             project = plain(doc.get("project", {}))
             build = plain(doc.get("build", {}))
             project = project if isinstance(project, dict) else {}
