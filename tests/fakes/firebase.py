@@ -1,0 +1,525 @@
+"""A stateful fake of Firebase Hosting: the REST API (v1beta1), the upload host and
+Google's OAuth2 token endpoint, in one ``httpx`` handler.
+
+State kept like the real service: sites, versions with their status machine
+(CREATED -> FINALIZED; ``populateFiles`` only while CREATED; finalize refused
+while a populated hash has not been uploaded), file contents stored by hash
+(each upload must be gzip whose SHA-256 is the hash in its URL), channels
+with releases and ``expireTime``, the ``live`` channel, ``versions:clone``
+operations (done on their first poll), access tokens issued for service-account
+JWTs (signature checked against the account's public key), and 429 bursts.
+
+Paths: ``/v1beta1/...`` API, ``/upload/...`` uploads, ``/oauth2/token`` tokens,
+``/__hosting/{site}/{channel}/...`` serves what a channel has released (its
+``url``). Every API request is checked against the discovery document when
+``../shared/provider-specs`` is present; a violation is answered 400 and
+recorded in ``violations``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import gzip
+import hashlib
+import json
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+
+from .spec_check_discovery import DiscoveryDoc, SpecViolation
+
+SPEC = DiscoveryDoc.load("firebasehosting.v1beta1.discovery.json")
+V = "/v1beta1"
+
+
+class _Err(Exception):
+    def __init__(self, code: int, status: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.status, self.message = code, status, message
+
+
+@dataclass
+class Site:
+    name: str
+    project: str
+    versions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, dict[str, str]] = field(default_factory=dict)  # version id -> {path: hash}
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    releases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # newest first
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: bytes
+    status: int = 0
+
+
+class FakeFirebase:
+    def __init__(self, base_url: str = "https://firebase.fake", *, tokens: tuple[str, ...] = ("fb-token",),
+                 project: str = "demo-project", sites: tuple[str, ...] = ("demo-site",), check_spec: bool = True) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.tokens = set(tokens)
+        self.project = project
+        self.spec = SPEC if check_spec else None
+        self.sites: dict[str, Site] = {}
+        self.blobs: dict[str, bytes] = {}
+        self.ops: dict[str, dict[str, Any]] = {}
+        self.accounts: dict[str, Any] = {}  # client_email -> public key
+        self.revoked: set[str] = set()
+        self.bursts: dict[str, int] = {}  # "api" | "populate" | "upload" | "token" -> 429s still to send
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.uploaded: list[str] = []
+        self.lock = threading.RLock()
+        self._tick = 0
+        for s in sites:
+            self.add_site(s)
+
+    # -- helpers for tests ---------------------------------------------------
+    def add_site(self, site: str) -> Site:
+        obj = Site(site, self.project)
+        obj.channels["live"] = self._channel_obj(obj, "live", None)
+        obj.releases["live"] = []
+        self.sites[site] = obj
+        return obj
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    @property
+    def token_uri(self) -> str:
+        return f"{self.base_url}/oauth2/token"
+
+    def service_account(self, email: str = "deployer@demo-project.iam.gserviceaccount.com") -> dict[str, Any]:
+        """A service-account key (JSON dict) whose token_uri is this fake."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+        self.accounts[email] = key.public_key()
+        return {"type": "service_account", "project_id": self.project, "private_key_id": uuid.uuid4().hex,
+                "private_key": pem, "client_email": email, "client_id": "1" * 21, "token_uri": self.token_uri}
+
+    def count(self, method: str, pattern: str) -> int:
+        rx = re.compile(pattern)
+        return sum(1 for c in self.calls if c.method == method and rx.search(c.path))
+
+    def live_version(self, site: str = "demo-site") -> str | None:
+        rel = self.sites[site].channels["live"].get("release")
+        return rel["version"]["name"].rsplit("/", 1)[-1] if rel else None
+
+    # -- plumbing --------------------------------------------------------------
+    def _now(self, plus: int = 0) -> str:
+        with self.lock:
+            self._tick += 1
+            t = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=self._tick + plus)
+        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _channel_obj(self, site: Site, cid: str, ttl: str | None) -> dict[str, Any]:
+        now = self._now()
+        chan: dict[str, Any] = {"name": f"projects/{site.project}/sites/{site.name}/channels/{cid}",
+                                "url": f"{self.base_url}/__hosting/{site.name}/{cid}", "createTime": now,
+                                "updateTime": now, "retainedReleaseCount": 10}
+        if ttl is not None:
+            chan["expireTime"] = self._now(int(float(ttl[:-1])))
+        return chan
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        call = Call(request.method, request.url.path, parse_qs(request.url.query.decode(), keep_blank_values=True), body)
+        with self.lock:
+            self.calls.append(call)
+        try:
+            resp = self._dispatch(request, call)
+        except _Err as e:
+            resp = httpx.Response(e.code, json={"error": {"code": e.code, "message": e.message, "status": e.status}})
+        call.status = resp.status_code
+        return resp
+
+    def _burst(self, kind: str) -> bool:
+        with self.lock:
+            for k in (kind, "any"):
+                if self.bursts.get(k, 0) > 0:
+                    self.bursts[k] -= 1
+                    return True
+        return False
+
+    def _auth(self, request: httpx.Request) -> None:
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+            raise _Err(401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token.")
+
+    def _dispatch(self, request: httpx.Request, call: Call) -> httpx.Response:
+        path = call.path
+        if path == "/oauth2/token":
+            return self._token(call)
+        if path.startswith("/__hosting/"):
+            return self._serve(path)
+        self._auth(request)
+        kind = "upload" if path.startswith("/upload/") else ("populate" if path.endswith(":populateFiles") else "api")
+        if self._burst(kind):
+            return httpx.Response(429, headers={"Retry-After": "0"},
+                                  json={"error": {"code": 429, "message": "Quota exceeded.", "status": "RESOURCE_EXHAUSTED"}})
+        if path.startswith("/upload/"):
+            return self._upload(path, call.body, request.headers.get("content-type", ""))
+        data = json.loads(call.body) if call.body else None
+        method_id = None
+        if self.spec is not None:
+            try:
+                method_id = self.spec.check(call.method, path, call.query, data)
+            except SpecViolation as exc:
+                self.violations.append(str(exc))
+                raise _Err(400, "INVALID_ARGUMENT", f"spec violation: {exc}") from None
+        query = {k: v[-1] for k, v in call.query.items()}
+        with self.lock:
+            status, out = self._api(call.method, path, query, data)
+        if self.spec is not None and method_id is not None:
+            try:
+                self.spec.check_response(method_id, out)
+            except SpecViolation as exc:
+                self.violations.append(f"fake answered outside the spec: {exc}")
+        return httpx.Response(status, json=out)
+
+    # -- API -----------------------------------------------------------------
+    def _site(self, s: str) -> Site:
+        if s not in self.sites:
+            raise _Err(404, "NOT_FOUND", f"Site {s} not found.")
+        return self.sites[s]
+
+    def _version(self, site: Site, vid: str) -> dict[str, Any]:
+        if vid not in site.versions:
+            raise _Err(404, "NOT_FOUND", f"Version sites/{site.name}/versions/{vid} not found.")
+        return site.versions[vid]
+
+    def _api(self, method: str, path: str, q: dict[str, str], body: Any) -> tuple[int, Any]:
+        p = path[len(V):]
+        routes: list[tuple[str, str, Any]] = [
+            ("POST", r"/projects/([^/]+)/sites", lambda proj: self._create_site(proj, q)),
+            ("GET", r"/projects/[^/]+/sites/([^/]+)", lambda s: self._site_obj(self._site(s))),
+            ("POST", r"/projects/[^/]+/sites/([^/]+)/versions:clone", lambda s: self._clone(s, body)),
+            ("POST", r"/projects/[^/]+/sites/([^/]+)/versions", lambda s: self._create_version(s, body)),
+            ("GET", r"/projects/[^/]+/sites/([^/]+)/versions", lambda s: self._page(list(reversed(self._site(s).versions.values())), "versions", q)),
+            ("GET", r"/projects/[^/]+/sites/([^/]+)/versions/([^/:]+)", lambda s, v: self._version(self._site(s), v)),
+            ("PATCH", r"/projects/[^/]+/sites/([^/]+)/versions/([^/:]+)", lambda s, v: self._patch_version(s, v, q, body)),
+            ("POST", r"/projects/[^/]+/sites/([^/]+)/versions/([^/:]+):populateFiles", lambda s, v: self._populate(s, v, body)),
+            ("GET", r"/projects/[^/]+/operations/([^/]+)", self._poll),
+            ("POST", r"/projects/[^/]+/sites/([^/]+)/channels", lambda s: self._create_channel(s, q, body)),
+            ("GET", r"/projects/[^/]+/sites/([^/]+)/channels", lambda s: self._page(list(self._site(s).channels.values()), "channels", q)),
+            ("GET", r"/projects/[^/]+/sites/([^/]+)/channels/([^/]+)", self._get_channel),
+            ("PATCH", r"/projects/[^/]+/sites/([^/]+)/channels/([^/]+)", lambda s, c: self._patch_channel(s, c, q, body)),
+            ("DELETE", r"/projects/[^/]+/sites/([^/]+)/channels/([^/]+)", self._delete_channel),
+            ("POST", r"/projects/[^/]+/sites/([^/]+)/channels/([^/]+)/releases", lambda s, c: self._release(s, c, q, body)),
+            ("GET", r"/projects/[^/]+/sites/([^/]+)/channels/([^/]+)/releases",
+             lambda s, c: self._page(self._site(s).releases.get(self._get_channel(s, c) and c, []), "releases", q)),
+        ]
+        for m, rx, fn in routes:
+            found = re.fullmatch(rx, p)
+            if m == method and found:
+                return 200, fn(*found.groups())
+        raise _Err(404, "NOT_FOUND", f"No such method {method} {path}.")
+
+    def _site_obj(self, site: Site) -> dict[str, Any]:
+        return {"name": f"projects/{site.project}/sites/{site.name}", "defaultUrl": f"https://{site.name}.web.app",
+                "type": "USER_SITE"}
+
+    def _create_site(self, project: str, q: dict[str, str]) -> dict[str, Any]:
+        sid = q.get("siteId", "")
+        if not re.fullmatch(r"[a-z0-9-]{6,30}", sid):
+            raise _Err(400, "INVALID_ARGUMENT", f"Invalid siteId {sid!r}.")
+        if sid in self.sites:
+            raise _Err(409, "ALREADY_EXISTS", f"Site {sid} already exists.")
+        return self._site_obj(self.add_site(sid))
+
+    def _new_version(self, site: Site, status: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+        vid = uuid.uuid4().hex[:16]
+        version: dict[str, Any] = {"name": f"sites/{site.name}/versions/{vid}", "status": status,
+                                   "createTime": self._now(), "fileCount": "0", "versionBytes": "0"}
+        if labels:
+            version["labels"] = labels
+        site.versions[vid] = version
+        site.files[vid] = {}
+        return version
+
+    def _create_version(self, s: str, body: Any) -> dict[str, Any]:
+        site = self._site(s)
+        status = (body or {}).get("status", "CREATED")
+        if status != "CREATED":
+            raise _Err(400, "INVALID_ARGUMENT", "A new version must have status CREATED.")
+        version = self._new_version(site, "CREATED", (body or {}).get("labels"))
+        if body and "config" in body:
+            version["config"] = body["config"]
+        return version
+
+    def _populate(self, s: str, vid: str, body: Any) -> dict[str, Any]:
+        site = self._site(s)
+        version = self._version(site, vid)
+        if version["status"] != "CREATED":
+            raise _Err(400, "FAILED_PRECONDITION", f"Version {vid} is {version['status']}; files can only be added while CREATED.")
+        files = (body or {}).get("files") or {}
+        needed: set[str] = set()
+        for path, h in files.items():
+            if not path.startswith("/"):
+                raise _Err(400, "INVALID_ARGUMENT", f"File path {path!r} must start with '/'.")
+            if h == "":
+                site.files[vid].pop(path, None)
+                continue
+            if not re.fullmatch(r"[0-9a-f]{64}", h):
+                raise _Err(400, "INVALID_ARGUMENT", f"Hash {h!r} for {path} is not a SHA-256 hex digest.")
+            site.files[vid][path] = h
+            if h not in self.blobs:
+                needed.add(h)
+        version["fileCount"] = str(len(site.files[vid]))
+        return {"uploadRequiredHashes": sorted(needed),
+                "uploadUrl": f"{self.base_url}/upload/sites/{s}/versions/{vid}/files"}
+
+    def _upload(self, path: str, body: bytes, ctype: str) -> httpx.Response:
+        m = re.fullmatch(r"/upload/sites/([^/]+)/versions/([^/]+)/files/([0-9a-f]{64})", path)
+        if not m:
+            raise _Err(404, "NOT_FOUND", f"No upload target {path}.")
+        s, vid, h = m.groups()
+        with self.lock:
+            version = self._version(self._site(s), vid)
+            if version["status"] != "CREATED":
+                raise _Err(400, "FAILED_PRECONDITION", f"Version {vid} is {version['status']}; uploads are closed.")
+            if h not in self.sites[s].files[vid].values():
+                raise _Err(400, "INVALID_ARGUMENT", f"Hash {h} is not part of version {vid}.")
+        try:
+            gzip.decompress(body)
+        except (OSError, EOFError):
+            raise _Err(400, "INVALID_ARGUMENT", "Upload body is not gzip.") from None
+        if hashlib.sha256(body).hexdigest() != h:
+            raise _Err(400, "INVALID_ARGUMENT", "The SHA-256 of the uploaded bytes does not match the hash in the URL.")
+        with self.lock:
+            self.blobs[h] = body
+            self.uploaded.append(h)
+        return httpx.Response(200)
+
+    def _patch_version(self, s: str, vid: str, q: dict[str, str], body: Any) -> dict[str, Any]:
+        site = self._site(s)
+        version = self._version(site, vid)
+        mask = (q.get("updateMask") or "status").split(",")
+        body = body or {}
+        if "status" in mask:
+            want = body.get("status")
+            if want != "FINALIZED" or version["status"] != "CREATED":
+                raise _Err(400, "FAILED_PRECONDITION", f"Cannot move version {vid} from {version['status']} to {want}.")
+            missing = {h for h in site.files[vid].values() if h not in self.blobs}
+            if missing:
+                raise _Err(400, "FAILED_PRECONDITION", f"{len(missing)} file(s) of version {vid} have not been uploaded.")
+        if "config" in mask:
+            version["config"] = body.get("config") or {}
+        if "status" in mask:
+            version["status"] = "FINALIZED"
+            version["finalizeTime"] = self._now()
+            version["versionBytes"] = str(sum(len(self.blobs[h]) for h in set(site.files[vid].values())))
+        return version
+
+    def _clone(self, s: str, body: Any) -> dict[str, Any]:
+        target = self._site(s)
+        src = (body or {}).get("sourceVersion", "")
+        m = re.fullmatch(r"sites/([^/]+)/versions/([^/]+)", src)
+        if not m or m.group(1) not in self.sites or m.group(2) not in self.sites[m.group(1)].versions:
+            raise _Err(404, "NOT_FOUND", f"Source version {src!r} not found.")
+        source_site = self.sites[m.group(1)]
+        if source_site.versions[m.group(2)]["status"] != "FINALIZED":
+            raise _Err(400, "FAILED_PRECONDITION", "Only FINALIZED versions can be cloned.")
+        version = self._new_version(target, "CLONING")
+        target.files[version["name"].rsplit("/", 1)[-1]] = dict(source_site.files[m.group(2)])
+        version["config"] = source_site.versions[m.group(2)].get("config", {})
+        op_id = uuid.uuid4().hex[:12]
+        self.ops[op_id] = {"name": f"projects/{self.project}/operations/{op_id}", "done": False,
+                           "_version": (s, version["name"].rsplit("/", 1)[-1], bool((body or {}).get("finalize")))}
+        return {k: v for k, v in self.ops[op_id].items() if not k.startswith("_")}
+
+    def _poll(self, op_id: str) -> dict[str, Any]:
+        op = self.ops.get(op_id)
+        if op is None:
+            raise _Err(404, "NOT_FOUND", f"Operation {op_id} not found.")
+        if not op["done"]:
+            s, vid, finalize = op["_version"]
+            version = self.sites[s].versions[vid]
+            version["status"] = "FINALIZED" if finalize else "CREATED"
+            version["fileCount"] = str(len(self.sites[s].files[vid]))
+            op["done"] = True
+            op["response"] = {"@type": "type.googleapis.com/google.firebase.hosting.v1beta1.Version", **version}
+        return {k: v for k, v in op.items() if not k.startswith("_")}
+
+    def _get_channel(self, s: str, c: str) -> dict[str, Any]:
+        site = self._site(s)
+        if c not in site.channels:
+            raise _Err(404, "NOT_FOUND", f"Channel {c} not found.")
+        return site.channels[c]
+
+    def _create_channel(self, s: str, q: dict[str, str], body: Any) -> dict[str, Any]:
+        site = self._site(s)
+        cid = q.get("channelId", "")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", cid):
+            raise _Err(400, "INVALID_ARGUMENT", f"Invalid channelId {cid!r}.")
+        if cid in site.channels:
+            raise _Err(409, "ALREADY_EXISTS", f"Channel {cid} already exists.")
+        site.channels[cid] = self._channel_obj(site, cid, (body or {}).get("ttl", "604800s"))
+        site.releases[cid] = []
+        return site.channels[cid]
+
+    def _patch_channel(self, s: str, c: str, q: dict[str, str], body: Any) -> dict[str, Any]:
+        chan = self._get_channel(s, c)
+        if "ttl" in (q.get("updateMask") or "").split(",") and body and "ttl" in body:
+            chan["expireTime"] = self._now(int(float(body["ttl"][:-1])))
+            chan["updateTime"] = self._now()
+        return chan
+
+    def _delete_channel(self, s: str, c: str) -> dict[str, Any]:
+        self._get_channel(s, c)
+        if c == "live":
+            raise _Err(400, "FAILED_PRECONDITION", "The live channel cannot be deleted.")
+        site = self.sites[s]
+        del site.channels[c]
+        site.releases.pop(c, None)
+        return {}
+
+    def _release(self, s: str, c: str, q: dict[str, str], body: Any) -> dict[str, Any]:
+        site = self._site(s)
+        chan = self._get_channel(s, c)
+        name = q.get("versionName", "")
+        m = re.fullmatch(r"sites/([^/]+)/versions/([^/]+)", name)
+        if not m or m.group(1) != s:
+            raise _Err(400, "INVALID_ARGUMENT", f"versionName {name!r} must name a version of site {s}.")
+        version = self._version(site, m.group(2))
+        if version["status"] != "FINALIZED":
+            raise _Err(400, "FAILED_PRECONDITION", f"Version {name} is {version['status']}, not FINALIZED.")
+        history = site.releases.setdefault(c, [])
+        earlier = any(r["version"]["name"] == name for r in history)
+        release = {"name": f"{chan['name']}/releases/{uuid.uuid4().hex[:12]}", "version": dict(version),
+                   "type": "ROLLBACK" if earlier else "DEPLOY", "releaseTime": self._now()}
+        if body and body.get("message"):
+            release["message"] = body["message"]
+        history.insert(0, release)
+        chan["release"] = release
+        chan["updateTime"] = release["releaseTime"]
+        return release
+
+    def _page(self, items: list[dict[str, Any]], key: str, q: dict[str, str]) -> dict[str, Any]:
+        size = min(100, int(q.get("pageSize") or 25))
+        start = int(q.get("pageToken") or 0)
+        out: dict[str, Any] = {key: items[start:start + size]}
+        if start + size < len(items):
+            out["nextPageToken"] = str(start + size)
+        return out
+
+    # -- token endpoint and serving --------------------------------------------
+    def _token(self, call: Call) -> httpx.Response:
+        if self._burst("token"):
+            return httpx.Response(429, json={"error": "rate_limited"})
+        form = {k: v[-1] for k, v in parse_qs(call.body.decode()).items()}
+
+        def refuse(why: str) -> httpx.Response:
+            return httpx.Response(400, json={"error": "invalid_grant", "error_description": why})
+
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return httpx.Response(400, json={"error": "unsupported_grant_type", "error_description": "Bad grant type."})
+        try:
+            h, p, sig = form["assertion"].split(".")
+            claims = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+            signature = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+        except (KeyError, ValueError):
+            return refuse("Malformed JWT.")
+        key = self.accounts.get(claims.get("iss", ""))
+        if key is None or claims["iss"] in self.revoked:
+            return refuse("Invalid JWT Signature.")
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        try:
+            key.verify(signature, f"{h}.{p}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            return refuse("Invalid JWT Signature.")
+        if claims.get("aud") != self.token_uri or "https://www.googleapis.com/auth/firebase" not in claims.get("scope", ""):
+            return refuse("Invalid JWT: wrong audience or scope.")
+        with self.lock:
+            token = f"ya29.fake-{uuid.uuid4().hex}"
+            self.tokens.add(token)
+        return httpx.Response(200, json={"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+
+    def _serve(self, path: str) -> httpx.Response:
+        parts = path.split("/", 4)
+        if len(parts) < 4 or parts[2] not in self.sites or parts[3] not in self.sites[parts[2]].channels:
+            return httpx.Response(404, text="Site Not Found")
+        rel = self.sites[parts[2]].channels[parts[3]].get("release")
+        if rel is None:
+            return httpx.Response(404, text="Site Not Found")
+        files = self.sites[parts[2]].files[rel["version"]["name"].rsplit("/", 1)[-1]]
+        want = "/" + (parts[4] if len(parts) > 4 else "")
+        for candidate in (want, want.rstrip("/") + "/index.html", want + ".html"):
+            if candidate in files:
+                return httpx.Response(200, content=gzip.decompress(self.blobs[files[candidate]]))
+        return httpx.Response(404, text="Not Found")
+
+    # -- a real loopback server --------------------------------------------------
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        """Serve this fake on 127.0.0.1; sets and yields ``base_url``."""
+        fake = self
+
+        class _H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _any(self) -> None:
+                n = int(self.headers.get("content-length") or 0)
+                req = httpx.Request(self.command, f"http://127.0.0.1{self.path}", headers=list(self.headers.items()),
+                                    content=self.rfile.read(n) if n else b"")
+                resp = fake.handle(req)
+                data = resp.read()
+                self.send_response(resp.status_code)
+                for k, v in resp.headers.items():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _any
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _H)
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        old = self.base_url
+        self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            yield self.base_url
+        finally:
+            self.base_url = old
+            server.shutdown()
+            server.server_close()
+
+
+def firebase_provider(fake: FakeFirebase, root: Any, *, settings: dict[str, Any] | None = None,
+                      environ: dict[str, str] | None = None, **ctx: Any) -> Any:
+    """A ``FirebaseProvider`` wired to ``fake`` (token auth unless ``environ`` says otherwise)."""
+    from moai_adk.providers.base import ProviderContext
+    from moai_adk.providers.firebase import FirebaseProvider
+
+    env = {"FIREBASE_TOKEN": "fb-token", "MOAI_FIREBASE_API_URL": fake.base_url}
+    if environ is not None:
+        env = {"MOAI_FIREBASE_API_URL": fake.base_url, **environ}
+    ctx.setdefault("sleep", lambda _s: None)
+    return FirebaseProvider(ProviderContext(root=root, settings=dict(settings or {"site": "demo-site"}),
+                                            environ=env, transport=fake.transport(), **ctx))
