@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..config import Config, find_config, load_config
 from ..deploy import pipeline
-from ..errors import ConfigError, MoaiError
+from ..errors import ConfigError, MoaiError, UsageError
 from ..providers import available, get_provider_class, make_provider
 from ..providers.base import Deployment, Provider, ProviderContext
 from .main import State, common, state
@@ -26,9 +26,17 @@ def load_project(st: State) -> Config:
     return load_config(path)
 
 
-def provider_for(st: State, cfg: Config, platform: str | None, environment: str | None = None) -> Provider:
+def provider_for(st: State, cfg: Config, platform: str | None, environment: str | None = None,
+                 concurrency: int | None = None) -> Provider:
     name = platform or cfg.platform_for(environment)
-    ctx = ProviderContext(root=cfg.root, settings=cfg.settings_for(name), environ=st.environ, project_name=cfg.name)
+    if concurrency is None and st.environ.get("MOAI_UPLOAD_CONCURRENCY"):
+        raw = st.environ["MOAI_UPLOAD_CONCURRENCY"]
+        if not raw.isdigit() or int(raw) < 1:
+            raise UsageError(f"MOAI_UPLOAD_CONCURRENCY={raw!r} is not a positive whole number.",
+                             hint="Unset it, or set it to e.g. 8.")
+        concurrency = int(raw)
+    ctx = ProviderContext(root=cfg.root, settings=cfg.settings_for(name), environ=st.environ,
+                          project_name=cfg.name, concurrency=concurrency)
     return make_provider(name, ctx)
 
 
@@ -54,11 +62,13 @@ platform_option = click.option("--platform", "-p", default=None, metavar="NAME",
 @click.option("--branch", default=None, help="Branch name for preview aliases/channels.")
 @click.option("--expires", default=None, metavar="TTL", help="Preview lifetime where the platform supports it (e.g. 7d).")
 @click.option("--no-health-check", is_flag=True, help="Do not check the new deployment before promoting it.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=None,
+              help="Uploads in flight at once (default: the platform's; env MOAI_UPLOAD_CONCURRENCY).")
 @common
 @click.pass_context
 def deploy(ctx: click.Context, platform: str | None, environment: str | None, prod: bool, dry_run: bool,
            skip_build: bool, allow_secret: tuple[str, ...], message: str | None, branch: str | None,
-           expires: str | None, no_health_check: bool) -> None:
+           expires: str | None, no_health_check: bool, concurrency: int | None) -> None:
     """Build, upload and (with --prod) promote the project."""
     st = state(ctx)
     cfg = load_project(st)
@@ -66,7 +76,7 @@ def deploy(ctx: click.Context, platform: str | None, environment: str | None, pr
         raise click.UsageError(f"--prod conflicts with --env {environment}; use one of them.")
     env_name = "production" if prod else (environment or "preview")
     cfg.environment(env_name)  # validates the name
-    provider = provider_for(st, cfg, platform, env_name)
+    provider = provider_for(st, cfg, platform, env_name, concurrency)
     req = pipeline.DeployRequest(
         config=cfg, platform=provider.name, environment=env_name, production=env_name == "production",
         build=not skip_build, dry_run=dry_run, allow_secret_files=allow_secret, message=message,
