@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import AuthError, NotFoundError, ProviderError
 from .._http import ApiClient
-from .._statefiles import read_json_file, write_json_atomic
+from .._statefiles import read_json_file
 from ..base import (
     CAP_ALIASES, CAP_ENV, CAP_PREVIEW, CAP_PROMOTE, CAP_ROLLBACK, CAP_SECRETS,
     DeployTarget, Deployment, EnvVar, Limits, Provider, ProviderContext,
@@ -130,8 +130,9 @@ class NetlifyProvider(Provider):
                   "url": site.get("ssl_url") or site.get("url"), "created": created, "file": file}
         if dry_run:
             return {**result, "dry_run": True}
-        state = read_json_file(self.ctx.root / STATE_FILE, fix="") or {}
-        write_json_atomic(self.ctx.root / STATE_FILE, {**state, "siteId": site["id"]})
+        from ...project.files import write_netlify_link
+
+        write_netlify_link(self.ctx.root, str(site["id"]))
         self._site = site
         return result
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._statefiles import read_json_file, write_json_atomic
+from .._statefiles import read_json_file
 
 LINK_FILE = Path(".vercel") / "project.json"
 LINK_HINT = "Run `moai-adk init --baas vercel --link` to link this folder to a Vercel project."
@@ -43,16 +43,7 @@ def read_link(root: Path, settings: Mapping[str, Any], environ: Mapping[str, str
 
 
 def write_link(root: Path, link: VercelLink) -> Path:
-    """Write ``.vercel/project.json`` atomically, keeping keys other tools added."""
-    path = root / LINK_FILE
-    try:
-        data = read_json_file(path, fix="") or {}
-    except Exception:  # noqa: BLE001 - a corrupt file is replaced by the new link
-        data = {}
-    data["projectId"] = link.project_id
-    if link.org_id:
-        data["orgId"] = link.org_id
-    if link.project_name:
-        data["projectName"] = link.project_name
-    write_json_atomic(path, data)
-    return path
+    """Write ``.vercel/project.json`` atomically (``project.files`` keeps keys other tools added)."""
+    from ...project.files import write_vercel_link
+
+    return write_vercel_link(root, link.project_id, link.org_id or "", link.project_name)
