@@ -2,7 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from moai_adk.project.gitignore import BASE_ENTRIES, entries_for, missing_entries, plan_gitignore, updated_text
+from moai_adk.project.gitignore import (
+    BASE_ENTRIES,
+    entries_for,
+    missing_entries,
+    plan_gitignore,
+    updated_text,
+)
 
 
 def test_new_gitignore_gets_every_entry(tmp_path: Path) -> None:

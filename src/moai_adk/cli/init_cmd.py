@@ -113,7 +113,7 @@ def register(cli: click.Group) -> None:
         requested = scaffold.check_platforms(list(platforms))
         if name is not None:
             scaffold.check_name(name)
-        prepared = scaffold.prepare(st.project_dir, example=example, force=force)
+        prepared = scaffold.prepare(st.project_dir, example=example, force=force, dry_run=dry_run)
         settings = prepared.defaults
         overrides: set[str] = set()
         if name is not None:

@@ -25,6 +25,9 @@ HEADER = ("moai-adk project configuration. Re-running `moai-adk init` keeps your
           "it only adds what is missing. Reference: docs/init.md")
 
 
+DETECTED_KEYS = ("project.framework", "build.command", "build.output")
+
+
 @dataclass(frozen=True)
 class ProjectSettings:
     """What ``init`` wants in moai.toml (detected, then possibly edited at the prompts)."""
@@ -136,7 +139,8 @@ def merge_document(text: str, settings: ProjectSettings, platforms: list[str],
         section: Any = doc.setdefault(table, tomlkit.table())
         section[key] = fresh[table][key]
         differences = [d for d in differences if not d.startswith(dotted + ":")]
-    notes += [f"{CONFIG_FILE} {d}" for d in differences]
+    # Only differences from what detection found are worth a note (the rest are the user's choices).
+    notes += [f"{CONFIG_FILE} {d}" for d in differences if d.split(":")[0] in DETECTED_KEYS]
     return doc, notes
 
 

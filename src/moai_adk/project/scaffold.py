@@ -1,6 +1,6 @@
 """The ``init`` service: detect -> (the CLI may prompt) -> plan every file -> apply all or nothing.
 
-    prepared = prepare(root, example=None, force=False)        # reads, never writes
+    prepared = prepare(root, example=None, force=False)        # detects and reads; writes nothing
     result = plan_init(prepared, settings, ["vercel"], overrides=set(), force=False)
     apply_init(result)                                          # skipped for --dry-run
 
@@ -85,9 +85,14 @@ def _package_name(root: Path) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def prepare(root: Path, *, example: str | None = None, force: bool = False) -> Prepared:
-    """Detect the framework and read any existing moai.toml (malformed: ``ConfigError`` unless ``force``)."""
+def prepare(root: Path, *, example: str | None = None, force: bool = False, dry_run: bool = False) -> Prepared:
+    """Detect the framework and read any existing moai.toml (malformed: ``ConfigError`` unless ``force``).
+
+    Unless ``dry_run``, first makes sure ``root`` exists and can be written.
+    """
     root = root.resolve()
+    if not dry_run:
+        check_writable(root)
     if example is not None:
         detection = detect(examples.detection_root(example))
     else:
@@ -205,7 +210,7 @@ def run_init(root: Path, requested: list[str], *, name: str | None = None, examp
              force: bool = False, dry_run: bool = False) -> InitResult:
     """Non-interactive init in one call (what ``moai-adk init --yes`` does)."""
     requested = check_platforms(requested)
-    prepared = prepare(root, example=example, force=force)
+    prepared = prepare(root, example=example, force=force, dry_run=dry_run)
     settings = prepared.defaults
     overrides: set[str] = set()
     if name is not None:
