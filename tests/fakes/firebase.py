@@ -448,7 +448,7 @@ class FakeFirebase:
             key.verify(signature, f"{h}.{p}".encode(), padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
             return refuse("Invalid JWT Signature.")
-        if claims.get("aud") != self.token_uri or "https://www.googleapis.com/auth/firebase" not in claims.get("scope", ""):
+        if claims.get("aud") not in (self.token_uri, "https://oauth2.googleapis.com/token") or "https://www.googleapis.com/auth/firebase" not in claims.get("scope", ""):
             return refuse("Invalid JWT: wrong audience or scope.")
         with self.lock:
             token = f"ya29.fake-{uuid.uuid4().hex}"

@@ -82,21 +82,32 @@ def _read_json(path: Path) -> Any:
         ) from exc
 
 
-def _leaves(error: Any) -> list[Any]:
-    if not error.context:
-        return [error]
-    out: list[Any] = []
-    for sub in error.context:
-        out.extend(_leaves(sub))
-    return out
-
-
 _RANK = {"additionalProperties": 4, "enum": 3, "const": 3, "required": 2, "type": 1}
 
 
+def _weight(error: Any) -> int:
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        return max(1, sum(1 for k in error.instance if k not in allowed))
+    return 1
+
+
+def _branch_score(errors: list[Any]) -> tuple[int, int]:
+    """Lower is closer: a branch whose whole shape is wrong (root type) loses, then fewer problems win."""
+    wrong_shape = any(e.validator == "type" and not e.relative_path for e in errors)
+    return (int(wrong_shape), sum(_weight(e) for e in errors))
+
+
 def _best_error(errors: list[Any]) -> Any:
-    leaves = [leaf for e in errors for leaf in _leaves(e)]
-    return max(leaves, key=lambda e: (len(e.absolute_path), _RANK.get(e.validator, 2)))
+    """The error a person should fix: inside anyOf/oneOf, follow the branch that almost matched."""
+    err = max(errors, key=lambda e: (len(e.absolute_path), _RANK.get(e.validator, 2)))
+    while err.context:
+        branches: dict[Any, list[Any]] = {}
+        for sub in err.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        closest = min(branches.values(), key=_branch_score)
+        err = max(closest, key=lambda e: (len(e.absolute_path), _RANK.get(e.validator, 2)))
+    return err
 
 
 def validate_with_schema(data: Any, path: Path, schema_path: Path) -> None:
