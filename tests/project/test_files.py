@@ -119,9 +119,22 @@ def test_corrupt_link_files_raise_state_error_naming_the_file(tmp_path: Path) ->
     (tmp_path / ".netlify" / "state.json").write_text('{"siteId": 5}')
     with pytest.raises(StateError, match="siteId"):
         read_netlify_link(tmp_path)
-    (tmp_path / ".vercel" / "project.json").write_text('{"projectId": "prj_1"}')
+    (tmp_path / ".vercel" / "project.json").write_text('{"projectId": "prj_1", "orgId": 7}')
     with pytest.raises(StateError, match="orgId"):
         read_vercel_link(tmp_path)
+    (tmp_path / ".vercel" / "project.json").write_text('{"orgId": "team_1"}')
+    with pytest.raises(StateError, match="projectId"):
+        read_vercel_link(tmp_path)
+
+
+def test_vercel_link_without_org_keeps_existing_org(tmp_path: Path) -> None:
+    write_vercel_link(tmp_path, "prj_1", "team_1")
+    write_vercel_link(tmp_path, "prj_2", "")
+    link = read_vercel_link(tmp_path)
+    assert link is not None and (link.project_id, link.org_id) == ("prj_2", "team_1")
+    other = tmp_path / "personal"
+    write_vercel_link(other, "prj_3")
+    assert json.loads((other / ".vercel" / "project.json").read_text()) == {"projectId": "prj_3"}
 
 
 def test_writing_a_link_replaces_a_corrupt_one(tmp_path: Path) -> None:

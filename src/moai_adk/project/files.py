@@ -125,7 +125,7 @@ def toml_change(root: Path, rel: str, wanted: TOMLDocument, *, force: bool,
 @dataclass(frozen=True)
 class VercelLink:
     project_id: str
-    org_id: str
+    org_id: str | None
     project_name: str | None = None
 
 
@@ -167,11 +167,17 @@ def _require_str(path: Path, data: dict[str, Any], key: str) -> str:
     return value
 
 
-def write_vercel_link(root: Path, project_id: str, org_id: str, project_name: str | None = None) -> Path:
-    """Write ``.vercel/project.json`` atomically (keys other than the ids are kept)."""
-    if not project_id or not org_id:
-        raise ValueError("project_id and org_id are required")
-    updates: dict[str, Any] = {"projectId": project_id, "orgId": org_id}
+def write_vercel_link(root: Path, project_id: str, org_id: str | None = None,
+                      project_name: str | None = None) -> Path:
+    """Write ``.vercel/project.json`` atomically (keys other than these are kept).
+
+    An empty ``org_id`` leaves any ``orgId`` already in the file as it is.
+    """
+    if not project_id:
+        raise ValueError("project_id is required")
+    updates: dict[str, Any] = {"projectId": project_id}
+    if org_id:
+        updates["orgId"] = org_id
     if project_name:
         updates["projectName"] = project_name
     path = root / VERCEL_LINK
@@ -185,9 +191,12 @@ def read_vercel_link(root: Path) -> VercelLink | None:
     if data is None:
         return None
     path = root / VERCEL_LINK
+    org = data.get("orgId")
+    if org is not None and not isinstance(org, str):
+        raise StateError(f"{path} is corrupt: `orgId` is not a string.",
+                         hint=f"Delete {path} and link the project again.")
     name = data.get("projectName")
-    return VercelLink(_require_str(path, data, "projectId"), _require_str(path, data, "orgId"),
-                      name if isinstance(name, str) else None)
+    return VercelLink(_require_str(path, data, "projectId"), org or None, name if isinstance(name, str) else None)
 
 
 def write_netlify_link(root: Path, site_id: str) -> Path:
