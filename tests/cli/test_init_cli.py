@@ -190,3 +190,23 @@ def test_interactive_prompts_and_confirmation(tmp_path: Path) -> None:
     assert (cfg.name, cfg.output, cfg.platforms) == ("shop", "site-out", ["vercel", "netlify"])
     assert json.loads((tmp_path / "vercel.json").read_text())["outputDirectory"] == "site-out"
     assert "would create" in buffer.decode(errors="replace")
+
+
+def test_link_flag_links_vercel_through_the_cli(tmp_path: Path) -> None:
+    from tests.fakes.vercel import FakeVercel
+
+    site(tmp_path)
+    fake = FakeVercel()
+    with fake.serve() as url:
+        env = dict(os.environ, VERCEL_TOKEN="test-token", MOAI_VERCEL_API_URL=url)
+        r = subprocess.run([sys.executable, "-m", "moai_adk", "init", "--baas", "vercel", "--name", "shop",
+                            "--link", "--json"], cwd=tmp_path, capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, env=env, timeout=120)
+        assert r.returncode == 0, r.stderr
+        links = json.loads(r.stdout)["links"]
+        assert links[0]["platform"] == "vercel" and links[0]["linked"] is True
+        assert json.loads((tmp_path / ".vercel" / "project.json").read_text())["projectId"] in fake.projects
+        no_token = subprocess.run([sys.executable, "-m", "moai_adk", "init", "--link"], cwd=tmp_path,
+                                  capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
+                                  env={k: v for k, v in env.items() if k != "VERCEL_TOKEN"})
+        assert no_token.returncode == 1 and "VERCEL_TOKEN" in no_token.stderr

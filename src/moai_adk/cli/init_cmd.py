@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import sys
+from collections.abc import Mapping
 
 import click
 from rich.console import Console
@@ -15,6 +16,7 @@ from ..project.moaitoml import ProjectSettings
 from ..project.platforms import INIT_PLATFORMS
 from ..project.scaffold import InitResult, Prepared
 from .main import common, state
+from .output import Output
 
 _DRY = {"created": "would create", "updated": "would update", "kept": "would keep", "overwritten": "would overwrite"}
 _STYLE = {"created": "green", "updated": "yellow", "kept": "dim", "overwritten": "red"}
@@ -64,6 +66,7 @@ def _render(result: InitResult, console: Console, *, contents: bool = True) -> N
                   f"deploys to {cfg.platform}" + (f" (also: {', '.join(cfg.platforms[1:])})" if cfg.platforms[1:] else ""))
     for note in result.notes:
         console.print(f"[yellow]Note:[/yellow] {note}")
+    _render_links(result, console)
     if result.dry_run and contents:
         _render_contents(result, console)
         console.print("\nDry run: nothing was written.")
@@ -84,6 +87,26 @@ def _render_contents(result: InitResult, console: Console) -> None:
             console.print(new.rstrip("\n"), markup=False)
 
 
+def _link(result: InitResult, environ: Mapping[str, str], out: Output, wanted: bool) -> None:
+    if not wanted:
+        return
+    from ..project.link import link_platforms
+
+    out.info(("Would link: " if result.dry_run else "Linking: ") + ", ".join(result.config.platforms))
+    result.links = link_platforms(result.root, result.config, environ, dry_run=result.dry_run)
+
+
+def _render_links(result: InitResult, console: Console) -> None:
+    for item in result.links or []:
+        name = item.get("platform")
+        if item.get("reason"):
+            console.print(f"{name}: not linked ({item['reason']})")
+            continue
+        what = item.get("project_id") or item.get("site_id") or item.get("name") or ""
+        verb = "would create" if item.get("dry_run") else ("created and linked" if item.get("created") else "linked")
+        console.print(f"{name}: {verb} {what}" + (f" -> {item['file']}" if item.get("file") else ""))
+
+
 def register(cli: click.Group) -> None:
     """Add ``init`` to the root group."""
 
@@ -94,13 +117,15 @@ def register(cli: click.Group) -> None:
     @click.option("--name", default=None, help="Project name (default: package.json name or the folder name).")
     @click.option("--example", default=None, metavar="NAME",
                   help="First copy an example site shipped with moai-adk into the folder (e.g. hello-site).")
+    @click.option("--link", "link", is_flag=True,
+                  help="Then link (or create) the project/site on each platform (needs its token).")
     @click.option("-y", "--yes", is_flag=True, help="Accept the detected values; ask nothing.")
     @click.option("--force", is_flag=True, help="Overwrite existing files instead of merging into them.")
     @click.option("--dry-run", is_flag=True, help="Print what would be written; write nothing.")
     @common
     @click.pass_context
     def init(ctx: click.Context, platforms: tuple[str, ...], name: str | None, example: str | None,
-             yes: bool, force: bool, dry_run: bool) -> None:
+             link: bool, yes: bool, force: bool, dry_run: bool) -> None:
         """Set up moai.toml and each platform's config files in the project folder.
 
         Detects the framework (Vite, Next.js export, Astro, SvelteKit, Hugo, Jekyll or a
@@ -138,8 +163,13 @@ def register(cli: click.Group) -> None:
                 raise click.exceptions.Abort()
             result.dry_run = False
             scaffold.apply_init(result)
-            out.result(result.as_dict(), lambda console: console.print(
-                f"Wrote {sum(c.writes for c in result.changes)} file(s) in {result.root}."))
+            _link(result, st.environ, out, link)
+            def done(console: Console) -> None:
+                console.print(f"Wrote {sum(c.writes for c in result.changes)} file(s) in {result.root}.")
+                _render_links(result, console)
+
+            out.result(result.as_dict(), done)
             return
         scaffold.apply_init(result)
+        _link(result, st.environ, out, link)
         out.result(result.as_dict(), lambda console: _render(result, console))

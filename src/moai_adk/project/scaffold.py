@@ -135,6 +135,7 @@ class InitResult:
     config: Config
     changes: list[FileChange]
     notes: list[str] = field(default_factory=list)
+    links: list[dict[str, Any]] | None = None  # filled by --link
 
     def as_dict(self) -> dict[str, Any]:
         d = self.detection
@@ -149,6 +150,7 @@ class InitResult:
             "platforms": list(self.config.platforms),
             "files": [c.as_dict(with_content=self.dry_run) for c in self.changes],
             "notes": list(self.notes),
+            **({"links": self.links} if self.links is not None else {}),
         }
 
 

@@ -1,0 +1,46 @@
+"""``moai-adk init --link``: link (or create) the remote project/site of each platform.
+
+Each provider's ``link(create=True, dry_run=...)`` does the work and writes its own
+link file (``.vercel/project.json``, ``.netlify/state.json``) through ``project.files``.
+Platforms with nothing to link (their provider raises ``NotSupported``) are reported,
+not failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..config import Config
+from ..errors import NotSupported, UsageError
+from ..providers import make_provider
+from ..providers.base import ProviderContext
+
+
+def link_platforms(root: Path, config: Config, environ: Mapping[str, str], *, dry_run: bool = False,
+                   platforms: list[str] | None = None,
+                   transport: httpx.BaseTransport | None = None) -> list[dict[str, Any]]:
+    """Link every platform of ``platforms`` (default: all of ``config.platforms``), in order."""
+    results: list[dict[str, Any]] = []
+    for name in platforms if platforms is not None else config.platforms:
+        ctx = ProviderContext(root=root, settings=config.settings_for(name), environ=environ,
+                              transport=transport, project_name=config.name)
+        try:
+            provider = make_provider(name, ctx)
+        except UsageError as exc:  # the platform's module is not installed
+            results.append({"platform": name, "linked": False, "reason": exc.message})
+            continue
+        try:
+            linked = provider.link(create=True, dry_run=dry_run)
+        except NotSupported as exc:
+            results.append({"platform": name, "linked": False, "reason": exc.message})
+            continue
+        finally:
+            close = getattr(provider, "close", None)
+            if callable(close):
+                close()
+        results.append({"platform": name, "linked": not dry_run, **linked})
+    return results
