@@ -33,7 +33,7 @@ from psycopg.pq import TransactionStatus
 from .classify import FilePlan, Mode, plan_file
 from .connect import Target, translate
 from .files import MigrationFile
-from .history import Conn, insert_sql, list_versions
+from .history import CREATE_HISTORY, Conn, insert_sql, list_versions
 from .report import Failure, failure_error, statement_at
 from .splitter import SplitResult
 
@@ -79,6 +79,11 @@ class Applier:
         self.chunk_files = chunk_files
         self.async_commit = async_commit
         self.applied = 0
+        self.history_ready = False   # the history table is created inside the first file's transaction
+
+    def _history_ddl(self) -> str:
+        """The Supabase CLI's history DDL (with its 4 s lock timeout), until a file has committed."""
+        return "" if self.history_ready else CREATE_HISTORY + "RESET lock_timeout;\n"
 
     # -- driving ---------------------------------------------------------------------------
     def apply(self, files: list[Prepared]) -> None:
@@ -99,6 +104,7 @@ class Applier:
 
     def _done(self, f: Prepared) -> None:
         self.applied += 1
+        self.history_ready = True
         self.on_applied(f)
 
     def _flush(self, chunk: list[Prepared]) -> None:
@@ -109,7 +115,7 @@ class Applier:
         pos = 0
         for k, f in enumerate(chunk):
             sync = "" if (k == len(chunk) - 1 or not self.async_commit) else "SET LOCAL synchronous_commit = off;\n"
-            head = f"RESET ALL;\nBEGIN;\n{sync}"
+            head = f"RESET ALL;\nBEGIN;\n{self._history_ddl() if k == 0 else ''}{sync}"
             body = f.body
             tail = "\n;\n"
             parts += [head, body, tail, f.history, ";\nCOMMIT;\n"]
@@ -180,6 +186,8 @@ class Applier:
         conn.execute(b"RESET ALL")
         conn.execute(b"BEGIN")
         try:
+            if not self.history_ready:
+                conn.execute((CREATE_HISTORY + "RESET lock_timeout;").encode())
             for stmt in f.plan.run:
                 try:
                     conn.execute(stmt.text.encode())
@@ -207,6 +215,8 @@ class Applier:
         conn.execute(b"RESET ALL")
         conn.execute(b"BEGIN")
         failure: Failure | None = None
+        if not self.history_ready:
+            conn.execute((CREATE_HISTORY + "RESET lock_timeout;").encode())
         try:
             for stmt in f.plan.run:
                 try:
@@ -264,6 +274,8 @@ class Applier:
                                "(write such statements with IF NOT EXISTS / IF EXISTS so a re-run is safe)."
                 raise self._raise(f, Failure(stmt, self._offset(f, stmt, exc), exc), state) from exc
         try:
+            if not self.history_ready:
+                conn.execute((CREATE_HISTORY + "RESET lock_timeout;").encode())
             conn.execute(f.history.encode())
         except psycopg.Error as exc:
             state = ("All its statements ran, but its history row was not written; after fixing the cause, "

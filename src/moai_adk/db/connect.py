@@ -70,6 +70,8 @@ def _password(url: str) -> str | None:
 
 def scrub(message: str, url: str) -> str:
     """Remove the URL's password from a driver message."""
+    if url and url in message:
+        message = message.replace(url, redact(url))
     pw = _password(url)
     if pw:
         message = message.replace(str(pw), "****")
@@ -129,7 +131,8 @@ def connect(target: Target, *, connect_timeout: int = 10) -> psycopg.Connection[
     try:
         return psycopg.connect(autocommit=True, **params)  # type: ignore[arg-type]
     except psycopg.OperationalError as exc:
-        detail = scrub(str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__, target.url)
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        detail = scrub(" ".join(lines) or type(exc).__name__, target.url)
         if target.environment:
             hint = (f"Check that the database of environment '{target.environment}' is running and reachable, "
                     f"and that ${target.env_var} holds its URL.")

@@ -5,7 +5,8 @@ files and duplicate versions) -> connect -> take the advisory lock -> read
 the history (so a second concurrent run sees what the first applied) ->
 find pending files (distinct errors for "remote has versions missing
 locally" and "local file out of order") -> split and check every pending
-file before running any -> create the history table if needed -> apply.
+file before running any -> apply (the history table is created inside the
+first file's transaction, so a failed first file leaves no trace).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import psycopg
 from .apply import Applier, Prepared, prepare
 from .connect import Target, connect, translate
 from .files import MIGRATIONS_DIR, LocalMigrations, MigrationFile, scan
-from .history import Conn, create_table, list_versions, lock, unlock
+from .history import Conn, list_versions, lock, unlock
 from .plan import find_pending
 
 Connector = Callable[[Target], Conn]
@@ -77,10 +78,6 @@ def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool
             result.applied.append(p.file)
             events("applied", {"version": p.file.version, "file": p.display})
 
-        try:
-            create_table(conn)
-        except psycopg.Error as exc:
-            raise translate(exc, target, "creating supabase_migrations.schema_migrations") from exc
         events("applying", {"count": len(prepared)})
         Applier(conn, target, retry, applied, chunk_files=chunk_files).apply(prepared)
         return result
