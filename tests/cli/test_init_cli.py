@@ -210,3 +210,19 @@ def test_link_flag_links_vercel_through_the_cli(tmp_path: Path) -> None:
                                   capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
                                   env={k: v for k, v in env.items() if k != "VERCEL_TOKEN"})
         assert no_token.returncode == 1 and "VERCEL_TOKEN" in no_token.stderr
+
+
+def test_every_init_flag_and_framework_is_documented() -> None:
+    from moai_adk.project.detect import FRAMEWORK_TITLES
+    from moai_adk.project.platforms import INIT_PLATFORMS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "init.md").read_text()
+    command = cli.commands["init"]
+    for param in command.params:
+        for opt in param.opts:
+            if opt.startswith("--") and opt not in ("--help",):
+                assert f"`{opt}" in doc, f"{opt} is not documented in docs/init.md"
+    for title in FRAMEWORK_TITLES.values():
+        assert title.split(" ")[0] in doc
+    for name in INIT_PLATFORMS:
+        assert f"`{name}`" in doc
