@@ -1,9 +1,196 @@
-"""CLI wiring for this command group (filled in by its issue)."""
+"""CLI wiring for ``moai-adk env list|set|unset|pull|push`` (the work is in ``moai_adk.envs``)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .. import envs
+from ..errors import UsageError
+from ..providers.base import Provider
+from .deploy_cmds import load_project, provider_for
+from .main import State, common, state
+
+ENV_OPT = click.option("--env", "environment", required=True, metavar="ENVIRONMENT",
+                       help="development, preview, staging, production or one from moai.toml.")
+PLATFORM_OPT = click.option("--platform", default=None, help="Platform to use (default: the environment's platform in moai.toml).")
+DRY_RUN_OPT = click.option("--dry-run", is_flag=True, help="Show what would change and change nothing.")
+
+
+def _provider(st: State, environment: str, platform: str | None) -> tuple[Provider, Path]:
+    cfg = load_project(st)
+    cfg.environment(environment)  # unknown environment -> ConfigError naming it
+    provider = provider_for(st, cfg, platform, environment)
+    note = envs.mapping_note(provider.name, environment, cfg.settings_for(provider.name))
+    if note:
+        st.output.info(note)
+    return provider, cfg.root
+
+
+def _close(provider: Provider) -> None:
+    close = getattr(provider, "close", None)
+    if close is not None:
+        close()
+
+
+def _dotenv_path(root: Path, environment: str, given: Path | None) -> Path:
+    if given is None:
+        return root / f".env.{environment}.local"
+    return given if given.is_absolute() else (Path.cwd() / given)
+
+
+@click.group("env")
+def env_group() -> None:
+    """List, set, unset, pull and push environment variables on a platform."""
+
+
+@env_group.command("list")
+@ENV_OPT
+@PLATFORM_OPT
+@common
+@click.pass_context
+def env_list(ctx: click.Context, environment: str, platform: str | None) -> None:
+    """List the variables of ENVIRONMENT (secrets show as unreadable)."""
+    st = state(ctx)
+    provider, _ = _provider(st, environment, platform)
+    try:
+        items = envs.list_env(provider, environment)
+    finally:
+        _close(provider)
+    rows = [envs.env_to_json(v) for v in items]
+
+    def render(con: Console) -> None:
+        if not rows:
+            con.print(f"No variables for {environment} on {provider.name}.")
+            return
+        table = Table("KEY", "VALUE", "SECRET")
+        for r in rows:
+            value = escape(r["value"]) if r["value"] is not None else "[dim](not readable)[/dim]"
+            table.add_row(r["key"], value, "yes" if r["secret"] else "")
+        con.print(table)
+
+    st.output.result({"platform": provider.name, "environment": environment, "variables": rows}, render)
+
+
+@env_group.command("set")
+@click.argument("key")
+@click.argument("value")
+@ENV_OPT
+@PLATFORM_OPT
+@click.option("--secret", is_flag=True, help="Store it write-only (Vercel sensitive, Netlify secret).")
+@DRY_RUN_OPT
+@common
+@click.pass_context
+def env_set(ctx: click.Context, key: str, value: str, environment: str, platform: str | None, secret: bool,
+            dry_run: bool) -> None:
+    """Set KEY to VALUE ('-' reads the value from stdin, keeping it out of shell history)."""
+    st = state(ctx)
+    if value == "-":
+        value = sys.stdin.read().rstrip("\n")
+    provider, _ = _provider(st, environment, platform)
+    try:
+        result = envs.set_env(provider, environment, key, value, secret=secret, dry_run=dry_run)
+    finally:
+        _close(provider)
+    _render_change(st, result)
+
+
+@env_group.command("unset")
+@click.argument("key")
+@ENV_OPT
+@PLATFORM_OPT
+@DRY_RUN_OPT
+@common
+@click.pass_context
+def env_unset(ctx: click.Context, key: str, environment: str, platform: str | None, dry_run: bool) -> None:
+    """Remove KEY from ENVIRONMENT (other environments keep theirs)."""
+    st = state(ctx)
+    provider, _ = _provider(st, environment, platform)
+    try:
+        result = envs.unset_env(provider, environment, key, dry_run=dry_run)
+    finally:
+        _close(provider)
+    _render_change(st, result)
+
+
+def _render_change(st: State, result: dict[str, Any]) -> None:
+    verb = {"add": "Added", "change": "Changed", "unchanged": "Unchanged", "remove": "Removed"}[result["action"]]
+    prefix = "Would have: " if result["dry_run"] else ""
+
+    def render(con: Console) -> None:
+        con.print(f"{prefix}{verb} {result['key']} ({result['environment']} on {result['platform']}).")
+
+    st.output.result(result, render)
+
+
+@env_group.command("pull")
+@ENV_OPT
+@PLATFORM_OPT
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write (default: .env.<environment>.local next to moai.toml).")
+@DRY_RUN_OPT
+@common
+@click.pass_context
+def env_pull(ctx: click.Context, environment: str, platform: str | None, file: Path | None, dry_run: bool) -> None:
+    """Write ENVIRONMENT's variables to a .env file (secrets the platform hides are listed, never blanked)."""
+    st = state(ctx)
+    provider, root = _provider(st, environment, platform)
+    path = _dotenv_path(root, environment, file)
+    try:
+        result = envs.pull_env(provider, environment, path, dry_run=dry_run)
+    finally:
+        _close(provider)
+    if result.unreadable:
+        kept = f" (kept their current values in {path.name}: {', '.join(result.kept)})" if result.kept else ""
+        st.output.warn(f"{len(result.unreadable)} secret(s) could not be read and were not written: "
+                       f"{', '.join(result.unreadable)}{kept}.")
+
+    def render(con: Console) -> None:
+        verb = "Would write" if dry_run else "Wrote"
+        con.print(f"{verb} {len(result.written)} variable(s) to {path}.")
+
+    st.output.result(result.to_json(), render)
+
+
+@env_group.command("push")
+@ENV_OPT
+@PLATFORM_OPT
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The .env file to read (default: .env.<environment>.local next to moai.toml).")
+@click.option("--secret", is_flag=True, help="Store every pushed variable as a secret.")
+@click.option("--secret-key", "secret_keys", multiple=True, metavar="KEY", help="Store this key as a secret (repeatable).")
+@DRY_RUN_OPT
+@common
+@click.pass_context
+def env_push(ctx: click.Context, environment: str, platform: str | None, file: Path | None, secret: bool,
+             secret_keys: tuple[str, ...], dry_run: bool) -> None:
+    """Set every KEY=value of a .env file on ENVIRONMENT; unchanged values are not sent."""
+    st = state(ctx)
+    provider, root = _provider(st, environment, platform)
+    path = _dotenv_path(root, environment, file)
+    for key in secret_keys:
+        if not envs.KEY_RE.match(key):
+            raise UsageError(f"--secret-key {key!r} is not a valid variable name.", hint="Use e.g. --secret-key API_TOKEN.")
+    try:
+        result = envs.push_env(provider, environment, path, secret=secret, secret_keys=frozenset(secret_keys),
+                               dry_run=dry_run)
+    finally:
+        _close(provider)
+
+    def render(con: Console) -> None:
+        prefix = "Would push" if dry_run else "Pushed"
+        con.print(f"{prefix} {path.name} to {environment} on {provider.name}: {len(result.added)} added, "
+                  f"{len(result.changed)} changed, {len(result.unchanged)} unchanged.")
+
+    st.output.result(result.to_json(), render)
 
 
 def register(cli: click.Group) -> None:
-    """Add this module's commands to the root group."""
+    """Add ``env`` and its subcommands to the root group."""
+    cli.add_command(env_group)

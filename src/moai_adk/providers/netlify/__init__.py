@@ -185,9 +185,9 @@ class NetlifyProvider(Provider):
             return self._publish(deployment_id)
         sid = self.linked_site_id()
         before = self._published_id()
-        self.api().request("PUT", f"/sites/{sid}/rollback")
+        response = self.api().request("PUT", f"/sites/{sid}/rollback", expect={422})
         after = self._published_id()
-        if after is None or after == before:
+        if response.status_code == 422 or after is None or after == before:
             raise NotFoundError("Netlify has no earlier published deploy to roll back to.",
                                 hint="Run `moai-adk deployments --platform netlify` to see what exists.")
         return self.get_deployment(after)
