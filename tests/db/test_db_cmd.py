@@ -1,0 +1,120 @@
+"""`moai-adk db ...` as a user runs it: a real process, real files, a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+Write = Callable[[str, str], Path]
+CLI = str(Path(sys.executable).with_name("moai-adk"))
+
+TOML = """[project]
+name = "shop"
+
+[environments.production]
+db_url_env = "PROD_DB_URL"
+"""
+
+
+def run(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k != "PROD_DB_URL"}
+    full_env.update(env, NO_COLOR="1", COLUMNS="200")
+    return subprocess.run([CLI, "-C", str(project), *args], capture_output=True, text=True, env=full_env, timeout=60)
+
+
+def test_migration_new_creates_a_timestamped_file(project: Path) -> None:
+    proc = run(project, "db", "migration", "new", "create_users", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert re.fullmatch(r"supabase/migrations/\d{14}_create_users\.sql", data["path"])
+    assert (project / data["path"]).is_file()
+
+
+def test_push_by_environment_then_list(project: Path, write: Write, db_url: str) -> None:
+    (project / "moai.toml").write_text(TOML)
+    write("20240101000001_a.sql", "create table a (id int);")
+    proc = run(project, "db", "push", "--env", "production", "--json", PROD_DB_URL=db_url)
+    assert proc.returncode == 0, proc.stderr
+    assert [m["version"] for m in json.loads(proc.stdout)["applied"]] == ["20240101000001"]
+    proc = run(project, "db", "migration", "list", "--env", "production", "--json", PROD_DB_URL=db_url)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["local"] == ["20240101000001"] and data["remote"] == ["20240101000001"]
+    table = run(project, "db", "migration", "list", "--env", "production", PROD_DB_URL=db_url)
+    assert "20240101000001 │ 20240101000001 │ 2024-01-01 00:00:01" in table.stdout
+
+
+def test_list_without_a_database_shows_local_files_only(project: Path, write: Write) -> None:
+    write("20240101000001_a.sql", "select 1;")
+    write("oops.sql", "select 1;")
+    proc = run(project, "db", "migration", "list", "--json")
+    assert proc.returncode == 0
+    data = json.loads(proc.stdout)
+    assert data["local"] == ["20240101000001"] and data["remote"] is None
+    assert "oops.sql" in proc.stderr and "<YYYYMMDDHHMMSS>_<name>.sql" in proc.stderr
+
+
+def test_failed_push_prints_file_statement_and_caret(project: Path, write: Write, db_url: str) -> None:
+    write("20240101000001_bad.sql", "create table a (id int);\ninsert into a values (1);\nselect * fro a;\n")
+    proc = run(project, "db", "push", "--db-url", db_url)
+    assert proc.returncode == 1
+    assert "supabase/migrations/20240101000001_bad.sql failed at statement 3 (line 3, column 10)" in proc.stderr
+    assert "    3 | select * fro a;\n      |          ^" in proc.stderr
+    assert "Hint: Fix statement 3" in proc.stderr
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("select to_regclass('a')").fetchone() == (None,)
+
+
+def test_refused_connection_names_environment_and_variable(project: Path, write: Write) -> None:
+    (project / "moai.toml").write_text(TOML)
+    write("20240101000001_a.sql", "select 1;")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = run(project, "db", "push", "--env", "production",
+               PROD_DB_URL=f"postgresql://app:hunter2@127.0.0.1:{port}/app")
+    assert proc.returncode == 1
+    assert "environment 'production'" in proc.stderr and "PROD_DB_URL" in proc.stderr
+    assert "hunter2" not in proc.stderr + proc.stdout
+
+
+def test_missing_url_variable(project: Path) -> None:
+    (project / "moai.toml").write_text(TOML)
+    proc = run(project, "db", "push", "--env", "production")
+    assert proc.returncode == 1
+    assert "PROD_DB_URL" in proc.stderr and "environments.production.db_url_env" in proc.stderr
+
+
+def test_no_database_flag_is_a_usage_error(project: Path) -> None:
+    proc = run(project, "db", "push")
+    assert proc.returncode == 2 and "--env" in proc.stderr
+
+
+def test_bad_name_refuses_push_with_rename_hint(project: Path, write: Write, db_url: str) -> None:
+    write("add_users.sql", "create table users (id int);")
+    proc = run(project, "db", "push", "--db-url", db_url)
+    assert proc.returncode == 1
+    assert "supabase/migrations/add_users.sql" in proc.stderr and "mv supabase/migrations/add_users.sql" in proc.stderr
+
+
+def test_repair_and_out_of_order_from_the_cli(project: Path, write: Write, db_url: str) -> None:
+    write("20240101000001_a.sql", "create table a (id int);")
+    write("20240101000003_c.sql", "create table c (id int);")
+    assert run(project, "db", "push", "--db-url", db_url).returncode == 0
+    write("20240101000002_b.sql", "create table b (id int);")
+    proc = run(project, "db", "push", "--db-url", db_url)
+    assert proc.returncode == 1 and "local file out of order" in proc.stderr and "--include-all" in proc.stderr
+    proc = run(project, "db", "migration", "repair", "20240101000002", "--status", "applied", "--db-url", db_url)
+    assert proc.returncode == 0, proc.stderr
+    proc = run(project, "db", "push", "--db-url", db_url, "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["pending"] == []
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("select to_regclass('b')").fetchone() == (None,)  # repair runs no SQL
