@@ -226,3 +226,27 @@ def test_every_init_flag_and_framework_is_documented() -> None:
         assert title.split(" ")[0] in doc
     for name in INIT_PLATFORMS:
         assert f"`{name}`" in doc
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_interactive_answer_no_writes_nothing_and_exits_1(tmp_path: Path) -> None:
+    site(tmp_path)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "moai_adk", "init", "--baas", "netlify"], cwd=tmp_path,
+                            stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+                            env=dict(os.environ, COLUMNS="120", TERM="dumb"))
+    os.close(slave)
+    buffer = bytearray()
+    try:
+        for prompt in ("Project name", "Build command", "Output folder"):
+            _expect(master, buffer, prompt)
+            os.write(master, b"\n")
+        _expect(master, buffer, "Write these files?")
+        os.write(master, b"n\n")
+        assert proc.wait(timeout=60) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
