@@ -245,7 +245,7 @@ class SupabaseProvider(Provider):
             if not SLUG_RE.match(name):
                 raise UsageError(f"'{name}' is not a valid function name.",
                                  hint="Use letters, digits, '-' and '_', starting with a letter.")
-        plans = []
+        plans: list[tuple[str, dict[str, Any], Path | None, list[Path], list[str]]] = []
         for name in wanted:
             cfg = config.get(name, {})
             if cfg.get("enabled") is False:
@@ -257,11 +257,11 @@ class SupabaseProvider(Provider):
             plans.append((name, cfg, entry, files, warnings))
         ref = self.project_ref(environment)
         results = []
-        for name, cfg, entry, files, warnings in plans:
-            if entry is None:
+        for name, cfg, entry_path, files, warnings in plans:
+            if entry_path is None:
                 results.append({"slug": name, "skipped": True, "reason": "enabled = false in supabase/config.toml"})
                 continue
-            meta: dict[str, Any] = {"entrypoint_path": self._rel(entry), "name": name,
+            meta: dict[str, Any] = {"entrypoint_path": self._rel(entry_path), "name": name,
                                     "verify_jwt": bool(cfg.get("verify_jwt", True))}
             import_map = self._import_map(name, cfg)
             if import_map:

@@ -124,7 +124,8 @@ def service_account_credential(path_text: str, transport: httpx.BaseTransport | 
 
     email = info.get("client_email", "?")
     try:
-        creds = service_account.Credentials.from_service_account_info(info, scopes=[FIREBASE_SCOPE])
+        creds = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+            info, scopes=[FIREBASE_SCOPE])
     except (ValueError, KeyError) as exc:
         raise AuthError(f"The service-account key {path_text} (from {CREDENTIALS_ENV}) is incomplete: {exc}.",
                         hint=_KEY_HINT) from exc
