@@ -88,3 +88,19 @@ def test_existing_firebase_json_with_hosting_array_is_kept(tmp_path: Path) -> No
     changes, notes = plan_platform_files(tmp_path, config(tmp_path, platforms=["firebase"]), None, force=False)
     assert changes[0].action == "kept"
     assert any(n.startswith("firebase.json hosting: kept yours") for n in notes)
+
+
+def test_netlify_merge_into_users_file_keeps_contexts_and_redirects(tmp_path: Path) -> None:
+    user = ('# mine\n[build]\n  publish = "dist"  # ours\n\n[context.production]\n  command = "make prod"\n\n'
+            '[[redirects]]\n  from = "/a"\n  to = "/b"\n')
+    (tmp_path / "netlify.toml").write_text(user)
+    changes, _ = plan_platform_files(tmp_path, config(tmp_path, platforms=["netlify"]), None, force=False)
+    text = (changes[0].content or b"").decode()
+    assert changes[0].action == "updated"
+    assert '# mine' in text and 'publish = "dist"  # ours' in text
+    data = tomllib.loads(text)
+    assert data["context"]["production"] == {"command": "make prod",
+                                             "environment": {"MOAI_ENVIRONMENT": "production"}}
+    assert data["redirects"] == [{"from": "/a", "to": "/b"}]
+    assert data["build"] == {"publish": "dist", "command": "npm run build"}
+    assert "\n\n[[redirects]]" in text

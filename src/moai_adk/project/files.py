@@ -113,7 +113,8 @@ def toml_change(root: Path, rel: str, wanted: TOMLDocument, *, force: bool,
     """Plan a TOML config file: create it, add only its missing keys (comments kept), or replace it."""
     old = read_bytes(root / rel)
     if old is None or force:
-        return change_for(root, rel, tomlkit.dumps(wanted).encode("utf-8"), old, force=force, note=note), []
+        text = tomlkit.dumps(wanted).rstrip("\n") + "\n"
+        return change_for(root, rel, text.encode("utf-8"), old, force=force, note=note), []
     doc = parse_toml(rel, _decode(rel, old))
     differences = merge_missing(doc, wanted)
     return (change_for(root, rel, doc.as_string().encode("utf-8"), old, force=False, note=note),

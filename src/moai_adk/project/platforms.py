@@ -60,6 +60,7 @@ def netlify_toml(cfg: Config) -> TOMLDocument:
         table = tomlkit.table(is_super_table=True)
         env = tomlkit.table()
         env.add("MOAI_ENVIRONMENT", environment)
+        env.add(tomlkit.nl())  # keeps a blank line before whatever follows when merged into a user's file
         table.add("environment", env)
         contexts.add(context, table)
     doc.add("context", contexts)
