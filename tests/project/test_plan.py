@@ -88,3 +88,19 @@ def test_check_writable_read_only_folder(tmp_path: Path) -> None:
             check_writable(folder)
     finally:
         folder.chmod(0o755)
+
+
+def test_a_failed_move_puts_back_the_files_already_moved(tmp_path: Path) -> None:
+    (tmp_path / "existing.txt").write_text("before")
+    (tmp_path / "late-folder").mkdir()  # appeared after planning: os.replace onto it fails
+    (tmp_path / "late-folder" / "x").write_text("x")
+    changes = [
+        FileChange("existing.txt", "updated", b"after", b"before"),
+        FileChange("new.txt", "created", b"new"),
+        FileChange("late-folder", "created", b"file"),
+    ]
+    with pytest.raises(MoaiError, match="put back"):
+        apply_plan(tmp_path, changes)
+    assert (tmp_path / "existing.txt").read_text() == "before"
+    assert not (tmp_path / "new.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.txt", "late-folder"]
