@@ -171,12 +171,16 @@ def test_interactive_prompts_and_confirmation(tmp_path: Path) -> None:
     buffer = bytearray()
     try:
         _expect(master, buffer, "Project name [shop]")
+        os.write(master, b"Bad Name\n")  # refused: asked again
+        _expect(master, buffer, "not a valid project name")
         os.write(master, b"\n")
         _expect(master, buffer, "Build command (empty: no build) [npm run build]")
         os.write(master, b"\n")
         _expect(master, buffer, "Output folder [dist]")
         os.write(master, b"site-out\n")
         _expect(master, buffer, "Platforms")
+        os.write(master, b"heroku\n")
+        _expect(master, buffer, "Unknown platform 'heroku'")
         os.write(master, b"vercel netlify\n")
         _expect(master, buffer, "Write these files?")
         os.write(master, b"y\n")

@@ -215,3 +215,12 @@ def test_example_is_copied_and_detected_as_static(tmp_path: Path) -> None:
 def test_unknown_example_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="hello-site"):
         scaffold.run_init(tmp_path, [], example="nope")
+
+
+def test_platform_without_init_support_in_moai_toml_is_noted(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("hi")
+    (tmp_path / "moai.toml").write_text('[project]\nname = "x"\n\n[deploy]\nplatforms = ["cloudflare", "vercel"]\n')
+    result = scaffold.run_init(tmp_path, [])
+    assert any("'cloudflare'" in n and "no files yet" in n for n in result.notes)
+    assert (tmp_path / "vercel.json").is_file()
+    assert load_config(tmp_path / "moai.toml").platforms == ["cloudflare", "vercel"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import difflib
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from ..errors import UsageError
 from ..project import scaffold
 from ..project.detect import Detection
 from ..project.moaitoml import ProjectSettings
@@ -32,16 +34,34 @@ def _describe(detection: Detection) -> str:
     return f"Detected: {detection.title} ({detection.evidence})"
 
 
+T = TypeVar("T")
+
+
+def _reprompt(check: Callable[[str], T]) -> Callable[[str], T]:
+    """Turn our UsageError into click's BadParameter so a bad answer asks again."""
+
+    def proc(value: str) -> T:
+        try:
+            return check(value)
+        except UsageError as exc:
+            raise click.BadParameter(exc.message) from exc
+
+    return proc
+
+
+def _platform_list(answer: str) -> list[str]:
+    return scaffold.check_platforms([p for p in answer.replace(",", " ").split() if p])
+
+
 def _ask(prepared: Prepared, settings: ProjectSettings, requested: list[str]) -> tuple[ProjectSettings, set[str], list[str]]:
     """Prompt for the values init will write; answers that change a value become overrides."""
-    name = click.prompt("Project name", default=settings.name, value_proc=scaffold.check_name, err=True)
+    name = click.prompt("Project name", default=settings.name, value_proc=_reprompt(scaffold.check_name), err=True)
     command = click.prompt("Build command (empty: no build)", default=settings.build_command or "",
                            show_default=True, err=True).strip()
     output = click.prompt("Output folder", default=settings.output, err=True).strip() or "."
     if not requested and not prepared.existing_platforms:
-        answer = click.prompt(f"Platforms, first is the default ({', '.join(INIT_PLATFORMS)})",
-                              default="local", err=True)
-        requested = scaffold.check_platforms([p for p in answer.replace(",", " ").split() if p])
+        requested = click.prompt(f"Platforms, first is the default ({', '.join(INIT_PLATFORMS)})",
+                                 default="local", err=True, value_proc=_reprompt(_platform_list))
     chosen = ProjectSettings(name, settings.framework, command or None, output)
     overrides = {key for key, old, new in (
         ("project.name", settings.name, name),
