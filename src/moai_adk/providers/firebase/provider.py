@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...deploy import hashing
@@ -92,6 +93,11 @@ class FirebaseProvider(Provider):
 
     def serving_config(self) -> dict[str, Any]:
         return serving_config(self.project.hosting)
+
+    def public_dir(self) -> Path | None:
+        """firebase.json ``hosting.public`` as a folder under the project root (None when unset)."""
+        public = self.project.hosting.get("public")
+        return (self.ctx.root / public).resolve() if public else None
 
     # -- deploy ----------------------------------------------------------
     def deploy(self, snapshot: Snapshot, target: DeployTarget) -> Deployment:
