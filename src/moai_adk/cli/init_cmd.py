@@ -176,16 +176,15 @@ def register(cli: click.Group) -> None:
                                     dry_run=dry_run or interactive)
         if interactive and not dry_run:
             _render(result, out.err, contents=False)
-            if not any(c.writes for c in result.changes):
-                out.info("Everything is up to date.")
-                return
-            if not click.confirm("Write these files?", default=True, err=True):
+            writes = sum(c.writes for c in result.changes)
+            if writes and not click.confirm("Write these files?", default=True, err=True):
                 raise click.exceptions.Abort()
             result.dry_run = False
             scaffold.apply_init(result)
             _link(result, st.environ, out, link)
+
             def done(console: Console) -> None:
-                console.print(f"Wrote {sum(c.writes for c in result.changes)} file(s) in {result.root}.")
+                console.print(f"Wrote {writes} file(s) in {result.root}." if writes else "Everything is up to date.")
                 _render_links(result, console)
 
             out.result(result.as_dict(), done)
