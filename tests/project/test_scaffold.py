@@ -224,3 +224,11 @@ def test_platform_without_init_support_in_moai_toml_is_noted(tmp_path: Path) -> 
     assert any("'cloudflare'" in n and "no files yet" in n for n in result.notes)
     assert (tmp_path / "vercel.json").is_file()
     assert load_config(tmp_path / "moai.toml").platforms == ["cloudflare", "vercel"]
+
+
+def test_non_utf8_moai_toml_is_refused_not_mangled(tmp_path: Path) -> None:
+    raw = b'[project]\nname = "caf\xe9"\n'
+    (tmp_path / "moai.toml").write_bytes(raw)
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        scaffold.run_init(tmp_path, [])
+    assert (tmp_path / "moai.toml").read_bytes() == raw

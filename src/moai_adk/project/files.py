@@ -86,7 +86,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _decode(rel: str, old: bytes) -> str:
+def decode_text(rel: str, old: bytes) -> str:
     try:
         return old.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -99,7 +99,7 @@ def json_change(root: Path, rel: str, wanted: dict[str, Any], *, force: bool,
     old = read_bytes(root / rel)
     if old is None or force:
         return change_for(root, rel, dump_json(wanted), old, force=force, note=note), []
-    data = parse_json(rel, _decode(rel, old))
+    data = parse_json(rel, decode_text(rel, old))
     if not isinstance(data, dict):
         raise ConfigError(f"{rel} must hold a JSON object, found {type(data).__name__}.", hint=_fix_hint(rel))
     before = copy.deepcopy(data)
@@ -115,7 +115,7 @@ def toml_change(root: Path, rel: str, wanted: TOMLDocument, *, force: bool,
     if old is None or force:
         text = tomlkit.dumps(wanted).rstrip("\n") + "\n"
         return change_for(root, rel, text.encode("utf-8"), old, force=force, note=note), []
-    doc = parse_toml(rel, _decode(rel, old))
+    doc = parse_toml(rel, decode_text(rel, old))
     differences = merge_missing(doc, wanted)
     return (change_for(root, rel, doc.as_string().encode("utf-8"), old, force=False, note=note),
             [f"{rel} {d}" for d in differences])

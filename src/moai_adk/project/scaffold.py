@@ -19,7 +19,7 @@ from ..config import CONFIG_FILE, KNOWN_PLATFORMS, NAME_RE, Config
 from ..errors import ConfigError, UsageError
 from . import examples, moaitoml
 from .detect import VERCEL_FRAMEWORKS, Detection, detect
-from .files import parse_toml, plain
+from .files import decode_text, parse_toml, plain
 from .gitignore import plan_gitignore
 from .moaitoml import ProjectSettings
 from .plan import FileChange, apply_plan, change_for, check_writable, read_bytes
@@ -103,8 +103,8 @@ def prepare(root: Path, *, example: str | None = None, force: bool = False, dry_
     existing_text: str | None = None
     platforms: list[str] = []
     if old is not None:
-        text = old.decode("utf-8", errors="replace")
         try:
+            text = decode_text(CONFIG_FILE, old)
             doc = parse_toml(CONFIG_FILE, text)
         except ConfigError:
             if not force:
