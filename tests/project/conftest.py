@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-FIREBASE_SCHEMA = Path("/work/shared/provider-specs/firebase-config.schema.json")
+FIREBASE_SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "provider-specs" / "firebase-config.schema.json"
 
 
 @pytest.fixture
