@@ -312,3 +312,22 @@ def test_list_shows_local_and_remote(project: Path, write: Write, target: Target
     assert [(r.version, r.local, r.remote) for r in result.rows] == [
         ("20230101000000", False, True), ("20240101000001", True, True), ("20240101000002", True, False)]
     assert len(result.warnings) == 1 and "nope.sql" in result.warnings[0]
+
+
+def test_empty_and_comment_only_files_are_recorded(project: Path, write: Write, target: Target,
+                                                   db: psycopg.Connection) -> None:
+    write("20240101000001_empty.sql", "")
+    write("20240101000002_note.sql", "-- nothing to do yet\n")
+    push(project, target)
+    assert history(db) == [("20240101000001", "empty", []), ("20240101000002", "note", ["-- nothing to do yet"])]
+
+
+def test_crlf_and_bom_files(project: Path, write: Write, target: Target, db: psycopg.Connection) -> None:
+    write("20240101000001_win.sql", "\ufeffcreate table w (id int);\r\ninsert into w\r\n  values (1), (x);\r\n")
+    with pytest.raises(MigrationFailed) as err:
+        push(project, target)
+    assert (err.value.statement, err.value.line, err.value.column) == (2, 3, 16)
+    assert "    3 |   values (1), (x);\n      |                ^" in err.value.message
+    write("20240101000001_win.sql", "\ufeffcreate table w (id int);\r\ninsert into w\r\n  values (1);\r\n")
+    push(project, target)
+    assert db.execute("select count(*) from w").fetchone() == (1,)

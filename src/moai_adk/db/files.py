@@ -46,7 +46,7 @@ class MigrationFile:
 
     def read_text(self) -> str:
         try:
-            return self.path.read_text(encoding="utf-8")
+            return self.path.read_text(encoding="utf-8").removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
             raise MigrationError(f"{self.path} is not valid UTF-8 ({exc}).",
                                  hint="Save the migration file as UTF-8.") from exc
