@@ -142,6 +142,12 @@ def test_promote_a_version_of_another_site_clones_it(tmp_path: Path, fake: FakeF
     assert promoted.id != d.id and fake.live_version("demo-site") == promoted.id
     assert fake.live_version("staging-site") is None
     assert get(fake, promoted.url + "/") == (200, "<h1>home</h1>")
+    clones = fake.count("POST", r"versions:clone$")
+    with pytest.raises(UsageError, match="belongs to site 'staging-site'"):
+        prod.rollback(f"sites/staging-site/versions/{d.id}")
+    with pytest.raises(UsageError):
+        prod.get_deployment(f"sites/staging-site/versions/{d.id}")
+    assert fake.count("POST", r"versions:clone$") == clones  # only promote copies across sites
 
 
 def test_promote_refuses_unfinished_version(tmp_path: Path, fake: FakeFirebase) -> None:

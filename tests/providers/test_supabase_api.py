@@ -126,6 +126,9 @@ def test_deploy_functions(project: Path, fake: FakeSupabaseApi) -> None:
 
     sb = supabase_provider(fake, project)
     assert sb.local_functions() == ["disabled", "hello", "webhook"]
+    plan = {r["slug"]: r for r in sb.deploy_functions(dry_run=True)}
+    assert fake.calls == [] and plan["hello"]["planned"] and plan["hello"]["files"] == 4
+    assert "supabase/functions/_shared/cors.ts" in plan["hello"]["paths"]
     results = {r["slug"]: r for r in sb.deploy_functions()}
     assert results["disabled"]["skipped"]
     assert results["hello"]["version"] == 1 and results["hello"]["status"] == "ACTIVE"

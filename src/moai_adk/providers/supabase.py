@@ -234,8 +234,11 @@ class SupabaseProvider(Provider):
                     queue.append(target)
         return list(files), warnings
 
-    def deploy_functions(self, names: list[str] | None = None, environment: str = "production") -> list[dict[str, Any]]:
-        """Deploy edge functions (all local ones when ``names`` is None); one result per function."""
+    def deploy_functions(self, names: list[str] | None = None, environment: str = "production", *,
+                         dry_run: bool = False) -> list[dict[str, Any]]:
+        """Deploy edge functions (all local ones when ``names`` is None); one result per function.
+
+        ``dry_run`` checks everything that needs no request and returns the plan (files, metadata)."""
         config = self.functions_config()
         wanted = list(names) if names else self.local_functions()
         if not wanted:
@@ -269,6 +272,11 @@ class SupabaseProvider(Provider):
             if cfg.get("static_files"):
                 meta["static_patterns"] = [str(p) for p in cfg["static_files"]]
             parts = [("file", (self._rel(f), f.read_bytes(), "application/octet-stream")) for f in files]
+            if dry_run:
+                results.append({"slug": name, "planned": True, "metadata": meta, "files": len(files),
+                                "paths": [p[1][0] for p in parts], "bytes": sum(len(p[1][1]) for p in parts),
+                                "warnings": warnings})
+                continue
             answer = self.client.json("POST", f"/v1/projects/{ref}/functions/deploy", params={"slug": name},
                                       data={"metadata": json.dumps(meta)}, files=parts)
             results.append({"slug": answer.get("slug", name), "id": answer.get("id"), "version": answer.get("version"),

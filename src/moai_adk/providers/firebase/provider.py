@@ -189,14 +189,17 @@ class FirebaseProvider(Provider):
     def _live_url(self) -> str:
         return f"https://{self.project.site}.web.app"
 
-    def _resolve(self, deployment_id: str) -> str:
-        """A version name of this site for ``deployment_id`` (cloning from another site if needed)."""
+    def _resolve(self, deployment_id: str, *, clone: bool = False) -> str:
+        """A version name of this site for ``deployment_id`` (with ``clone``, copying another site's version)."""
         ref = deployment_id.strip()
         if ref.startswith("sites/"):
             parts = ref.split("/")
             if len(parts) != 4 or parts[2] != "versions":
                 raise UsageError(f"'{deployment_id}' is not a version name.", hint="Use sites/SITE/versions/ID or the version id.")
             if parts[1] != self.project.site:
+                if not clone:
+                    raise UsageError(f"{deployment_id} belongs to site '{parts[1]}', not '{self.project.site}'.",
+                                     hint="Only promote copies a version from another site; use this site's version ids here.")
                 cloned = self.api.clone_version(ref)
                 return str(cloned["name"])
             return ref
@@ -204,8 +207,8 @@ class FirebaseProvider(Provider):
             raise UsageError(f"'{deployment_id}' is not a Firebase version id.", hint="Run `moai-adk deployments` to list them.")
         return self.api.version_name(ref)
 
-    def _release_live(self, deployment_id: str, message: str) -> Deployment:
-        name = self._resolve(deployment_id)
+    def _release_live(self, deployment_id: str, message: str, *, clone: bool = False) -> Deployment:
+        name = self._resolve(deployment_id, clone=clone)
         vid = name.rsplit("/", 1)[-1]
         version = self.api.get_version(vid)
         if version.get("status") != "FINALIZED":
@@ -221,7 +224,7 @@ class FirebaseProvider(Provider):
                           extra={"site": self.project.site, "version": name, "already_live": current == name})
 
     def promote(self, deployment_id: str) -> Deployment:
-        return self._release_live(deployment_id, f"Promoted by moai-adk ({deployment_id})")
+        return self._release_live(deployment_id, f"Promoted by moai-adk ({deployment_id})", clone=True)
 
     def rollback(self, deployment_id: str | None = None) -> Deployment:
         if deployment_id is not None:
