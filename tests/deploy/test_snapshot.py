@@ -184,3 +184,15 @@ def test_torn_journal_keeps_valid_entries(tmp_path: Path) -> None:
     journal.write_bytes(journal.read_bytes() + b"\xff\x00garbage")
     snap = take_snapshot(site, ("sha256",), cache=HashCache(cache_path))
     assert snap.hashed == 0
+
+
+def test_project_root_output_leaves_project_files_out(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "proj", 1)
+    for name in ("moai.toml", "firebase.json", ".firebaserc", ".gitignore"):
+        (site / name).write_text("{}")
+    (site / "supabase" / "migrations").mkdir(parents=True)
+    (site / "supabase" / "migrations" / "1_a.sql").write_text("select 1;")
+    (site / "vercel.json").write_text("{}")  # serving rules: still published
+    paths = [f.path for f in take_snapshot(site, project_root=True).files]
+    assert paths == ["assets/f0.js", "index.html", "vercel.json"]
+    assert "firebase.json" in [f.path for f in take_snapshot(site).files]

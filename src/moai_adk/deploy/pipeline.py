@@ -166,7 +166,7 @@ def run_deploy(req: DeployRequest, provider: Provider, *, environ: Mapping[str, 
         snap: Snapshot = take_snapshot(
             cfg.output_dir, provider.hash_algorithms, cache=cache, limits=provider.limits,
             platform=provider.name, allow_secret_files=req.allow_secret_files,
-            on_hashed=lambda n, _b: advance(n),
+            on_hashed=lambda n, _b: advance(n), project_root=cfg.output_dir == cfg.root,
         )
     timed("snapshot", t)
     result = DeployResult(

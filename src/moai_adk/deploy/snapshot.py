@@ -97,7 +97,11 @@ def _unsafe_name(rel: str, root: Path) -> UnsafePathError:
     )
 
 
-def walk(root: Path) -> list[SnapshotFile]:
+# Project files never published when the output folder is the project root itself.
+PROJECT_ROOT_SKIP = frozenset({"moai.toml", "firebase.json", ".firebaserc", ".gitignore", "supabase", ".env.example"})
+
+
+def walk(root: Path, skip_top: frozenset[str] = frozenset()) -> list[SnapshotFile]:
     """List every publishable file under ``root`` (sorted by path).
 
     Names come from ``scandir`` (never '.', '..', '/' or NUL), so only a
@@ -127,6 +131,8 @@ def walk(root: Path) -> list[SnapshotFile]:
         with it:
             for entry in it:
                 name = entry.name
+                if not rel_prefix and name in skip_top:
+                    continue
                 rel = rel_prefix + name
                 if entry.is_dir(follow_symlinks=False):
                     if name not in SKIP_DIRS:
@@ -252,10 +258,15 @@ def take_snapshot(
     allow_secret_files: Iterable[str] = (),
     on_hashed: Callable[[int, int], None] | None = None,
     workers: int = HASH_WORKERS,
+    project_root: bool = False,
 ) -> Snapshot:
-    """Walk, check limits, hash (through the cache) and scan ``root``."""
+    """Walk, check limits, hash (through the cache) and scan ``root``.
+
+    ``project_root`` says ``root`` is the project folder itself (output "."),
+    so the project's own config files at its top are left out.
+    """
     algos = tuple(dict.fromkeys(algorithms))
-    files = walk(root)
+    files = walk(root, PROJECT_ROOT_SKIP if project_root else frozenset())
     if not files:
         raise SnapshotError(
             f"The output folder {root} is empty: there is nothing to deploy.",
