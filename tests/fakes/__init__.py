@@ -164,40 +164,48 @@ class FakeApi:
     @contextmanager
     def serve(self) -> Iterator[str]:
         """Serve this fake on a real loopback port; yields the base URL (with the base path)."""
-        fake = self
+        with serve_handler(self.handle) as url:
+            yield url + self.base_path
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
+@contextmanager
+def serve_handler(handle: Callable[[httpx.Request], httpx.Response]) -> Iterator[str]:
+    """Put a fake's ``handle(request) -> response`` behind a real HTTP server on
+    127.0.0.1 (one thread per connection); yields ``http://127.0.0.1:<port>``."""
 
-            def _any(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                url = f"http://{self.headers.get('host', '127.0.0.1')}{self.path}"
-                req = httpx.Request(self.command, url, headers=list(self.headers.items()), content=body)
-                resp = fake.handle(req)
-                data = resp.read()
-                self.send_response(resp.status_code)
-                for k, v in resp.headers.items():
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    class _Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # answer at once, no 40 ms delayed-ACK stalls
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}{self.base_path}"
-        finally:
-            server.shutdown()
-            server.server_close()
+        def _any(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            url = f"http://{self.headers.get('host', '127.0.0.1')}{self.path}"
+            req = httpx.Request(self.command, url, headers=list(self.headers.items()), content=body)
+            resp = handle(req)
+            data = resp.read()
+            self.send_response(resp.status_code)
+            for k, v in resp.headers.items():
+                if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _any
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def new_id(prefix: str, n: int = 16) -> str:

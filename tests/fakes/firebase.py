@@ -29,12 +29,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 
+from . import serve_handler
 from .spec_check_discovery import DiscoveryDoc, SpecViolation
 
 SPEC = DiscoveryDoc.load("firebasehosting.v1beta1.discovery.json")
@@ -473,42 +473,13 @@ class FakeFirebase:
     @contextmanager
     def serve(self) -> Iterator[str]:
         """Serve this fake on 127.0.0.1; sets and yields ``base_url``."""
-        fake = self
-
-        class _H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _any(self) -> None:
-                n = int(self.headers.get("content-length") or 0)
-                req = httpx.Request(self.command, f"http://127.0.0.1{self.path}", headers=list(self.headers.items()),
-                                    content=self.rfile.read(n) if n else b"")
-                resp = fake.handle(req)
-                data = resp.read()
-                self.send_response(resp.status_code)
-                for k, v in resp.headers.items():
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _any
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
         old = self.base_url
-        self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-        try:
-            yield self.base_url
-        finally:
-            self.base_url = old
-            server.shutdown()
-            server.server_close()
+        with serve_handler(self.handle) as url:
+            self.base_url = url
+            try:
+                yield url
+            finally:
+                self.base_url = old
 
 
 def firebase_provider(fake: FakeFirebase, root: Any, *, settings: dict[str, Any] | None = None,

@@ -59,3 +59,29 @@ def test_public_dir_from_firebase_json(tmp_path: Path) -> None:
     assert firebase_provider(FakeFirebase(), tmp_path).public_dir() == (tmp_path / "build").resolve()
     (tmp_path / "firebase.json").write_text('{"hosting": {"site": "x"}}')
     assert firebase_provider(FakeFirebase(), tmp_path).public_dir() is None
+
+
+def test_predeploy_and_postdeploy_hooks_run_around_the_deploy(tmp_path: Path) -> None:
+    toml = project(tmp_path)
+    (tmp_path / "firebase.json").write_text(
+        '{"hosting": {"public": "dist", "predeploy": ["echo pre > dist/pre.txt"], '
+        '"postdeploy": "echo post > post.txt"}}')
+    cfg = parse_config(toml.read_text(), toml)
+    fake = FakeFirebase()
+    result = run_deploy(DeployRequest(cfg, "firebase", environment="preview"), firebase_provider(fake, tmp_path),
+                        environ={}, health_transport=fake.transport())
+    assert {"predeploy", "postdeploy"} <= set(result.phases)
+    assert result.files_total == 2  # the predeploy hook's file was published
+    assert (tmp_path / "post.txt").read_text() == "post\n"
+
+
+def test_failing_predeploy_hook_stops_before_any_request(tmp_path: Path) -> None:
+    from moai_adk.errors import BuildError
+
+    toml = project(tmp_path)
+    (tmp_path / "firebase.json").write_text('{"hosting": {"public": "dist", "predeploy": "exit 4"}}')
+    cfg = parse_config(toml.read_text(), toml)
+    fake = FakeFirebase()
+    with pytest.raises(BuildError, match="predeploy"):
+        run_deploy(DeployRequest(cfg, "firebase"), firebase_provider(fake, tmp_path), environ={})
+    assert fake.count("POST", r"versions") == 0

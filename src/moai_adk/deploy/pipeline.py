@@ -151,6 +151,11 @@ def run_deploy(req: DeployRequest, provider: Provider, *, environ: Mapping[str, 
     def timed(name: str, start: float) -> None:
         phases[name] = clock() - start
 
+    if not req.dry_run:
+        t = clock()
+        if provider.run_hooks("predeploy", ui.info):
+            timed("predeploy", t)
+
     if req.build and cfg.build_command:
         t = clock()
         ui.info(f"Building: {cfg.build_command}")
@@ -216,6 +221,9 @@ def run_deploy(req: DeployRequest, provider: Provider, *, environ: Mapping[str, 
             result.promoted = True
         timed("promote", t)
         record(cfg.root, {"event": "promote", "platform": provider.name, "deployment": deployment.id})
+    t = clock()
+    if provider.run_hooks("postdeploy", ui.info):
+        timed("postdeploy", t)
     return result
 
 

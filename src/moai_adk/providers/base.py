@@ -140,6 +140,11 @@ class Provider:
     def rollback(self, deployment_id: str | None = None) -> Deployment:
         raise self._unsupported("rollback")
 
+    def run_hooks(self, phase: str, echo: Callable[[str], None] | None = None) -> list[str]:
+        """Run the platform's own deploy hooks for ``phase`` ("predeploy" or
+        "postdeploy", e.g. firebase.json's); returns the commands run."""
+        return []
+
     def set_traffic(self, weights: dict[str, int]) -> None:
         """Split production traffic between deployments (canary); weights sum to 100."""
         raise self._unsupported("canary traffic split")
