@@ -6,8 +6,9 @@ Each round creates two fresh databases: one receives ``psql -1 -f all.sql``
 (one transaction, no history), the other ``moai-adk``'s push (one transaction
 and one history row per file, advisory lock, splitting, checks), timed
 in-process from the folder scan to the last commit. A CLI run (a new Python
-process, as a user would start it) is timed too. Prints the medians and the
-ratio push / psql (target: <= 2.0).
+process, as a user would start it) is timed too, and two variants that show
+where the time goes: every commit synchronous, and one file per round trip.
+Prints the medians and the ratios against psql (target: <= 2.0).
 """
 
 from __future__ import annotations
@@ -82,10 +83,12 @@ def main() -> None:
     cli = str(Path(sys.executable).with_name("moai-adk"))
     psql_t: list[float] = []
     push_t: list[float] = []
+    sync_t: list[float] = []
+    one_t: list[float] = []
     cli_t: list[float] = []
     try:
         for _ in range(args.rounds):
-            names = [f"moai_bench_{uuid.uuid4().hex[:8]}" for _ in range(3)]
+            names = [f"moai_bench_{uuid.uuid4().hex[:8]}" for _ in range(5)]
             for name in names:
                 admin.execute(f'CREATE DATABASE "{name}"')
             try:
@@ -98,6 +101,14 @@ def main() -> None:
                 result = push(tmp, Target(url=with_db(args.server, names[1])))
                 push_t.append(time.perf_counter() - t0)
                 assert len(result.applied) == args.files, len(result.applied)
+
+                t0 = time.perf_counter()
+                push(tmp, Target(url=with_db(args.server, names[3])), async_commit=False)
+                sync_t.append(time.perf_counter() - t0)
+
+                t0 = time.perf_counter()
+                push(tmp, Target(url=with_db(args.server, names[4])), chunk_files=1, async_commit=False)
+                one_t.append(time.perf_counter() - t0)
 
                 t0 = time.perf_counter()
                 subprocess.run([cli, "-q", "-C", str(tmp), "db", "push", "--db-url", with_db(args.server, names[2])],
@@ -114,6 +125,9 @@ def main() -> None:
     print(f"  psql -1 -f (concatenated, 1 transaction): {p:.3f} s")
     print(f"  moai-adk push, in-process:                {m:.3f} s   ratio {m / p:.2f}x")
     print(f"  moai-adk db push, CLI process:            {c:.3f} s   ratio {c / p:.2f}x")
+    s, o = statistics.median(sync_t), statistics.median(one_t)
+    print(f"  push, every commit synchronous:           {s:.3f} s   ratio {s / p:.2f}x")
+    print(f"  push, one file per round trip, sync:      {o:.3f} s   ratio {o / p:.2f}x")
 
 
 if __name__ == "__main__":

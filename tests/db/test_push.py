@@ -331,3 +331,19 @@ def test_crlf_and_bom_files(project: Path, write: Write, target: Target, db: psy
     write("20240101000001_win.sql", "\ufeffcreate table w (id int);\r\ninsert into w\r\n  values (1);\r\n")
     push(project, target)
     assert db.execute("select count(*) from w").fetchone() == (1,)
+
+
+def test_only_the_last_commit_of_a_round_trip_is_synchronous(project: Path, write: Write, target: Target,
+                                                            db: psycopg.Connection) -> None:
+    write("20240101000000_log.sql", "create table sc (v text, n int);")
+    for i in range(1, 6):
+        write(f"2024010100000{i}_m{i}.sql", f"insert into sc values (current_setting('synchronous_commit'), {i});")
+    push(project, target, chunk_files=3)
+    # round trips: [log, m1, m2] [m3, m4, m5]: the last file of each commits synchronously
+    assert db.execute("select n, v from sc order by n").fetchall() == [
+        (1, "off"), (2, "on"), (3, "off"), (4, "off"), (5, "on")]
+    push(project, target, async_commit=False)
+    write("20240101000006_m6.sql", "insert into sc values (current_setting('synchronous_commit'), 6);")
+    write("20240101000007_m7.sql", "insert into sc values (current_setting('synchronous_commit'), 7);")
+    push(project, target, async_commit=False)
+    assert db.execute("select v from sc where n >= 6 order by n").fetchall() == [("on",), ("on",)]

@@ -1,0 +1,14 @@
+"""Database services: Supabase CLI compatible migrations, backups and restores.
+
+    files.py      migration files: naming, scanning, ``migration new``
+    splitter.py   SQL-aware statement splitter (offsets, lines, COPY data)
+    classify.py   how a file runs: batch, steps (COPY), autocommit (non-transactional)
+    history.py    supabase_migrations.schema_migrations DDL, reads, writes, advisory lock
+    plan.py       pending migrations; "remote has versions missing locally", "local file out of order"
+    apply.py      running files, one transaction each, batched round trips, error location
+    report.py     a failed statement told with file, statement number, line and caret
+    push.py       ``db push`` and ``migration list``
+    repair.py     ``migration repair``
+    connect.py    database URL resolution, connection, password redaction, error translation
+    backup.py     ``db backup`` / ``db restore`` with pg_dump / pg_restore of the server's version
+"""

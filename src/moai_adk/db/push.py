@@ -53,7 +53,8 @@ def _noop(_event: str, _data: dict[str, object]) -> None:
 
 
 def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool = False,
-         connector: Connector = connect, events: Events = _noop, chunk_files: int = 64) -> PushResult:
+         connector: Connector = connect, events: Events = _noop, chunk_files: int = 64,
+         async_commit: bool = True) -> PushResult:
     """Apply the pending migrations of ``root/supabase/migrations`` to ``target``."""
     local = scan(root / MIGRATIONS_DIR, root)
     local.refuse_bad_names(root)
@@ -79,7 +80,7 @@ def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool
             events("applied", {"version": p.file.version, "file": p.display})
 
         events("applying", {"count": len(prepared)})
-        Applier(conn, target, retry, applied, chunk_files=chunk_files).apply(prepared)
+        Applier(conn, target, retry, applied, chunk_files=chunk_files, async_commit=async_commit).apply(prepared)
         return result
     finally:
         try:
