@@ -107,6 +107,7 @@ class FakeNetlify(FakeApi):
         d["_files"] = {p.lstrip("/"): s for p, s in files.items()}
         missing = sorted({s for s in d["_files"].values() if s not in self.blobs})
         d["_required"] = missing
+        d["_required_set"] = set(missing)
         d["_received"] = set()
         if body.get("async"):
             d["state"] = "preparing"
@@ -156,7 +157,7 @@ class FakeNetlify(FakeApi):
             "deploy_ssl_url": f"https://{prefix}--{site['name']}.netlify.app",
             "url": site["url"], "ssl_url": site["ssl_url"], "admin_url": site["admin_url"],
             "required": [], "error_message": None, "published_at": None,
-            "_fail": self.fail_next_deploy, "_files": {}, "_required": [], "_received": set(), "_polls": 0,
+            "_fail": self.fail_next_deploy, "_files": {}, "_required": [], "_required_set": set(), "_received": set(), "_polls": 0,
         }
         self.fail_next_deploy = None
         self.deploys[did] = d
@@ -208,10 +209,10 @@ class FakeNetlify(FakeApi):
             return json_response(422, {"code": 422, "message": f"SHA1 of {path} does not match the manifest"})
         self.blobs[sha] = rec.body
         self.upload_counts[sha] = self.upload_counts.get(sha, 0) + 1
-        if sha in d["_required"]:
+        if sha in d["_required_set"]:
             d["_received"].add(sha)
             d["state"] = "uploading"
-            if d["_received"] >= set(d["_required"]):
+            if len(d["_received"]) == len(d["_required_set"]):
                 d["state"] = "uploaded"
                 d["_polls"] = self.process_polls
         return json_response(200, {"id": new_id("", 10), "path": "/" + path, "sha": sha, "size": len(rec.body)})
