@@ -19,7 +19,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +186,7 @@ class Spec:
         return problems
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(platform: str) -> Spec:
     folder = spec_dir()
     if folder is None:

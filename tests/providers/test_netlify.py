@@ -11,7 +11,13 @@ import pytest
 
 from moai_adk.deploy.snapshot import take_snapshot
 from moai_adk.errors import (
-    AuthError, ConfigError, DeployFailed, LimitError, NotFoundError, ProviderError, SnapshotError,
+    AuthError,
+    ConfigError,
+    DeployFailed,
+    LimitError,
+    NotFoundError,
+    ProviderError,
+    SnapshotError,
 )
 from moai_adk.providers.base import DeployTarget
 from moai_adk.providers.netlify import NetlifyProvider, _deploy

@@ -29,8 +29,18 @@ from ...errors import AuthError, NotFoundError, ProviderError
 from .._http import ApiClient
 from .._statefiles import read_json_file
 from ..base import (
-    CAP_ALIASES, CAP_ENV, CAP_PREVIEW, CAP_PROMOTE, CAP_ROLLBACK, CAP_SECRETS,
-    DeployTarget, Deployment, EnvVar, Limits, Provider, ProviderContext,
+    CAP_ALIASES,
+    CAP_ENV,
+    CAP_PREVIEW,
+    CAP_PROMOTE,
+    CAP_ROLLBACK,
+    CAP_SECRETS,
+    Deployment,
+    DeployTarget,
+    EnvVar,
+    Limits,
+    Provider,
+    ProviderContext,
 )
 from . import _deploy
 from ._env import NetlifyEnv
@@ -109,12 +119,12 @@ class NetlifyProvider(Provider):
         api = self.api()
         file = str(self.ctx.root / STATE_FILE)
         if self.site_id():
-            site = self.site()
-            return {"platform": self.name, "site_id": site.get("id"), "name": site.get("name"),
-                    "url": site.get("ssl_url") or site.get("url"), "created": False, "file": file}
+            linked = self.site()
+            return {"platform": self.name, "site_id": linked.get("id"), "name": linked.get("name"),
+                    "url": linked.get("ssl_url") or linked.get("url"), "created": False, "file": file}
         name = str(self.ctx.settings.get("site") or self.ctx.project_name)
         found = api.json("GET", "/sites", params={"name": name, "filter": "all"})
-        site = next((s for s in found or [] if isinstance(s, dict) and s.get("name") == name), None)
+        site: Any = next((s for s in found or [] if isinstance(s, dict) and s.get("name") == name), None)
         created = False
         if site is None:
             if not create:
@@ -205,10 +215,10 @@ class NetlifyProvider(Provider):
                           lambda env: platform_environment(self.name, env, self.ctx.settings))
 
     def env_list(self, environment: str) -> list[EnvVar]:
-        return self._env().list(environment)
+        return self._env().list_vars(environment)
 
     def env_set(self, environment: str, key: str, value: str, *, secret: bool = False) -> EnvVar:
-        return self._env().set(environment, key, value, secret=secret)
+        return self._env().set_var(environment, key, value, secret=secret)
 
     def env_unset(self, environment: str, key: str) -> None:
-        self._env().unset(environment, key)
+        self._env().unset_var(environment, key)

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from ...errors import DeployFailed, IntegrityError, LimitError, SnapshotError
 from .._http import ApiClient, poll_until, run_concurrently
-from ..base import DeployStats, Deployment, DeployTarget
+from ..base import Deployment, DeployStats, DeployTarget
 from . import _config
 
 if TYPE_CHECKING:

@@ -47,7 +47,7 @@ class NetlifyEnv:
                     return True, value if isinstance(value, str) else None
         return False, None
 
-    def list(self, environment: str) -> list[EnvVar]:
+    def list_vars(self, environment: str) -> list[EnvVar]:
         context = self.resolve(environment)
         data = self.api.json("GET", f"/accounts/{self.account_id}/env",
                              params={**self._params, "context_name": context})
@@ -60,7 +60,7 @@ class NetlifyEnv:
                 out.append(EnvVar(str(item["key"]), value, [environment], bool(item.get("is_secret"))))
         return sorted(out, key=lambda v: v.key)
 
-    def set(self, environment: str, key: str, value: str, *, secret: bool) -> EnvVar:
+    def set_var(self, environment: str, key: str, value: str, *, secret: bool) -> EnvVar:
         context = self.resolve(environment)
         item = self._get(key)
         path = f"/accounts/{self.account_id}/env/{key}"
@@ -92,7 +92,7 @@ class NetlifyEnv:
             out.append({k: v[k] for k in ("value", "context", "context_parameter") if k in v})
         return out
 
-    def unset(self, environment: str, key: str) -> None:
+    def unset_var(self, environment: str, key: str) -> None:
         context = self.resolve(environment)
         item = self._get(key)
         present = item is not None and self._value_for(item, context)[0]

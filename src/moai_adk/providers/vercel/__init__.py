@@ -27,11 +27,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import AuthError, NotFoundError, ProviderError
-from ..base import (
-    CAP_ALIASES, CAP_ENV, CAP_PREVIEW, CAP_PROMOTE, CAP_ROLLBACK, CAP_SECRETS,
-    DeployTarget, Deployment, EnvVar, Limits, Provider, ProviderContext,
-)
 from .._http import ApiClient, poll_until
+from ..base import (
+    CAP_ALIASES,
+    CAP_ENV,
+    CAP_PREVIEW,
+    CAP_PROMOTE,
+    CAP_ROLLBACK,
+    CAP_SECRETS,
+    Deployment,
+    DeployTarget,
+    EnvVar,
+    Limits,
+    Provider,
+    ProviderContext,
+)
 from . import _deploy
 from ._env import VercelEnv
 from ._link import LINK_FILE, LINK_HINT, VercelLink, read_link, write_link
@@ -254,10 +264,10 @@ class VercelProvider(Provider):
                          lambda env: platform_environment(self.name, env, self.ctx.settings))
 
     def env_list(self, environment: str) -> list[EnvVar]:
-        return self._env().list(environment)
+        return self._env().list_vars(environment)
 
     def env_set(self, environment: str, key: str, value: str, *, secret: bool = False) -> EnvVar:
-        return self._env().set(environment, key, value, secret=secret)
+        return self._env().set_var(environment, key, value, secret=secret)
 
     def env_unset(self, environment: str, key: str) -> None:
-        self._env().unset(environment, key)
+        self._env().unset_var(environment, key)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import DeployFailed, IntegrityError, LimitError, ProviderError
 from .._http import ApiClient, poll_until, run_concurrently
-from ..base import DeployStats, Deployment, Limits
+from ..base import Deployment, DeployStats, Limits
 
 if TYPE_CHECKING:
     from ...deploy.snapshot import Snapshot

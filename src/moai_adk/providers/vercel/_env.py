@@ -61,7 +61,7 @@ class VercelEnv:
         return value if isinstance(value, str) and data.get("decrypted", True) is not False else None
 
     # -- API -------------------------------------------------------------
-    def list(self, environment: str) -> list[EnvVar]:
+    def list_vars(self, environment: str) -> list[EnvVar]:
         items = self._matching(environment)
         values = run_concurrently(items, lambda it: (it, self._reveal(it)), concurrency=8,
                                   throttled=self.api.throttled)
@@ -70,7 +70,7 @@ class VercelEnv:
                for it, value in values]
         return sorted(out, key=lambda v: v.key)
 
-    def set(self, environment: str, key: str, value: str, *, secret: bool) -> EnvVar:
+    def set_var(self, environment: str, key: str, value: str, *, secret: bool) -> EnvVar:
         target, custom_id = self._scope(environment)
         kind = "sensitive" if secret and target != "development" else "encrypted"
         existing = [e for e in self._matching(environment) if e.get("key") == key]
@@ -104,7 +104,7 @@ class VercelEnv:
                 new_id = got.get("id")
         return EnvVar(key, None if secret else value, [environment], secret, str(new_id) if new_id else None)
 
-    def unset(self, environment: str, key: str) -> None:
+    def unset_var(self, environment: str, key: str) -> None:
         target, custom_id = self._scope(environment)
         existing = [e for e in self._matching(environment) if e.get("key") == key]
         if not existing:
