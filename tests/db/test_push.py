@@ -347,3 +347,33 @@ def test_only_the_last_commit_of_a_round_trip_is_synchronous(project: Path, writ
     write("20240101000007_m7.sql", "insert into sc values (current_setting('synchronous_commit'), 7);")
     push(project, target, async_commit=False)
     assert db.execute("select v from sc where n >= 6 order by n").fetchall() == [("on",), ("on",)]
+
+
+def test_a_pg_dump_plain_file_is_a_valid_migration(project: Path, write: Write, target: Target,
+                                                   db: psycopg.Connection, admin: psycopg.Connection) -> None:
+    """Real-world input: pg_dump output (\\restrict lines, COPY blocks, functions, SET statements)."""
+    import subprocess
+    import uuid
+
+    from moai_adk.db.backup import find_tool
+    from tests.db.conftest import url_for
+
+    source = f"moai_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{source}"')
+    try:
+        with psycopg.connect(url_for(source), autocommit=True) as src:
+            src.execute("create type mood as enum ('ok', 'meh');"
+                        "create table items (id int primary key, label text, m mood);"
+                        "insert into items values (1, E'tab\\there; semi', 'ok'), (2, null, 'meh'), (3, '\\.', null);"
+                        "create function total() returns bigint language sql begin atomic select count(*) from items; end;"
+                        "create view v as select id from items where label is not null;")
+        pg_dump = find_tool("pg_dump", db.info.server_version // 10000, {"PATH": "/usr/bin:/usr/local/bin"})
+        dump = subprocess.run([pg_dump, "--no-owner", "--dbname", url_for(source)], capture_output=True, text=True,
+                              check=True).stdout
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{source}" WITH (FORCE)')
+    write("20240101000000_dump.sql", dump)
+    push(project, target)
+    assert db.execute("select id, label, m::text from items order by id").fetchall() == [
+        (1, "tab\there; semi", "ok"), (2, None, "meh"), (3, "\\.", None)]
+    assert db.execute("select public.total()").fetchone() == (3,)

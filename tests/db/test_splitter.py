@@ -153,3 +153,27 @@ def test_each_split_statement_is_valid_sql_on_the_server(db: psycopg.Connection)
         for s in stmts:
             db.execute(s.text.encode())
         assert db.execute('select note from "a;b"').fetchone() == ("x;'y",)
+
+
+def test_copy_with_a_long_column_list_is_still_recognised() -> None:
+    cols = ", ".join(f"c{i}" for i in range(100))
+    res = split(f"copy wide ({cols}) from stdin;\n1\n\\.\nselect 1;")
+    assert res.statements[0].copy_data == "1\n"
+    assert res.statements[1].text == "select 1"
+
+
+def test_last_word_is_kept_for_long_statements() -> None:
+    cols = " ".join(f"c{i}" for i in range(100))
+    stmt = split(f"alter table p detach partition {cols} concurrently").statements[0]
+    assert len(stmt.words) == 64 and stmt.words[-1] == "CONCURRENTLY"
+
+
+def test_pg_dump_restrict_lines_are_skipped_and_other_meta_commands_refused() -> None:
+    sql = "-- dump\n\\restrict abc123\nset x = 1;\ncreate table t (id int);\n\\unrestrict abc123\n"
+    res = split(sql)
+    assert [s.text for s in res.statements] == ["set x = 1", "create table t (id int)"]
+    assert [sql[a:b] for a, b in res.meta] == ["\\restrict abc123", "\\unrestrict abc123"]
+    assert res.trailing is None
+    with pytest.raises(SplitError) as err:
+        split("select 1;\n\\i other.sql\n", "m.sql")
+    assert err.value.message.startswith("m.sql:2:1: `\\i` is a psql meta-command")

@@ -51,13 +51,16 @@ class Prepared:
 
     @property
     def body(self) -> str:
-        """The file text with a skipped BEGIN/COMMIT wrapper blanked (offsets unchanged)."""
+        """The file text with a skipped BEGIN/COMMIT wrapper and psql \\restrict lines blanked
+        (offsets unchanged)."""
         body = self.text
+        spans = list(self.split.meta)
         for stmt in self.plan.skipped:
             end = body.find(";", stmt.end)
-            end = stmt.end if end == -1 else end + 1
-            blank = re.sub(r"[^\n]", " ", body[stmt.start:end])
-            body = body[:stmt.start] + blank + body[end:]
+            spans.append((stmt.start, stmt.end if end == -1 else end + 1))
+        for start, end in spans:
+            blank = re.sub(r"[^\n]", " ", body[start:end])
+            body = body[:start] + blank + body[end:]
         return body
 
 

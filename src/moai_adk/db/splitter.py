@@ -11,7 +11,9 @@ understanding everything that may hide a semicolon:
 * parentheses (``CREATE RULE ... DO ALSO (a; b)``);
 * SQL-standard function bodies ``BEGIN ATOMIC ... END`` (with ``CASE ... END``
   nesting inside);
-* ``COPY ... FROM stdin;`` followed by a data block ending at a line ``\\.``.
+* ``COPY ... FROM stdin;`` followed by a data block ending at a line ``\\.``;
+* psql meta-commands between statements: pg_dump's ``\\restrict`` and
+  ``\\unrestrict`` lines are skipped (recorded in ``meta``), others refused.
 
 Each statement keeps its character offsets and the line/column of its first
 code token, so a server error position can be mapped back to the file.
@@ -48,7 +50,7 @@ class Statement:
     code_start: int            # offset of the first token that is not a comment
     line: int                  # 1-based line of code_start
     column: int                # 1-based column of code_start
-    words: tuple[str, ...] = field(default=())   # upper-cased keywords/identifiers, in order
+    words: tuple[str, ...] = field(default=())   # upper-cased keywords/identifiers (first 63 and the last)
     copy_data: str | None = None                 # data lines of COPY ... FROM stdin
 
     @property
@@ -61,6 +63,7 @@ class SplitResult:
     statements: list[Statement]
     trailing: str | None       # comment-only text after the last statement (kept for history)
     line_starts: list[int]
+    meta: list[tuple[int, int]] = field(default_factory=list)  # psql \restrict lines: (start, end) offsets
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""
@@ -152,18 +155,21 @@ def split(text: str, source: str = "<sql>") -> SplitResult:
     words: list[str] = []
     depth = 0              # parentheses
     atomic = -1            # -1 outside BEGIN ATOMIC, else CASE nesting depth inside
+    from_stdin = False     # saw FROM STDIN in this statement
+    prev_word = ""
+    meta: list[tuple[int, int]] = []
     i = 0
 
     def emit(end: int, terminator: int) -> int:
         """Close the segment [seg_start, end); returns where scanning resumes."""
-        nonlocal seg_start, code_start, words, depth, atomic
+        nonlocal seg_start, code_start, words, depth, atomic, from_stdin, prev_word
         raw = text[seg_start:end]
         stripped = raw.strip()
         resume = terminator
         if stripped and code_start >= 0:
             start = seg_start + (len(raw) - len(raw.lstrip()))
             copy_data = None
-            if _is_copy_from_stdin(words) and terminator < n + 1:
+            if words and words[0] == "COPY" and from_stdin and terminator < n + 1:
                 copy_data, resume = _read_copy_data(sc, terminator)
             line, col = _pos(sc.line_starts, code_start)
             statements.append(Statement(
@@ -171,6 +177,7 @@ def split(text: str, source: str = "<sql>") -> SplitResult:
                 line=line, column=col, words=tuple(words), copy_data=copy_data,
             ))
         seg_start, code_start, words, depth, atomic = resume, -1, [], 0, -1
+        from_stdin, prev_word = False, ""
         return resume
 
     while i < n:
@@ -184,6 +191,9 @@ def split(text: str, source: str = "<sql>") -> SplitResult:
             continue
         if ch == "/" and text.startswith("/*", i):
             i = sc.skip_block_comment(i)
+            continue
+        if ch == "\\" and code_start < 0 and text[text.rfind("\n", 0, i) + 1:i].strip() == "":
+            i = seg_start = _meta_command(sc, i, meta)
             continue
         if code_start < 0:
             code_start = i
@@ -217,6 +227,11 @@ def split(text: str, source: str = "<sql>") -> SplitResult:
             word = m.group(0).upper()
             if len(words) < _MAX_WORDS:
                 words.append(word)
+            else:
+                words[-1] = word
+            if word == "STDIN" and prev_word == "FROM":
+                from_stdin = True
+            prev_word = word
             if atomic >= 0:
                 if word == "CASE":
                     atomic += 1
@@ -233,7 +248,7 @@ def split(text: str, source: str = "<sql>") -> SplitResult:
     else:
         rest = text[seg_start:].strip()
         trailing = rest or None
-    return SplitResult(statements=statements, trailing=trailing, line_starts=sc.line_starts)
+    return SplitResult(statements=statements, trailing=trailing, line_starts=sc.line_starts, meta=meta)
 
 
 def _pos(line_starts: list[int], offset: int) -> tuple[int, int]:
@@ -241,10 +256,23 @@ def _pos(line_starts: list[int], offset: int) -> tuple[int, int]:
     return line, offset - line_starts[line - 1] + 1
 
 
-def _is_copy_from_stdin(words: list[str]) -> bool:
-    if not words or words[0] != "COPY":
-        return False
-    return any(words[k] == "FROM" and words[k + 1] == "STDIN" for k in range(len(words) - 1))
+_IGNORED_META = ("\\restrict", "\\unrestrict")
+
+
+def _meta_command(sc: _Scanner, i: int, meta: list[tuple[int, int]]) -> int:
+    """A psql meta-command line between statements: pg_dump's \\restrict/\\unrestrict are
+    skipped (they only guard psql sessions); any other is refused, since it is not SQL."""
+    text = sc.text
+    eol = text.find("\n", i)
+    end = sc.n if eol == -1 else eol
+    line = text[i:end].strip()
+    command = line.split()[0] if line.split() else line
+    if command in _IGNORED_META:
+        meta.append((i, end))
+        return end
+    raise sc.fail(i, f"`{command}` is a psql meta-command, not SQL",
+                  "Remove the line: migrations are run as SQL by the server, not by psql "
+                  "(pg_dump's \\restrict/\\unrestrict lines are the only ones skipped).")
 
 
 def _read_copy_data(sc: _Scanner, after: int) -> tuple[str, int]:
