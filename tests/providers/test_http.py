@@ -42,6 +42,10 @@ def test_rate_limit_that_outlasts_retries() -> None:
                     transport=httpx.MockTransport(lambda r: httpx.Response(429, headers={"Retry-After": "1"})))
     with pytest.raises(RateLimitError):
         api.request("GET", "/")
+    assert api.request_count == 3
+    with pytest.raises(RateLimitError):
+        api.request("PUT", "/upload", retries=5)  # a per-call budget (uploads are idempotent)
+    assert api.request_count == 3 + 6
 
 
 def test_push_back_shrinks_the_window_and_it_grows_back() -> None:

@@ -116,13 +116,16 @@ class ApiClient:
 
     # ------------------------------------------------------------------
     def request(self, method: str, url: str, *, expect: Iterable[int] | None = None,
-                retry: bool = True, **kwargs: Any) -> httpx.Response:
+                retry: bool = True, retries: int | None = None, **kwargs: Any) -> httpx.Response:
         """Send with retries; return the response or raise a ``MoaiError``.
 
         ``expect`` lists statuses returned to the caller without raising
         (besides 2xx), e.g. ``{400}`` for Vercel's missing-files answer.
+        ``retries`` overrides ``max_retries`` for this call (idempotent
+        uploads afford more patience than other calls).
         """
         allowed = set(expect or ())
+        max_retries = self.max_retries if retries is None else retries
         attempt = 0
         while True:
             attempt += 1
@@ -132,7 +135,7 @@ class ApiClient:
                     self.request_count += 1
                 response = self.client.request(method, url, **kwargs)
             except httpx.TransportError as exc:
-                if not retry or attempt > self.max_retries:
+                if not retry or attempt > max_retries:
                     raise PlatformUnavailable(
                         f"Cannot reach the {self.label} API at {self.base_url} ({type(exc).__name__}: {exc}).",
                         hint="Check your network, or the base-URL override variable if you set one.",
@@ -141,7 +144,7 @@ class ApiClient:
                 continue
             if response.status_code in allowed or response.is_success:
                 return response
-            if retry and response.status_code in RETRY_STATUSES and attempt <= self.max_retries:
+            if retry and response.status_code in RETRY_STATUSES and attempt <= max_retries:
                 if response.status_code in (429, 503):
                     self.throttled.set()
                 self.sleep(retry_delay(response, attempt))

@@ -29,6 +29,7 @@ from . import _config
 if TYPE_CHECKING:
     from ...deploy.snapshot import Snapshot
 
+UPLOAD_RETRIES = 12  # uploads are idempotent: outlast long 429/503 bursts
 SYNC_LIMIT = 100  # above this many files the diff runs asynchronously
 PER_DIRECTORY_LIMIT = 54_000  # Netlify fails deploys with more files than this in one folder
 DIFFED = frozenset({"prepared", "uploading", "uploaded", "ready", "error"})
@@ -101,8 +102,8 @@ class Uploader:
         if hashlib.sha1(data).hexdigest() != entry.sha:
             raise IntegrityError(f"{entry.path} changed while deploying (its SHA-1 no longer matches the snapshot).",
                                  hint="Do not rebuild during a deploy; run the deploy again.")
-        self.api.request("PUT", f"/deploys/{self.deploy_id}/files/{quote(entry.path, safe='/')}", content=data,
-                         headers={"Content-Type": "application/octet-stream"})
+        self.api.request("PUT", f"/deploys/{self.deploy_id}/files/{quote(entry.path, safe='/')}",
+                         retries=UPLOAD_RETRIES, content=data, headers={"Content-Type": "application/octet-stream"})
         with self._lock:
             self.stats.files_uploaded += 1
             self.stats.bytes_uploaded += len(data)

@@ -27,6 +27,7 @@ from ..base import Deployment, DeployStats, Limits
 if TYPE_CHECKING:
     from ...deploy.snapshot import Snapshot
 
+UPLOAD_RETRIES = 12  # uploads are idempotent: outlast long 429/503 bursts
 FILE_LIMIT = 15_000  # above this Vercel's client switches to archive uploads
 DONE_STATES = frozenset({"READY", "ERROR", "CANCELED"})
 STATE_MAP = {
@@ -127,7 +128,7 @@ class Uploader:
                 f"{entry.file} changed while deploying (its SHA-1 no longer matches the snapshot).",
                 hint="Do not rebuild during a deploy; run the deploy again.",
             )
-        self.api.request("POST", "/v2/files", content=data, headers={
+        self.api.request("POST", "/v2/files", retries=UPLOAD_RETRIES, content=data, headers={
             "Content-Type": "application/octet-stream",
             "Content-Length": str(len(data)),
             "x-vercel-digest": entry.sha,
