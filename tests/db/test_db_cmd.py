@@ -118,3 +118,30 @@ def test_repair_and_out_of_order_from_the_cli(project: Path, write: Write, db_ur
     assert proc.returncode == 0 and json.loads(proc.stdout)["pending"] == []
     with psycopg.connect(db_url) as conn:
         assert conn.execute("select to_regclass('b')").fetchone() == (None,)  # repair runs no SQL
+
+
+def test_backup_and_restore_from_the_cli(project: Path, write: Write, db_url: str, admin: psycopg.Connection) -> None:
+    import uuid
+
+    from tests.db.conftest import url_for
+
+    (project / "moai.toml").write_text(TOML)
+    write("20240101000001_a.sql", "create table a (id int);\ninsert into a values (7);")
+    assert run(project, "db", "push", "--db-url", db_url).returncode == 0
+    proc = run(project, "db", "backup", "--env", "production", "--json", PROD_DB_URL=db_url)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    dump = Path(data["path"])
+    assert dump.parent == project / ".moai" / "backups" and dump.name.startswith("production-")
+    assert data["entries"] > 0 and dump.stat().st_size == data["bytes"]
+    name = f"moai_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        proc = run(project, "db", "restore", str(dump), "--db-url", url_for(name))
+        assert proc.returncode == 0, proc.stderr
+        with psycopg.connect(url_for(name)) as conn:
+            assert conn.execute("select id from a").fetchall() == [(7,)]
+            assert conn.execute("select version from supabase_migrations.schema_migrations").fetchall() == [
+                ("20240101000001",)]
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -377,3 +377,18 @@ def test_a_pg_dump_plain_file_is_a_valid_migration(project: Path, write: Write, 
     assert db.execute("select id, label, m::text from items order by id").fetchall() == [
         (1, "tab\there; semi", "ok"), (2, None, "meh"), (3, "\\.", None)]
     assert db.execute("select public.total()").fetchone() == (3,)
+
+
+def test_dry_run_checks_every_pending_file(project: Path, write: Write, target: Target,
+                                           fingerprint: Fingerprint) -> None:
+    before = fingerprint()
+    write("20240101000001_a.sql", "create table a (id int);")
+    write("20240101000002_idx.sql", "create index concurrently a_id on a (id);")
+    write("20240101000003_c.sql", "create table c (id int);\ncopy c from stdin;\n1\n\\.\n")
+    result = push(project, target, dry_run=True)
+    assert result.modes == {"20240101000001": "batch", "20240101000002": "autocommit", "20240101000003": "steps"}
+    write("20240101000004_bad.sql", "select 'unterminated;")
+    with pytest.raises(MigrationError) as err:
+        push(project, target, dry_run=True)
+    assert "20240101000004_bad.sql:1:8" in err.value.message
+    assert fingerprint() == before

@@ -151,7 +151,9 @@ def db_push(ctx: click.Context, env: str | None, db_url: str | None, dry_run: bo
         elif dry_run:
             con.print(f"Would apply {len(result.pending)} migration(s) to {target.label}:")
             for f in result.pending:
-                con.print(f"  {f.path.relative_to(root)}")
+                note = "  (outside a transaction: non-transactional statements)" \
+                    if result.modes.get(f.version) == "autocommit" else ""
+                con.print(f"  {f.path.relative_to(root)}{note}")
         else:
             con.print(f"Applied {len(result.applied)} migration(s) to {target.label}.")
     st.output.result(result.to_json(root), render)

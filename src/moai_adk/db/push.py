@@ -40,10 +40,12 @@ class PushResult:
     applied: list[MigrationFile] = field(default_factory=list)
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
+    modes: dict[str, str] = field(default_factory=dict)   # version -> batch | steps | autocommit
 
     def to_json(self, root: Path) -> dict[str, object]:
         def item(f: MigrationFile) -> dict[str, str]:
-            return {"version": f.version, "name": f.name, "file": _display(f.path, root)}
+            return {"version": f.version, "name": f.name, "file": _display(f.path, root),
+                    "mode": self.modes.get(f.version, "")}
         return {"dry_run": self.dry_run, "pending": [item(f) for f in self.pending],
                 "applied": [item(f) for f in self.applied], "warnings": self.warnings}
 
@@ -71,9 +73,11 @@ def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool
         pending = find_pending(local.files, remote, include_all=include_all, target_flag=target.flag,
                                where=f"the database of {target.label}").files
         result.pending = pending
+        # every pending file is split and checked before anything runs (in a dry run too)
+        prepared = [prepare(conn, f, _display(f.path, root)) for f in pending]
+        result.modes = {p.file.version: p.plan.mode.value for p in prepared}
         if dry_run or not pending:
             return result
-        prepared = [prepare(conn, f, _display(f.path, root)) for f in pending]
 
         def applied(p: Prepared) -> None:
             result.applied.append(p.file)
