@@ -130,6 +130,8 @@ def test_error_raised_inside_a_do_block(project: Path, write: Write, target: Tar
     with pytest.raises(MigrationFailed) as err:
         push(project, target)
     assert err.value.statement == 2 and err.value.sqlstate == "P0001"
+    assert (err.value.line, err.value.column) == (3, 3)   # from the PL/pgSQL context "line 2" of the body
+    assert "no error position" not in err.value.message
     assert "boom; 1" in err.value.message
     assert fingerprint() == before
 

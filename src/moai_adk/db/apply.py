@@ -35,9 +35,22 @@ from .connect import Target, translate
 from .files import MigrationFile
 from .history import CREATE_HISTORY, Conn, insert_sql, list_versions
 from .report import Failure, failure_error, statement_at
-from .splitter import SplitResult
+from .splitter import SplitResult, Statement
 
 _COPY_LINE = re.compile(r"COPY [^,]+, line (\d+)")
+_DO_LINE = re.compile(r"PL/pgSQL function inline_code_block line (\d+)")
+_DOLLAR = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+
+
+def _line_offset(text: str, start: int, line: int) -> int:
+    """Offset of the start of the ``line``-th line (1-based) counted from ``start``."""
+    offset = start
+    for _ in range(line - 1):
+        nl = text.find("\n", offset)
+        if nl == -1:
+            break
+        offset = nl + 1
+    return offset
 
 
 @dataclass
@@ -196,8 +209,7 @@ class Applier:
                     conn.execute(stmt.text.encode())
                 except psycopg.Error as exc:
                     self._check_connection(exc, f"locating the error in {f.display}")
-                    pos = exc.diag.statement_position
-                    return Failure(stmt, stmt.start + int(pos) - 1 if pos else None, exc)
+                    return Failure(stmt, self._offset(f, stmt, exc), exc)
             try:
                 conn.execute(f.history.encode())
             except psycopg.Error as exc:
@@ -248,19 +260,25 @@ class Applier:
             raise self._raise(f, failure) from exc
         self._done(f)
 
-    def _offset(self, f: Prepared, stmt: object, exc: psycopg.Error) -> int | None:
-        from .splitter import Statement
-        assert isinstance(stmt, Statement)
+    def _offset(self, f: Prepared, stmt: Statement, exc: psycopg.Error) -> int | None:
+        """Where in the file ``exc`` happened: the server's position, else a COPY data line or
+        the line of a DO block named in the error context, else unknown."""
         pos = exc.diag.statement_position
         if pos:
             return stmt.start + int(pos) - 1
-        m = _COPY_LINE.search(exc.diag.context or "")
+        context = exc.diag.context or ""
+        m = _COPY_LINE.search(context)
         if stmt.copy_data is not None and m:
             data_start = f.text.find("\n", f.text.find(";", stmt.end)) + 1
-            offset = data_start
-            for _ in range(int(m.group(1)) - 1):
-                offset = f.text.find("\n", offset) + 1
-            return offset
+            return _line_offset(f.text, data_start, int(m.group(1)))
+        m = _DO_LINE.search(context)
+        if m and stmt.words[:1] == ("DO",):
+            body = _DOLLAR.search(f.text, stmt.code_start, stmt.end)
+            if body:
+                start = _line_offset(f.text, body.end(), int(m.group(1)))
+                line_end = f.text.find("\n", start)
+                line = f.text[start:line_end if line_end != -1 else len(f.text)]
+                return start + len(line) - len(line.lstrip())
         return None
 
     def _run_autocommit(self, f: Prepared) -> None:
