@@ -309,3 +309,22 @@ class FakeNetlify(FakeApi):
             return json_response(404, {"code": 404, "message": "Not Found"})
         item["values"] = [v for v in item["values"] if v["id"] != id]
         return httpx.Response(204)
+
+    # -- serving deploys (for health checks) -----------------------------------
+    def edge_transport(self) -> httpx.MockTransport:
+        """Serves each deploy at its ``deploy_ssl_url`` and the published deploy at the site URL."""
+        from .vercel import serve_file
+
+        def serve(request: httpx.Request) -> httpx.Response:
+            url = f"https://{request.url.host}"
+            with self.lock:
+                d = next((x for x in reversed(list(self.deploys.values())) if x["deploy_ssl_url"] == url), None)
+                if d is None:
+                    site = next((s for s in self.sites.values() if s["ssl_url"] == url), None)
+                    pub = site["published_deploy"] if site else None
+                    d = self.deploys.get(pub["id"]) if pub else None
+                if d is None or d["state"] != "ready":
+                    return httpx.Response(404, text="Not Found")
+                return serve_file(d["_files"], self.blobs, request.url.path)
+
+        return httpx.MockTransport(serve)

@@ -300,3 +300,29 @@ class FakeVercel(FakeApi):
             return self.error(404, "not_found", "Env var not found")
         self.envs[p["id"]].remove(e)
         return json_response(200, self._env_public(e))
+
+    # -- serving deployments (for health checks) -------------------------------
+    def edge_transport(self) -> httpx.MockTransport:
+        """Serves each deployment's files at ``https://<deployment url>/`` (and production at
+        ``https://<project>.vercel.app``), so a health check can fetch a preview."""
+
+        def serve(request: httpx.Request) -> httpx.Response:
+            host = request.url.host
+            with self.lock:
+                dep_id = self.aliases.get(host) or next(
+                    (d["id"] for d in self.deployments.values() if d["url"] == host), None)
+                d = self.deployments.get(dep_id or "")
+                if d is None or d["readyState"] != "READY":
+                    return httpx.Response(404, text="DEPLOYMENT_NOT_FOUND")
+                return serve_file(d["files"], self.blobs, request.url.path)
+
+        return httpx.MockTransport(serve)
+
+
+def serve_file(files: dict[str, str], blobs: dict[str, bytes], path: str) -> httpx.Response:
+    rel = path.lstrip("/")
+    for candidate in (rel, f"{rel}/index.html".lstrip("/"), f"{rel}index.html"):
+        sha = files.get(candidate)
+        if sha is not None and sha in blobs:
+            return httpx.Response(200, content=blobs[sha])
+    return httpx.Response(404, text="Not Found")

@@ -1,0 +1,50 @@
+"""The deploy pipeline with the Vercel and Netlify adapters: the new deployment is
+health-checked at its own URL before promote, and one that fails is never promoted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from moai_adk.config import load_config
+from moai_adk.deploy import pipeline
+from moai_adk.errors import HealthCheckFailed
+
+from .conftest import Harness, write_site
+
+
+def _config(root: Path, platform: str) -> Path:
+    (root / "moai.toml").write_text(
+        f'[project]\nname = "site"\n[build]\noutput = "dist"\n'
+        f'[deploy]\nplatform = "{platform}"\nhealth_check = "/"\nhealth_timeout = 0.5\n')
+    return root / "moai.toml"
+
+
+@pytest.mark.parametrize("platform", ["vercel", "netlify"])
+def test_healthy_deploy_is_promoted_and_a_broken_one_is_not(platform: str, request: pytest.FixtureRequest) -> None:
+    h: Harness = request.getfixturevalue(platform)
+    assert h.fake is not None
+    cfg = load_config(_config(h.root, platform))
+    p = h.provider()
+    p.link()
+    edge = h.fake.edge_transport()  # type: ignore[attr-defined]
+
+    write_site(h.root / "dist", {"index.html": "<h1>good</h1>"})
+    req = pipeline.DeployRequest(config=cfg, platform=platform, environment="production", production=True,
+                                 build=False)
+    ok = pipeline.run_deploy(req, p, environ={}, health_transport=edge)
+    assert ok.promoted and ok.deployment is not None and ok.deployment.production
+    live = [d.id for d in p.list_deployments() if d.production]
+    assert live == [ok.deployment.id]
+
+    write_site(h.root / "dist", {"other.html": "no index: / answers 404"})
+    promotes_before = sum(1 for r in h.fake.requests if "/promote/" in r.path or r.path.endswith("/restore")
+                          or (r.path == "/v13/deployments" and (r.json() or {}).get("target") == "production"))
+    with pytest.raises(HealthCheckFailed) as err:
+        pipeline.run_deploy(req, p, environ={}, health_transport=edge)
+    assert "not promoted" in err.value.message
+    assert [d.id for d in p.list_deployments() if d.production] == live
+    promotes_after = sum(1 for r in h.fake.requests if "/promote/" in r.path or r.path.endswith("/restore")
+                         or (r.path == "/v13/deployments" and (r.json() or {}).get("target") == "production"))
+    assert promotes_after == promotes_before
