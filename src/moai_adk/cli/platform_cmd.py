@@ -1,9 +1,74 @@
-"""CLI wiring for this command group (filled in by its issue)."""
+"""CLI wiring for ``moai-adk platform serve|status``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+from rich.console import Console
+
+from .main import common, state
 
 
 def register(cli: click.Group) -> None:
-    """Add this module's commands to the root group."""
+    """Add the ``platform`` group to the root group."""
+    cli.add_command(platform)
+
+
+@click.group()
+def platform() -> None:
+    """Run moai-adk's own hosting platform on this machine."""
+
+
+@platform.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data folder (default: $XDG_DATA_HOME/moai-adk/platform).")
+@click.option("--cache-mb", default=64, show_default=True, type=click.IntRange(1, 65536),
+              help="Memory budget for hot files.")
+@click.option("--server", type=click.Choice(["auto", "granian", "uvicorn"]), default="auto", show_default=True,
+              help="HTTP server to run the app on.")
+@common
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, data_dir: Path | None, cache_mb: int, server: str) -> None:
+    """Serve deploys: production at http://<site>.localhost:PORT/."""
+    from ..platform.paths import default_data_dir
+    from ..platform.server import check_port, prepare, public_url, run
+
+    st = state(ctx)
+    data = (data_dir or default_data_dir(st.environ)).resolve()
+    check_port(host, port)
+    url = public_url(host, port)
+    prepared = prepare(data, url, st.environ)
+    out = st.output
+
+    def ready(engine: str) -> None:
+        out.info(f"moai-adk platform on {url} ({engine}, data in {data})")
+        out.info(f"Sites: http://<site>.localhost:{port}/  or  {url}/_sites/<site>/")
+        note = "new admin token" if prepared.created else "admin token"
+        out.info(f"{note} saved in {prepared.credentials} (mode 0600); the CLI of this user finds it there.")
+        out.info("Stop with Ctrl+C.")
+
+    run(host, port, data, cache_mb=cache_mb, server=server, on_ready=ready)
+
+
+@platform.command()
+@common
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Tell whether a platform answers at the configured URL."""
+    from ..providers.local import platform_status
+
+    st = state(ctx)
+    info = platform_status(st.environ)
+
+    def render(console: Console) -> None:
+        if info["running"]:
+            console.print(f"running at {info['url']} (version {info.get('version')}, token: {info['token_source']})")
+        else:
+            console.print(f"not running at {info['url']}; start it with `moai-adk platform serve`")
+
+    st.output.result(info, render)
+    if not info["running"]:
+        ctx.exit(1)

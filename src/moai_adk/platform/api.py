@@ -1,0 +1,202 @@
+"""The deploy API under ``/_api/v1`` (Starlette). See docs/platform.md for the routes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .. import __version__
+from .auth import require
+from .meta import DeployRow
+from .service import ApiError, Platform
+
+PREFIX = "/_api/v1"
+MAX_BLOB = 1 << 30
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def error_response(exc: ApiError) -> JSONResponse:
+    return JSONResponse({"error": {"code": exc.code, "message": exc.message, **exc.extra}}, status_code=exc.status)
+
+
+def _port_and_host(request: Request) -> tuple[str, str]:
+    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+    port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
+    return host, port
+
+
+def deploy_json(platform: Platform, row: DeployRow, request: Request) -> dict[str, Any]:
+    host, port = _port_and_host(request)
+    scheme = request.url.scheme
+    suffix = f".{platform.domain}" + (f":{port}" if port else "")
+    state = platform.sites.get(row.site)
+    return {
+        "id": row.id, "site": row.site, "state": row.state, "environment": row.environment,
+        "created_at": row.created_at, "ready_at": row.ready_at, "meta": row.meta,
+        "file_count": row.file_count, "total_bytes": row.total_bytes,
+        "production": bool(state and state.production == row.id),
+        "url": f"{scheme}://{row.id}.{row.site}{suffix}/",
+        "production_url": f"{scheme}://{row.site}{suffix}/",
+        "path_url": f"{scheme}://{host}/_deploys/{row.id}/",
+        "site_path_url": f"{scheme}://{host}/_sites/{row.site}/",
+    }
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "bad_json", f"request body is not valid JSON ({exc})") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_json", "request body must be a JSON object")
+    return body
+
+
+def build_api(platform: Platform) -> Starlette:
+    P = platform
+
+    def endpoint(role: str | None, fn: Callable[[Request], Awaitable[Any]], status: int = 200) -> Handler:
+        async def handler(request: Request) -> Response:
+            try:
+                if role is not None:
+                    await run_in_threadpool(require, P, request, role)
+                result = await fn(request)
+            except ApiError as exc:
+                return error_response(exc)
+            if isinstance(result, Response):
+                return result
+            return JSONResponse(result, status_code=status)
+        return handler
+
+    async def health(_: Request) -> Any:
+        return {"ok": True, "version": __version__, "service": "moai-adk platform"}
+
+    async def whoami(request: Request) -> Any:
+        return {"role": await run_in_threadpool(require, P, request, "viewer")}
+
+    async def create_site(request: Request) -> Any:
+        body = await _json_body(request)
+        info, created = await run_in_threadpool(P.create_site, body.get("name"))
+        return JSONResponse({**info, "created": created}, status_code=201 if created else 200)
+
+    async def list_sites(_: Request) -> Any:
+        return {"sites": await run_in_threadpool(P.meta.sites)}
+
+    async def get_site(request: Request) -> Any:
+        return await run_in_threadpool(P.site, request.path_params["site"])
+
+    async def create_deploy(request: Request) -> Any:
+        body = await _json_body(request)
+        row, missing = await run_in_threadpool(P.create_deploy, request.path_params["site"], body)
+        return JSONResponse({**deploy_json(P, row, request), "required": missing}, status_code=201)
+
+    async def list_deploys(request: Request) -> Any:
+        try:
+            limit = int(request.query_params.get("limit", "20"))
+        except ValueError as exc:
+            raise ApiError(400, "bad_request", "'limit' must be an integer") from exc
+        rows = await run_in_threadpool(P.deploys, request.path_params["site"], limit)
+        return {"deploys": [deploy_json(P, r, request) for r in rows]}
+
+    async def get_deploy(request: Request) -> Any:
+        row = await run_in_threadpool(P.deploy, request.path_params["deploy"])
+        return deploy_json(P, row, request)
+
+    async def finalize(request: Request) -> Any:
+        deploy_id = request.path_params["deploy"]
+        row = await run_in_threadpool(P.finalize, deploy_id)
+        warnings = await run_in_threadpool(P.rules_warnings, deploy_id)
+        return {**deploy_json(P, row, request), "warnings": warnings}
+
+    async def put_blob(request: Request) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BLOB:
+            raise ApiError(413, "too_large", f"blob is larger than {MAX_BLOB} bytes")
+        data = await request.body()
+        created = await run_in_threadpool(P.put_blob, request.path_params["sha"], data)
+        return JSONResponse({"sha256": request.path_params["sha"], "size": len(data), "created": created},
+                            status_code=201 if created else 200)
+
+    async def head_blob(request: Request) -> Any:
+        sha = request.path_params["sha"]
+        exists = await run_in_threadpool(P.store.exists, sha) if len(sha) == 64 else False
+        return Response(status_code=200 if exists else 404)
+
+    async def promote(request: Request) -> Any:
+        body = await _json_body(request)
+        row = await run_in_threadpool(P.promote, request.path_params["site"], body.get("deploy_id"))
+        return deploy_json(P, row, request)
+
+    async def rollback(request: Request) -> Any:
+        body = await _json_body(request)
+        row = await run_in_threadpool(P.rollback, request.path_params["site"], body.get("deploy_id"))
+        return deploy_json(P, row, request)
+
+    async def get_traffic(request: Request) -> Any:
+        info = await run_in_threadpool(P.site, request.path_params["site"])
+        return {"production": info["production"], "weights": info["traffic"]}
+
+    async def put_traffic(request: Request) -> Any:
+        body = await _json_body(request)
+        site = request.path_params["site"]
+        weights = await run_in_threadpool(P.set_traffic, site, body.get("weights"))
+        return {"production": P.sites[site].production, "weights": weights}
+
+    async def env_list(request: Request) -> Any:
+        pp = request.path_params
+        return {"vars": await run_in_threadpool(P.env_list, pp["site"], pp["environment"])}
+
+    async def env_set(request: Request) -> Any:
+        pp = request.path_params
+        body = await _json_body(request)
+        return await run_in_threadpool(P.env_set, pp["site"], pp["environment"], pp["key"], body)
+
+    async def env_unset(request: Request) -> Any:
+        pp = request.path_params
+        await run_in_threadpool(P.env_unset, pp["site"], pp["environment"], pp["key"])
+        return Response(status_code=204)
+
+    async def create_token(request: Request) -> Any:
+        body = await _json_body(request)
+        role = str(body.get("role", "deployer"))
+        token = await run_in_threadpool(P.create_token, role, str(body.get("label", "")))
+        return JSONResponse({"token": token, "role": role}, status_code=201)
+
+    async def not_found(request: Request) -> Any:
+        raise ApiError(404, "no_route", f"no API route {request.method} {request.url.path}")
+
+    v, d = "viewer", "deployer"
+    routes = [
+        Route(f"{PREFIX}/health", endpoint(None, health), methods=["GET"]),
+        Route(f"{PREFIX}/whoami", endpoint(None, whoami), methods=["GET"]),
+        Route(f"{PREFIX}/tokens", endpoint("admin", create_token), methods=["POST"]),
+        Route(f"{PREFIX}/sites", endpoint(d, create_site), methods=["POST"]),
+        Route(f"{PREFIX}/sites", endpoint(v, list_sites), methods=["GET"]),
+        Route(f"{PREFIX}/sites/{{site}}", endpoint(v, get_site), methods=["GET"]),
+        Route(f"{PREFIX}/sites/{{site}}/deploys", endpoint(d, create_deploy), methods=["POST"]),
+        Route(f"{PREFIX}/sites/{{site}}/deploys", endpoint(v, list_deploys), methods=["GET"]),
+        Route(f"{PREFIX}/sites/{{site}}/promote", endpoint(d, promote), methods=["POST"]),
+        Route(f"{PREFIX}/sites/{{site}}/rollback", endpoint(d, rollback), methods=["POST"]),
+        Route(f"{PREFIX}/sites/{{site}}/traffic", endpoint(v, get_traffic), methods=["GET"]),
+        Route(f"{PREFIX}/sites/{{site}}/traffic", endpoint(d, put_traffic), methods=["PUT"]),
+        Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}", endpoint(v, env_list), methods=["GET"]),
+        Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}/{{key}}", endpoint(d, env_set), methods=["PUT"]),
+        Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}/{{key}}", endpoint(d, env_unset), methods=["DELETE"]),
+        Route(f"{PREFIX}/deploys/{{deploy}}", endpoint(v, get_deploy), methods=["GET"]),
+        Route(f"{PREFIX}/deploys/{{deploy}}/finalize", endpoint(d, finalize), methods=["POST"]),
+        Route(f"{PREFIX}/blobs/{{sha}}", endpoint(d, put_blob), methods=["PUT"]),
+        Route(f"{PREFIX}/blobs/{{sha}}", endpoint(v, head_blob), methods=["HEAD"]),
+        Route(f"{PREFIX}/{{rest:path}}", endpoint(None, not_found),
+              methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
+    ]
+    return Starlette(routes=routes)

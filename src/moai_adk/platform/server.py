@@ -1,0 +1,93 @@
+"""Run the platform: check the port, make sure an admin token exists and is
+saved for this user, then serve with granian (uvicorn when granian is missing)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+from .app import CACHE_ENV, DATA_ENV, DOMAIN_ENV
+from .paths import credentials_path, read_credentials, write_credentials
+from .service import Platform
+
+
+@dataclass
+class Prepared:
+    url: str
+    credentials: Path
+    token: str | None  # the token the credentials file holds (None when it was left alone)
+    created: bool  # a new admin token was minted
+
+
+def public_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise ``UsageError`` naming --port when the address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise UsageError(
+                    f"Port {port} on {host} is already in use (or not allowed), so the platform cannot listen there.",
+                    hint=f"Pick another one: `moai-adk platform serve --port {port + 1}`, "
+                    "or stop what is listening (is a platform already running? `moai-adk platform status`).",
+                ) from exc
+            raise UsageError(f"Cannot listen on {host}:{port} ({exc.strerror}).",
+                             hint="Check --host and --port.") from exc
+
+
+def prepare(data_dir: Path, url: str, environ: Mapping[str, str]) -> Prepared:
+    """Create the data folder and, unless the saved token is an admin token of
+    this platform, mint one and save ``{"url", "token"}`` for this user."""
+    creds_file = credentials_path(environ)
+    saved = read_credentials(creds_file) or {}
+    platform = Platform(data_dir)
+    try:
+        minted = platform.ensure_admin_token(str(saved.get("token") or "") or None)
+    finally:
+        platform.close()
+    token = minted or str(saved.get("token"))
+    if minted or saved.get("url") != url:
+        write_credentials(creds_file, url, token)
+    return Prepared(url=url, credentials=creds_file, token=token, created=minted is not None)
+
+
+def run(host: str, port: int, data_dir: Path, *, cache_mb: int = 64, domain: str = "localhost",
+        workers: int = 1, server: str = "auto", on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve until interrupted. ``server``: "auto" (granian, else uvicorn), "granian" or "uvicorn"."""
+    os.environ[DATA_ENV] = str(data_dir)
+    os.environ[CACHE_ENV] = str(cache_mb)
+    os.environ[DOMAIN_ENV] = domain
+    target = "moai_adk.platform.app:app_from_env"
+    use_granian = server in ("auto", "granian")
+    if use_granian:
+        try:
+            from granian import Granian
+            from granian.constants import Interfaces
+        except ImportError:
+            if server == "granian":
+                raise UsageError("granian is not installed.", hint="pip install 'moai-adk[fast]'") from None
+            use_granian = False
+    if on_ready is not None:
+        on_ready("granian" if use_granian else "uvicorn")
+    if use_granian:
+        Granian(target, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
+                log_access=False).serve()
+        return
+    import uvicorn
+
+    uvicorn.run(target, host=host, port=port, factory=True, workers=workers if workers > 1 else None,
+                log_level="warning", access_log=False)

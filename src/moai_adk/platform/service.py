@@ -1,0 +1,311 @@
+"""The local platform's core: sites, deploys, blobs, production pointers, env.
+
+``Platform`` is plain synchronous Python used by the API (``api.py``) and the
+serving path (``serving.py``). Failures a client can cause raise ``ApiError``
+(HTTP status + machine code + one clear sentence), which the API renders as
+``{"error": {"code", "message", ...}}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .meta import DeployRow, MetaDB
+from .rules import RulesError, parse_rules
+from .store import SHA256_RE, BlobHashMismatch, BlobStore, is_compressible
+from .views import BlobCache, DeployView, ViewCache, content_type
+
+SITE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENVIRONMENT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+DEPLOY_ID_RE = re.compile(r"^[a-z][a-z0-9]{9}$")
+ROLES = ("admin", "deployer", "viewer")
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+@dataclass(frozen=True, slots=True)
+class SiteState:
+    """What serves a site: the production pointer and an optional weighted split."""
+
+    production: str | None
+    split: tuple[tuple[int, str], ...] | None = None  # (cumulative upper bound of bucket 0-99, deploy id)
+
+    def pick(self, bucket: int) -> str | None:
+        if self.split is None:
+            return self.production
+        for bound, deploy_id in self.split:
+            if bucket < bound:
+                return deploy_id
+        return self.production
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_deploy_id() -> str:
+    return secrets.choice(_ALPHABET[:26]) + "".join(secrets.choice(_ALPHABET) for _ in range(9))
+
+
+def check_path(path: object) -> str | None:
+    """Why a manifest path is unsafe, or None when it is a plain relative POSIX path."""
+    if not isinstance(path, str) or not path:
+        return "is empty or not a string"
+    if "\x00" in path:
+        return "contains a NUL byte"
+    if "\\" in path:
+        return "contains a backslash"
+    if path.startswith("/"):
+        return "is absolute"
+    parts = path.split("/")
+    if ".." in parts:
+        return "contains a '..' segment"
+    if any(p in ("", ".") for p in parts):
+        return "has an empty or '.' segment"
+    return None
+
+
+def split_table(weights: dict[str, int]) -> tuple[tuple[int, str], ...]:
+    table: list[tuple[int, str]] = []
+    total = 0
+    for deploy_id, weight in sorted(weights.items()):
+        if weight > 0:
+            total += weight
+            table.append((total, deploy_id))
+    return tuple(table)
+
+
+class Platform:
+    """State of one platform instance (one data folder)."""
+
+    def __init__(self, data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost") -> None:
+        self.data_dir = data_dir
+        self.domain = domain
+        self.store = BlobStore(data_dir / "blobs")
+        self.meta = MetaDB(data_dir / "meta.sqlite3")
+        self.blobs = BlobCache(self.store, cache_bytes)
+        self.views = ViewCache(self._load_view)
+        self._finalize_lock = threading.Lock()
+        self._roles: dict[str, str] = {}
+        self.sites: dict[str, SiteState] = {}
+        for site in self.meta.sites():
+            self._set_state(site["name"], site["production"], site["traffic"])
+
+    def close(self) -> None:
+        self.meta.close()
+
+    # -- tokens -----------------------------------------------------------------
+    def create_token(self, role: str, label: str = "") -> str:
+        if role not in ROLES:
+            raise ApiError(400, "bad_role", f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        token = "moai_" + secrets.token_urlsafe(32)
+        self.meta.add_token(secrets.token_hex(8), hash_token(token), role, label)
+        return token
+
+    def role_for(self, token: str) -> str | None:
+        digest = hash_token(token)
+        role = self._roles.get(digest)
+        if role is None:
+            role = self.meta.token_role(digest)
+            if role is not None:
+                self._roles[digest] = role
+        return role
+
+    def ensure_admin_token(self, known: str | None) -> str | None:
+        """A new admin token unless ``known`` is already an admin token here."""
+        if known and self.role_for(known) == "admin":
+            return None
+        return self.create_token("admin", "created on first start")
+
+    # -- sites ------------------------------------------------------------------
+    def create_site(self, name: object) -> tuple[dict[str, Any], bool]:
+        if not isinstance(name, str) or not SITE_RE.match(name):
+            raise ApiError(400, "bad_site_name",
+                           f"site name {name!r} must be 1-63 lowercase letters, digits or '-' "
+                           "(a DNS label: it becomes <site>.localhost)")
+        created = self.meta.ensure_site(name)
+        if name not in self.sites:
+            self._set_state(name, None, None)
+        return self.site(name), created
+
+    def site(self, name: str) -> dict[str, Any]:
+        info = self.meta.site(name)
+        if info is None:
+            raise ApiError(404, "no_site", f"there is no site named {name!r}; create it with POST /_api/v1/sites")
+        return info
+
+    def _set_state(self, site: str, production: str | None, weights: dict[str, int] | None) -> None:
+        self.sites[site] = SiteState(production, split_table(weights) if weights else None)
+
+    # -- deploys ----------------------------------------------------------------
+    def create_deploy(self, site: str, body: dict[str, Any]) -> tuple[DeployRow, list[str]]:
+        self.site(site)
+        files = body.get("files")
+        if not isinstance(files, dict) or not files:
+            raise ApiError(400, "bad_manifest", "'files' must be a non-empty object {path: sha256}")
+        hashes: set[str] = set()
+        for path, sha in files.items():
+            why = check_path(path)
+            if why is not None:
+                raise ApiError(400, "unsafe_path", f"manifest path {path!r} {why}; paths must be plain "
+                               "relative POSIX names without '..', leading '/', backslashes or NUL", path=path)
+            if not isinstance(sha, str) or not SHA256_RE.match(sha):
+                raise ApiError(400, "bad_hash", f"manifest entry {path!r} needs a lowercase hex sha256, got {sha!r}",
+                               path=path)
+            hashes.add(sha)
+        meta = body.get("meta") or {}
+        environment = body.get("environment") or "preview"
+        if not isinstance(meta, dict) or not isinstance(environment, str) or not ENVIRONMENT_RE.match(environment):
+            raise ApiError(400, "bad_request", "'meta' must be an object and 'environment' a short lowercase name")
+        deploy_id = new_deploy_id()
+        self.meta.create_deploy(deploy_id, site, environment, {str(k): str(v) for k, v in meta.items()},
+                                {p: [s] for p, s in files.items()})
+        row = self.deploy(deploy_id)
+        return row, self.store.missing(hashes)
+
+    def deploy(self, deploy_id: str) -> DeployRow:
+        row = self.meta.deploy(deploy_id) if DEPLOY_ID_RE.match(deploy_id) else None
+        if row is None:
+            raise ApiError(404, "no_deploy", f"there is no deploy {deploy_id!r}")
+        return row
+
+    def deploys(self, site: str, limit: int) -> list[DeployRow]:
+        self.site(site)
+        return self.meta.deploys(site, max(1, min(limit, 1000)))
+
+    def put_blob(self, sha: str, data: bytes) -> bool:
+        if not SHA256_RE.match(sha):
+            raise ApiError(400, "bad_hash", f"blob name {sha!r} is not a lowercase hex sha256")
+        try:
+            return self.store.put(sha, data)
+        except BlobHashMismatch as exc:
+            raise ApiError(422, "hash_mismatch", f"blob {sha}: {exc}; the file changed while uploading or "
+                           "the upload was corrupted", expected=exc.expected, actual=exc.actual) from exc
+
+    def finalize(self, deploy_id: str) -> DeployRow:
+        with self._finalize_lock:
+            row = self.deploy(deploy_id)
+            if row.state == "ready":
+                return row
+            files, _ = self.meta.deploy_files(deploy_id)
+            hashes = {info[0] for info in files.values()}
+            missing = self.store.missing(hashes)
+            if missing:
+                raise ApiError(409, "missing_blobs", f"deploy {deploy_id} still lacks {len(missing)} blob(s); "
+                               "PUT them to /_api/v1/blobs/<sha256> and finalize again", missing=missing)
+            compressible = {info[0] for p, info in files.items() if is_compressible(content_type(p))}
+            sizes: dict[str, tuple[int, int, int]] = {}
+
+            def measure(sha: str) -> None:
+                gz, br = self.store.ensure_variants(sha) if sha in compressible else (0, 0)
+                sizes[sha] = (self.store.size(sha) or 0, gz, br)
+
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(measure, hashes))
+            full = {p: [info[0], *sizes[info[0]]] for p, info in files.items()}
+            try:
+                rules = parse_rules(lambda p: self.store.read(files[p][0]) if p in files else None)
+            except RulesError as exc:
+                raise ApiError(422, "bad_rules", str(exc)) from exc
+            total = sum(v[1] for v in full.values())
+            self.meta.finalize_deploy(deploy_id, full, rules, total)
+            return self.deploy(deploy_id)
+
+    def rules_warnings(self, deploy_id: str) -> list[str]:
+        _, rules = self.meta.deploy_files(deploy_id)
+        return list((rules or {}).get("warnings", []))
+
+    # -- production pointer ------------------------------------------------------
+    def _ready(self, site: str, deploy_id: object) -> DeployRow:
+        if not isinstance(deploy_id, str):
+            raise ApiError(400, "bad_request", "'deploy_id' must be a string")
+        row = self.deploy(deploy_id)
+        if row.site != site:
+            raise ApiError(404, "no_deploy", f"deploy {deploy_id!r} does not belong to site {site!r}")
+        if row.state != "ready":
+            raise ApiError(409, "not_ready", f"deploy {deploy_id} is {row.state}, not ready; finalize it first")
+        return row
+
+    def promote(self, site: str, deploy_id: object) -> DeployRow:
+        row = self._ready(site, deploy_id)
+        self.views.get(row.id)  # load the file map before the switch, so readers never wait on it
+        self.meta.switch_production(site, row.id)
+        self.sites[site] = SiteState(row.id)  # one reference assignment: readers see old or new
+        return row
+
+    def rollback(self, site: str, deploy_id: object | None) -> DeployRow:
+        if deploy_id is not None:
+            return self.promote(site, deploy_id)
+        current = self.site(site)["production"]
+        for candidate in self.meta.promotion_history(site):
+            if candidate != current:
+                return self.promote(site, candidate)
+        raise ApiError(409, "no_previous", f"site {site!r} has no earlier production deploy to roll back to")
+
+    def set_traffic(self, site: str, weights: object) -> dict[str, int] | None:
+        self.site(site)
+        if not isinstance(weights, dict) or not all(isinstance(v, int) and v >= 0 for v in weights.values()):
+            raise ApiError(400, "bad_weights", "'weights' must map deploy ids to non-negative integers")
+        clean = {str(k): int(v) for k, v in weights.items() if v > 0}
+        if clean and sum(clean.values()) != 100:
+            raise ApiError(400, "bad_weights", f"weights must add up to 100, not {sum(clean.values())}")
+        for deploy_id in clean:
+            self._ready(site, deploy_id)
+            self.views.get(deploy_id)
+        self.meta.set_traffic(site, clean or None)
+        self._set_state(site, self.sites[site].production, clean or None)
+        return clean or None
+
+    # -- serving helpers ------------------------------------------------------------
+    def _load_view(self, deploy_id: str) -> DeployView:
+        row = self.deploy(deploy_id)
+        files, rules = self.meta.deploy_files(deploy_id)
+        return DeployView(deploy_id, row.site, files, rules)
+
+    def ready_view(self, deploy_id: str) -> DeployView | None:
+        view = self.views.peek(deploy_id)
+        if view is not None:
+            return view
+        row = self.meta.deploy(deploy_id) if DEPLOY_ID_RE.match(deploy_id) else None
+        if row is None or row.state != "ready":
+            return None
+        return self.views.get(deploy_id)
+
+    # -- env vars ----------------------------------------------------------------------
+    def env_list(self, site: str, environment: str) -> list[dict[str, Any]]:
+        self.site(site)
+        return [{"key": k, "value": None if s else v, "secret": s, "updated_at": u}
+                for k, v, s, u in self.meta.env_list(site, environment)]
+
+    def env_set(self, site: str, environment: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.site(site)
+        if not ENVIRONMENT_RE.match(environment):
+            raise ApiError(400, "bad_environment", f"environment {environment!r} must be a short lowercase name")
+        if not ENV_KEY_RE.match(key):
+            raise ApiError(400, "bad_env_key", f"env var name {key!r} must match [A-Za-z_][A-Za-z0-9_]*")
+        value, secret = body.get("value"), bool(body.get("secret", False))
+        if not isinstance(value, str):
+            raise ApiError(400, "bad_request", "'value' must be a string")
+        self.meta.env_set(site, environment, key, value, secret)
+        return {"key": key, "value": None if secret else value, "secret": secret}
+
+    def env_unset(self, site: str, environment: str, key: str) -> None:
+        self.site(site)
+        if not self.meta.env_unset(site, environment, key):
+            raise ApiError(404, "no_env_var", f"site {site!r} has no env var {key!r} in {environment!r}")

@@ -1,0 +1,140 @@
+"""Content-addressed blob store on the filesystem.
+
+Layout under ``<data>/blobs``: ``ab/cd/abcd...<sha256>`` for the bytes, plus
+optional ``<sha256>.gz`` and ``<sha256>.br`` compressed variants written once
+when a deployment is finalized. Every write goes to a temp file in the same
+folder, is fsynced and renamed into place, so a killed upload never leaves a
+half-written blob under its final name. Blobs are shared by all deployments.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import brotli
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+VARIANTS = ("gz", "br")
+# Compress only when it saves at least this fraction of the bytes.
+MIN_SAVING = 0.9
+MIN_COMPRESS_SIZE = 128
+
+COMPRESSIBLE_PREFIXES = ("text/",)
+COMPRESSIBLE_TYPES = frozenset({
+    "application/javascript", "application/json", "application/xml", "application/manifest+json",
+    "application/ld+json", "application/wasm", "application/xhtml+xml", "application/rss+xml",
+    "application/atom+xml", "image/svg+xml", "application/vnd.ms-fontobject", "font/ttf", "font/otf",
+    "application/x-font-ttf", "image/x-icon", "image/vnd.microsoft.icon", "application/x-javascript",
+})
+
+
+def is_compressible(content_type: str) -> bool:
+    base = content_type.split(";", 1)[0].strip().lower()
+    return base.startswith(COMPRESSIBLE_PREFIXES) or base in COMPRESSIBLE_TYPES
+
+
+class BlobHashMismatch(ValueError):
+    """The uploaded bytes do not hash to the name they were sent under."""
+
+    def __init__(self, expected: str, actual: str, size: int) -> None:
+        super().__init__(f"sha256 of the {size} uploaded bytes is {actual}, not {expected}")
+        self.expected = expected
+        self.actual = actual
+        self.size = size
+
+
+class BlobStore:
+    """Filesystem blobs addressed by lowercase hex SHA-256."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha: str, variant: str = "") -> Path:
+        name = f"{sha}.{variant}" if variant else sha
+        return self.root / sha[:2] / sha[2:4] / name
+
+    def exists(self, sha: str) -> bool:
+        return os.path.exists(self.path(sha))
+
+    def missing(self, hashes: set[str]) -> list[str]:
+        """The hashes the store lacks, sorted."""
+        return sorted(h for h in hashes if not os.path.exists(self.path(h)))
+
+    def size(self, sha: str, variant: str = "") -> int | None:
+        try:
+            return os.stat(self.path(sha, variant)).st_size
+        except FileNotFoundError:
+            return None
+
+    def read(self, sha: str, variant: str = "") -> bytes:
+        with open(self.path(sha, variant), "rb") as fh:
+            return fh.read()
+
+    def put(self, sha: str, data: bytes) -> bool:
+        """Verify and store ``data`` under ``sha``; False when it was already there."""
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha:
+            raise BlobHashMismatch(sha, actual, len(data))
+        if self.exists(sha):
+            return False
+        self._write(self.path(sha), data)
+        return True
+
+    def _write(self, final: Path, data: bytes) -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    def ensure_variants(self, sha: str) -> tuple[int, int]:
+        """Write gzip and brotli variants of a blob once; returns their sizes.
+
+        A size of 0 means "no variant": compressing did not save enough.
+        Sizes are recorded in the deployment's file map at finalize time, so
+        serving never stats the filesystem.
+        """
+        sizes: list[int] = []
+        data: bytes | None = None
+        for variant in VARIANTS:
+            existing = self.size(sha, variant)
+            if existing is not None:
+                sizes.append(existing)
+                continue
+            marker = self.path(sha, variant + ".none")
+            if marker.exists():
+                sizes.append(0)
+                continue
+            if data is None:
+                data = self.read(sha)
+            packed = compress(data, variant)
+            if len(data) < MIN_COMPRESS_SIZE or len(packed) > len(data) * MIN_SAVING:
+                self._write(marker, b"")
+                sizes.append(0)
+            else:
+                self._write(self.path(sha, variant), packed)
+                sizes.append(len(packed))
+        return sizes[0], sizes[1]
+
+
+def compress(data: bytes, variant: str) -> bytes:
+    if variant == "gz":
+        return gzip.compress(data, compresslevel=9, mtime=0)
+    if variant == "br":
+        return brotli.compress(data, quality=9 if len(data) < 1 << 20 else 5)
+    raise ValueError(variant)

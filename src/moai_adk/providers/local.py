@@ -1,0 +1,254 @@
+"""Provider for moai-adk's own local hosting platform (``moai-adk platform serve``).
+
+Finds the platform through ``resolve_platform``: ``MOAI_PLATFORM_URL`` /
+``MOAI_PLATFORM_TOKEN`` from ``ctx.environ``, else the per-user credentials
+file the platform writes on first start. Deploys are digest deploys: send the
+manifest ``{path: sha256}``, upload only the blobs the platform lacks,
+finalize. ``deploy`` never changes production; ``promote`` does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ..deploy.snapshot import Snapshot, SnapshotFile
+from ..errors import (
+    AuthError,
+    DeployFailed,
+    IntegrityError,
+    NotFoundError,
+    PlatformUnavailable,
+    ProviderError,
+    UnsafePathError,
+)
+from ..platform.paths import TOKEN_ENV, URL_ENV, resolve_platform
+from ._http import ApiClient, run_concurrently
+from .base import (
+    CAP_CANARY,
+    CAP_ENV,
+    CAP_PREVIEW,
+    CAP_PROMOTE,
+    CAP_ROLLBACK,
+    Deployment,
+    DeployStats,
+    DeployTarget,
+    EnvVar,
+    Provider,
+    ProviderContext,
+)
+
+API = "/_api/v1"
+START_HINT = ("Start it with `moai-adk platform serve` (in another terminal, or in the background: "
+              "`nohup moai-adk platform serve &`), or set MOAI_PLATFORM_URL to where it runs.")
+
+
+def site_slug(name: str) -> str:
+    """A DNS-label-safe site name derived from a project name."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
+    return slug or "site"
+
+
+class LocalProvider(Provider):
+    name = "local"
+    hash_algorithms = ("sha256",)
+    capabilities = frozenset({CAP_PREVIEW, CAP_PROMOTE, CAP_ROLLBACK, CAP_ENV, CAP_CANARY})
+
+    def __init__(self, ctx: ProviderContext) -> None:
+        super().__init__(ctx)
+        self.url, self.token, self.credentials = resolve_platform(ctx.environ, ctx.settings)
+        self.site = site_slug(str(ctx.settings.get("site") or ctx.project_name))
+        self._api: ApiClient | None = None
+
+    @property
+    def api(self) -> ApiClient:
+        if self._api is None:
+            self._api = ApiClient(self.url, label="local platform", token=self.token, token_env=TOKEN_ENV,
+                                  transport=self.ctx.transport, sleep=self.ctx.sleep, max_retries=2,
+                                  link_hint=f"Check the site name ('site' in moai.toml, now {self.site!r}).")
+        return self._api
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+
+    # -- HTTP ---------------------------------------------------------------------
+    def _request(self, method: str, path: str, *, allow: frozenset[int] = frozenset(),
+                 **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.api.request(method, API + path, expect={400, 409, 422}, **kwargs)
+        except PlatformUnavailable as exc:
+            raise PlatformUnavailable(f"no local platform at {self.url}", hint=START_HINT) from exc
+        except AuthError as exc:
+            source = TOKEN_ENV if self.ctx.environ.get(TOKEN_ENV) else f"the credentials file {self.credentials}"
+            raise AuthError(
+                f"The local platform at {self.url} refused the token from {source} ({exc.status}); "
+                f"a missing or wrong token cannot {method} {path}.",
+                hint=f"Set {TOKEN_ENV} to a token of that platform, or run `moai-adk platform serve` as this "
+                f"user so it writes {self.credentials}.",
+                status=exc.status,
+            ) from exc
+        if response.status_code in (400, 409, 422) and response.status_code not in allow:
+            raise self._refusal(response, method, path)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.api.decode(self._request(method, path, **kwargs))
+
+    def _refusal(self, response: httpx.Response, method: str, path: str) -> ProviderError:
+        try:
+            err = response.json().get("error", {})
+        except ValueError:
+            err = {}
+        code, message = err.get("code", ""), err.get("message") or response.text[:200]
+        if code == "unsafe_path":
+            return UnsafePathError(f"The local platform refused the deploy: {message}.",
+                                   hint="Rename the file in the output folder, then rebuild and deploy again.")
+        if code == "hash_mismatch":
+            return IntegrityError(f"The local platform rejected an upload: {message}.",
+                                  hint="Re-run the deploy; it re-hashes changed files and uploads only what is missing.",
+                                  status=response.status_code)
+        return ProviderError(f"The local platform refused {method} {path} ({response.status_code}: {message}).",
+                             hint="Re-run with --debug for the full response.", status=response.status_code)
+
+    def _deployment(self, data: Mapping[str, Any]) -> Deployment:
+        return Deployment(
+            id=data["id"], state=data["state"], url=data.get("url"), production_url=data.get("production_url"),
+            health_url=data.get("path_url"), production=bool(data.get("production")),
+            target=str(data.get("environment") or "preview"), created_at=data.get("created_at"),
+            extra={"site": data.get("site"), "file_count": data.get("file_count"),
+                   "site_path_url": data.get("site_path_url"), "meta": data.get("meta") or {}},
+        )
+
+    # -- linking --------------------------------------------------------------------
+    def link(self, *, create: bool = True, dry_run: bool = False) -> dict[str, Any]:
+        if dry_run:
+            return {"site": self.site, "url": self.url, "created": False, "dry_run": True}
+        if not create:
+            info = self._json("GET", f"/sites/{self.site}")
+            return {"site": self.site, "url": self.url, "created": False, "production": info.get("production")}
+        info = self._json("POST", "/sites", json={"name": self.site})
+        return {"site": self.site, "url": self.url, "created": bool(info.get("created"))}
+
+    # -- deploys --------------------------------------------------------------------
+    def deploy(self, snapshot: Snapshot, target: DeployTarget) -> Deployment:
+        self.link(create=True)
+        meta = {k: str(v) for k, v in target.meta.items()}
+        if target.branch:
+            meta["branch"] = target.branch
+        if target.message:
+            meta["message"] = target.message
+        body = {"files": snapshot.manifest("sha256"), "environment": target.environment, "meta": meta}
+        created = self._json("POST", f"/sites/{self.site}/deploys", json=body)
+        by_hash = snapshot.by_hash("sha256")
+        stats = DeployStats(files_total=len(snapshot.files))
+        self._upload([by_hash[h] for h in created.get("required", [])], stats)
+        final = self._finalize(created["id"])
+        if isinstance(final, list):  # a blob vanished meanwhile: send what is still lacking, once
+            self._upload([by_hash[h] for h in final if h in by_hash], stats)
+            final = self._finalize(created["id"])
+            if isinstance(final, list):
+                raise DeployFailed(
+                    f"The local platform still lacks {len(final)} file(s) of deploy {created['id']} after uploading.",
+                    hint="Re-run the deploy; it uploads only what is missing.")
+        if final.get("state") != "ready":
+            raise DeployFailed(f"The local platform left deploy {created['id']} in state {final.get('state')!r}.",
+                               hint="Re-run the deploy.")
+        deployment = self._deployment(final)
+        deployment.stats = stats
+        stats.requests = self.api.request_count
+        deployment.extra["warnings"] = final.get("warnings", [])
+        return deployment
+
+    def _finalize(self, deploy_id: str) -> dict[str, Any] | list[str]:
+        """The ready deploy, or the list of sha256 the platform still lacks (409)."""
+        response = self._request("POST", f"/deploys/{deploy_id}/finalize", allow=frozenset({409}))
+        data = self.api.decode(response)
+        if response.status_code == 409:
+            return [str(h) for h in data.get("error", {}).get("missing", [])]
+        return dict(data)
+
+    def _upload(self, files: list[SnapshotFile], stats: DeployStats) -> None:
+        if not files:
+            return
+
+        def put(f: SnapshotFile) -> int:
+            data = self.ctx_read(f)
+            try:
+                self._request("PUT", f"/blobs/{f.hashes['sha256']}", content=data,
+                              headers={"content-type": "application/octet-stream"})
+            except IntegrityError as exc:
+                raise IntegrityError(
+                    f"The local platform rejected {f.path}: its bytes do not match the sha256 in the manifest "
+                    f"({exc.message})", hint="The file changed while deploying; re-run the deploy.",
+                    status=exc.status) from exc
+            return len(data)
+
+        def done(f: SnapshotFile, size: int) -> None:
+            stats.files_uploaded += 1
+            stats.bytes_uploaded += size
+            if self.ctx.progress is not None:
+                self.ctx.progress(1, size)
+
+        run_concurrently(files, put, concurrency=self.ctx.concurrency or 8, throttled=self.api.throttled,
+                         on_done=done)
+
+    @staticmethod
+    def ctx_read(f: SnapshotFile) -> bytes:
+        with open(f.abspath, "rb") as fh:
+            return fh.read()
+
+    def get_deployment(self, deployment_id: str) -> Deployment:
+        return self._deployment(self._json("GET", f"/deploys/{deployment_id}"))
+
+    def list_deployments(self, limit: int = 20) -> list[Deployment]:
+        try:
+            data = self._json("GET", f"/sites/{self.site}/deploys", params={"limit": limit})
+        except NotFoundError:
+            return []
+        return [self._deployment(d) for d in data.get("deploys", [])]
+
+    def promote(self, deployment_id: str) -> Deployment:
+        return self._deployment(self._json("POST", f"/sites/{self.site}/promote", json={"deploy_id": deployment_id}))
+
+    def rollback(self, deployment_id: str | None = None) -> Deployment:
+        return self._deployment(self._json("POST", f"/sites/{self.site}/rollback", json={"deploy_id": deployment_id}))
+
+    def set_traffic(self, weights: dict[str, int]) -> None:
+        self._json("PUT", f"/sites/{self.site}/traffic", json={"weights": weights})
+
+    # -- env vars -------------------------------------------------------------------
+    def env_list(self, environment: str) -> list[EnvVar]:
+        data = self._json("GET", f"/sites/{self.site}/env/{environment}")
+        return [EnvVar(key=v["key"], value=v["value"], environments=[environment], secret=bool(v["secret"]))
+                for v in data.get("vars", [])]
+
+    def env_set(self, environment: str, key: str, value: str, *, secret: bool = False) -> EnvVar:
+        self.link(create=True)
+        data = self._json("PUT", f"/sites/{self.site}/env/{environment}/{key}", json={"value": value, "secret": secret})
+        return EnvVar(key=data["key"], value=data["value"], environments=[environment], secret=bool(data["secret"]))
+
+    def env_unset(self, environment: str, key: str) -> None:
+        self._request("DELETE", f"/sites/{self.site}/env/{environment}/{key}")
+
+
+def platform_status(environ: Mapping[str, str], transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """Is a platform answering at the configured URL, and is our token accepted?"""
+    url, token, creds = resolve_platform(environ)
+    source = TOKEN_ENV if environ.get(TOKEN_ENV) else (f"credentials file {creds}" if token else "none")
+    info: dict[str, Any] = {"url": url, "running": False, "token_source": source, "token_ok": False,
+                            "url_source": URL_ENV if environ.get(URL_ENV) else "credentials file or default"}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with httpx.Client(base_url=url, timeout=3.0, transport=transport, headers=headers) as client:
+            health = client.get(f"{API}/health")
+            if health.status_code == 200:
+                info["running"] = True
+                info["version"] = health.json().get("version")
+                info["token_ok"] = bool(token) and client.get(f"{API}/whoami").status_code == 200
+    except (httpx.HTTPError, ValueError):
+        pass
+    return info

@@ -1,0 +1,109 @@
+"""Shared fixtures.
+
+``local_platform`` (session scope) starts a REAL moai-adk platform: the
+platform's ASGI app on uvicorn in a background thread, listening on a free
+127.0.0.1 port, with a temporary data folder and credentials file. It yields a
+``RunningPlatform``:
+
+    .url          http://127.0.0.1:<port>
+    .token        an admin bearer token
+    .data_dir     the platform's data folder
+    .credentials  the credentials file the platform wrote ({"url", "token"})
+    .platform     the in-process ``Platform`` core (read-only peeking in tests)
+    .environ()    {"MOAI_PLATFORM_URL": ..., "MOAI_PLATFORM_TOKEN": ...}
+    .new_site()   a fresh, unique site name (the platform is shared: use one per test)
+    .context(root, site=None, **kw)  a ``ProviderContext`` for ``LocalProvider``
+    .client()     an ``httpx.Client`` on .url with the admin token
+
+Use ``start_platform(tmp_path)`` (a context manager) for a private platform.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from moai_adk.platform.app import PlatformApp
+from moai_adk.platform.paths import CREDENTIALS_ENV, TOKEN_ENV, URL_ENV
+from moai_adk.platform.server import prepare
+from moai_adk.platform.service import Platform
+from moai_adk.providers.base import ProviderContext
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class RunningPlatform:
+    url: str
+    token: str
+    data_dir: Path
+    credentials: Path
+    platform: Platform
+    port: int
+    _sites: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def environ(self, **extra: str) -> dict[str, str]:
+        return {URL_ENV: self.url, TOKEN_ENV: self.token, **extra}
+
+    def new_site(self, prefix: str = "t") -> str:
+        return f"{prefix}{next(_counter)}-{next(self._sites)}"
+
+    def context(self, root: Path, site: str | None = None, **kwargs: Any) -> ProviderContext:
+        settings = dict(kwargs.pop("settings", {}))
+        settings.setdefault("site", site or self.new_site())
+        environ = kwargs.pop("environ", None) or self.environ()
+        return ProviderContext(root=root, settings=settings, environ=environ, **kwargs)
+
+    def client(self, token: str | None = "admin", **kwargs: Any) -> httpx.Client:
+        tok = self.token if token == "admin" else token
+        headers = {"Authorization": f"Bearer {tok}"} if tok else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30.0, **kwargs)
+
+
+@contextmanager
+def start_platform(tmp: Path, *, cache_bytes: int = 64 << 20) -> Iterator[RunningPlatform]:
+    """Run a platform on a free loopback port until the block exits."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    data_dir = tmp / "platform-data"
+    creds = tmp / "config" / "platform.json"
+    prepared = prepare(data_dir, url, {CREDENTIALS_ENV: str(creds)})
+    assert prepared.token
+    platform = Platform(data_dir, cache_bytes=cache_bytes)
+    config = uvicorn.Config(PlatformApp(platform), log_level="warning", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test platform did not start")
+        time.sleep(0.01)
+    try:
+        yield RunningPlatform(url=url, token=prepared.token, data_dir=data_dir, credentials=creds,
+                              platform=platform, port=port)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        platform.close()
+
+
+@pytest.fixture(scope="session")
+def local_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    with start_platform(tmp_path_factory.mktemp("local-platform")) as running:
+        yield running
