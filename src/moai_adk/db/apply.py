@@ -31,7 +31,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from .classify import FilePlan, Mode, plan_file
-from .connect import Target, translate
+from .connect import Target, password_of, translate
 from .files import MigrationFile
 from .history import CREATE_HISTORY, Conn, insert_sql, list_versions
 from .report import Failure, failure_error, statement_at
@@ -180,9 +180,8 @@ class Applier:
                 "migration history are as they were before it." + earlier)
 
     def _raise(self, f: Prepared, failure: Failure, state: str | None = None) -> Exception:
-        from .connect import _password
         return failure_error(f.display, f.text, f.split, failure, state=state or self._state(),
-                             retry=self.retry, password=_password(self.target.url))
+                             retry=self.retry, password=password_of(self.target.url))
 
     def _batch_failure(self, f: Prepared, exc: psycopg.Error, span: tuple[int, int, int]) -> Exception:
         body_start, hist_start, hist_end = span

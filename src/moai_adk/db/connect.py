@@ -61,7 +61,7 @@ def redact(url: str) -> str:
     return re.sub(r"(?i)(password\s*=\s*)('([^'\\]|\\.)*'|\S+)", r"\1****", url)
 
 
-def _password(url: str) -> str | None:
+def password_of(url: str) -> str | None:
     try:
         return psycopg.conninfo.conninfo_to_dict(url).get("password")  # type: ignore[return-value]
     except psycopg.Error:
@@ -72,7 +72,7 @@ def scrub(message: str, url: str) -> str:
     """Remove the URL's password from a driver message."""
     if url and url in message:
         message = message.replace(url, redact(url))
-    pw = _password(url)
+    pw = password_of(url)
     if pw:
         message = message.replace(str(pw), "****")
     return message
