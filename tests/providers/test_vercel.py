@@ -178,6 +178,15 @@ def test_file_over_size_limit_stops_before_upload(vercel: Harness, vercel_fake: 
     os.unlink(out / "huge.bin")
 
 
+def test_max_file_size_setting_reaches_the_snapshot(vercel: Harness) -> None:
+    p = vercel.provider(settings={"max_file_size": 10})
+    assert p.limits.max_file_size == 10 and VercelProvider.limits.max_file_size == 100 * 1024 * 1024
+    out = write_site(vercel.root / "dist", {"index.html": "x" * 11})
+    with pytest.raises(LimitError) as err:
+        take_snapshot(out, p.hash_algorithms, limits=p.limits, platform="vercel")
+    assert "index.html" in err.value.message
+
+
 def test_non_json_answer_is_a_clear_error(vercel: Harness, vercel_fake: FakeVercel) -> None:
     p = vercel.provider()
     vercel_fake.raw_answer = (200, b"<html>gateway</html>", "text/html")

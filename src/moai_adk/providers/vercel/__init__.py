@@ -67,13 +67,9 @@ class VercelProvider(Provider):
         super().__init__(ctx)
         self._api: ApiClient | None = None
         self._link: VercelLink | None = None
-
-    # -- plumbing ----------------------------------------------------------
-    @property
-    def effective_limits(self) -> Limits:
-        size = self.ctx.settings.get("max_file_size")
-        return Limits(max_files=self.limits.max_files,
-                      max_file_size=int(size) if size else self.limits.max_file_size)
+        size = ctx.settings.get("max_file_size")
+        if size:  # a plan with a higher per-file limit: the snapshot and deploy checks both see it
+            setattr(self, "limits", Limits(max_files=type(self).limits.max_files, max_file_size=int(size)))  # noqa: B010
 
     def _token(self) -> str:
         token = self.ctx.environ.get(TOKEN_ENV)
@@ -156,7 +152,7 @@ class VercelProvider(Provider):
 
     # -- deploys -----------------------------------------------------------
     def deploy(self, snapshot: Snapshot, target: DeployTarget) -> Deployment:
-        manifest = _deploy.build_manifest(snapshot, self.ctx.root, self.effective_limits)
+        manifest = _deploy.build_manifest(snapshot, self.ctx.root, self.limits)
         link = self.linked()
         requests_before = self.api().request_count
         project = self._project()
