@@ -145,3 +145,28 @@ def test_backup_and_restore_from_the_cli(project: Path, write: Write, db_url: st
                 ("20240101000001",)]
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+BLOCK_PSYCOPG = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] == 'psycopg':
+            raise ImportError('No module named psycopg')
+sys.meta_path.insert(0, Block())
+from moai_adk.cli.main import main
+main(sys.argv[1:])
+"""
+
+
+def test_without_the_postgres_driver_the_cli_still_works_and_db_says_what_to_install(project: Path) -> None:
+    def run_blocked(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", BLOCK_PSYCOPG, "-C", str(project), *args],
+                              capture_output=True, text=True, timeout=60, env={**os.environ, "NO_COLOR": "1"})
+
+    assert run_blocked("--help").returncode == 0
+    assert run_blocked("db", "migration", "new", "offline").returncode == 0
+    assert len(list((project / "supabase" / "migrations").glob("*_offline.sql"))) == 1
+    proc = run_blocked("db", "push", "--db-url", "postgresql://x/y")
+    assert proc.returncode == 1
+    assert "pip install 'moai-adk[postgres]'" in proc.stderr

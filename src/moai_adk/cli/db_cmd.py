@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from ..config import Config, find_config, load_config
-from ..db import backup as backup_svc
 from ..db import files
-from ..db import push as push_svc
-from ..db import repair as repair_svc
-from ..db.connect import Target, resolve_target
+from ..errors import ConfigError
 from .main import State, common, state
+
+if TYPE_CHECKING:
+    from ..db.connect import Target
+
+STATUSES = ("applied", "reverted")
+
+
+def _service(name: str) -> ModuleType:
+    """Import a db service lazily: the PostgreSQL driver is an optional extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"moai_adk.db.{name}")
+    except ImportError as exc:
+        if "psycopg" not in str(exc):
+            raise
+        raise ConfigError(
+            "`moai-adk db` needs the PostgreSQL driver psycopg, which is not installed.",
+            hint="pip install 'moai-adk[postgres]'",
+        ) from exc
 
 
 def _project(st: State, need_config: bool) -> tuple[Path, Config | None]:
@@ -30,7 +48,8 @@ def _project(st: State, need_config: bool) -> tuple[Path, Config | None]:
 
 def _target(st: State, env: str | None, db_url: str | None, required: bool = True) -> tuple[Path, Target | None]:
     root, cfg = _project(st, need_config=bool(env))
-    return root, resolve_target(cfg, env, db_url, st.environ, required=required)
+    target: Target | None = _service("connect").resolve_target(cfg, env, db_url, st.environ, required=required)
+    return root, target
 
 
 def _target_options(fn: Any) -> Any:
@@ -74,7 +93,7 @@ def migration_list(ctx: click.Context, env: str | None, db_url: str | None) -> N
     """Local migration files beside the versions applied to a database (read-only)."""
     st = state(ctx)
     root, target = _target(st, env, db_url, required=False)
-    result = push_svc.list_migrations(root, target)
+    result = _service("push").list_migrations(root, target)
     for warning in result.warnings:
         st.output.warn(warning)
 
@@ -98,7 +117,7 @@ def _time(version: str) -> str:
 
 @migration_group.command("repair")
 @click.argument("versions", nargs=-1, required=True)
-@click.option("--status", type=click.Choice(repair_svc.STATUSES), required=True,
+@click.option("--status", type=click.Choice(STATUSES), required=True,
               help="applied: record the versions as applied; reverted: remove them from the history.")
 @_target_options
 @click.option("--dry-run", is_flag=True, help="Show what would change without writing.")
@@ -110,7 +129,7 @@ def migration_repair(ctx: click.Context, versions: tuple[str, ...], status: str,
     st = state(ctx)
     root, target = _target(st, env, db_url)
     assert target is not None
-    result = repair_svc.repair(root, target, list(versions), status, dry_run=dry_run)
+    result = _service("repair").repair(root, target, list(versions), status, dry_run=dry_run)
 
     def render(con: Console) -> None:
         verb = "Would mark" if dry_run else "Marked"
@@ -141,7 +160,7 @@ def db_push(ctx: click.Context, env: str | None, db_url: str | None, dry_run: bo
         elif event == "applied":
             st.output.info(f"Applied {data['file']}")
 
-    result = push_svc.push(root, target, dry_run=dry_run, include_all=include_all, events=events)
+    result = _service("push").push(root, target, dry_run=dry_run, include_all=include_all, events=events)
     for warning in result.warnings:
         st.output.warn(warning)
 
@@ -171,7 +190,7 @@ def db_backup(ctx: click.Context, env: str | None, db_url: str | None, out: Path
     st = state(ctx)
     root, target = _target(st, env, db_url)
     assert target is not None
-    result = backup_svc.backup(root, target, out, environ=st.environ, now=files.now_utc(), dry_run=dry_run)
+    result = _service("backup").backup(root, target, out, environ=st.environ, now=files.now_utc(), dry_run=dry_run)
     st.output.result(result.to_json(), lambda con: con.print(result.summary()))
 
 
@@ -188,7 +207,7 @@ def db_restore(ctx: click.Context, dump: Path, env: str | None, db_url: str | No
     st = state(ctx)
     _root, target = _target(st, env, db_url)
     assert target is not None
-    result = backup_svc.restore(dump, target, clean=clean, environ=st.environ, dry_run=dry_run)
+    result = _service("backup").restore(dump, target, clean=clean, environ=st.environ, dry_run=dry_run)
     st.output.result(result.to_json(), lambda con: con.print(result.summary()))
 
 
