@@ -264,3 +264,14 @@ def test_staging_maps_to_preview_or_a_custom_environment(vercel: Harness, vercel
     b = [e for e in vercel_fake.envs[q.linked().project_id] if e["key"] == "B"][0]
     assert b["customEnvironmentIds"] == ["env_custom1"] and b["target"] == []
     assert [v.key for v in q.env_list("staging")] == ["B"]
+
+
+def test_rate_limited_create_is_retried_without_duplicating_the_deployment(tmp_path: Path) -> None:
+    fake = FakeVercel(build_steps=1, faults=Faults(burst_429=3, retry_after=2, paths=(r"^/v13/deployments",)))
+    sleeps = SleepRecorder()
+    p = VercelProvider(vercel_context(tmp_path, fake, sleeps))
+    p.link()
+    d = p.deploy(take_snapshot(write_site(tmp_path / "dist", {"index.html": "x"}), p.hash_algorithms), PROD)
+    assert d.state == "ready"
+    assert fake.faults.injected == 3 and sleeps.calls.count(2.0) == 3
+    assert len(fake.deployments) == 1
