@@ -394,3 +394,20 @@ def test_dry_run_checks_every_pending_file(project: Path, write: Write, target: 
         push(project, target, dry_run=True)
     assert "20240101000004_bad.sql:1:8" in err.value.message
     assert fingerprint() == before
+
+
+def test_a_set_role_does_not_leak_into_the_next_file(project: Path, write: Write, target: Target,
+                                                     db: psycopg.Connection, admin: psycopg.Connection) -> None:
+    import uuid
+    role = f"moai_test_role_{uuid.uuid4().hex[:8]}"
+    write("20240101000001_role.sql",
+          f"create role {role};\ngrant usage on schema supabase_migrations to {role};\n"
+          f"grant insert on supabase_migrations.schema_migrations to {role};\nset role {role};\n")
+    write("20240101000002_t.sql", "create table whose (id int);")
+    try:
+        push(project, target)
+        owner = db.execute("select tableowner from pg_tables where tablename = 'whose'").fetchone()
+        assert owner == (psycopg.conninfo.conninfo_to_dict(target.url).get("user", "postgres"),)
+    finally:
+        db.execute(f"drop owned by {role} cascade")
+        admin.execute(f"drop role if exists {role}")

@@ -1,7 +1,7 @@
 """Running migration files against PostgreSQL, one transaction per file.
 
 Fast path (``Mode.BATCH``): several files travel in one simple-query round
-trip, each as ``RESET ALL; BEGIN; <file>; INSERT history row; COMMIT;``.
+trip, each as ``RESET ALL; RESET ROLE; BEGIN; <file>; INSERT history row; COMMIT;``.
 The file text is sent verbatim (a redundant BEGIN/COMMIT wrapper blanked out
 with spaces), so a server error position maps straight back to the file.
 Within a round trip every commit but the last uses ``synchronous_commit =
@@ -37,6 +37,9 @@ from .history import CREATE_HISTORY, Conn, insert_sql, list_versions
 from .report import Failure, failure_error, statement_at
 from .splitter import SplitResult, Statement
 
+# Before each file, like the Supabase CLI's RESET ALL; RESET ROLE too, since RESET ALL keeps a
+# SET ROLE of the previous file.
+RESET_SESSION = "RESET ALL;\nRESET ROLE;\n"
 _COPY_LINE = re.compile(r"COPY [^,]+, line (\d+)")
 _DO_LINE = re.compile(r"PL/pgSQL function inline_code_block line (\d+)")
 _DOLLAR = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
@@ -131,7 +134,7 @@ class Applier:
         pos = 0
         for k, f in enumerate(chunk):
             sync = "" if (k == len(chunk) - 1 or not self.async_commit) else "SET LOCAL synchronous_commit = off;\n"
-            head = f"RESET ALL;\nBEGIN;\n{self._history_ddl() if k == 0 else ''}{sync}"
+            head = f"{RESET_SESSION}BEGIN;\n{self._history_ddl() if k == 0 else ''}{sync}"
             body = f.body
             tail = "\n;\n"
             parts += [head, body, tail, f.history, ";\nCOMMIT;\n"]
@@ -198,7 +201,7 @@ class Applier:
     def _replay(self, f: Prepared, original: psycopg.Error) -> Failure:
         """Find the failing statement by running them one by one in a transaction rolled back after."""
         conn = self.conn
-        conn.execute(b"RESET ALL")
+        conn.execute(RESET_SESSION.encode())
         conn.execute(b"BEGIN")
         try:
             if not self.history_ready:
@@ -226,7 +229,7 @@ class Applier:
 
     def _run_steps(self, f: Prepared) -> None:
         conn = self.conn
-        conn.execute(b"RESET ALL")
+        conn.execute(RESET_SESSION.encode())
         conn.execute(b"BEGIN")
         failure: Failure | None = None
         if not self.history_ready:
@@ -282,7 +285,7 @@ class Applier:
 
     def _run_autocommit(self, f: Prepared) -> None:
         conn = self.conn
-        conn.execute(b"RESET ALL")
+        conn.execute(RESET_SESSION.encode())
         for k, stmt in enumerate(f.plan.run):
             try:
                 conn.execute(stmt.text.encode())
