@@ -55,6 +55,7 @@ def test_upsert_and_delete(db: psycopg.Connection) -> None:
 def _lock_holders(db: psycopg.Connection) -> int:
     key = history.LOCK_KEY
     row = db.execute("select count(*) from pg_locks where locktype = 'advisory' and granted "
+                     "and database = (select oid from pg_database where datname = current_database()) "
                      "and classid = %s and objid = %s", ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)).fetchone()
     return int(row[0]) if row else 0
 
