@@ -81,3 +81,26 @@ def test_poll_until_grows_the_interval_and_times_out() -> None:
         poll_until(lambda: "never", lambda s: False, what="the thing", interval=1, max_interval=2, timeout=5,
                    sleep=SleepRecorder())
     assert "the thing" in err.value.message
+
+
+@pytest.mark.parametrize(("min_window", "low", "high"), [(1, 1, 2), (4, 3, 5)])
+def test_window_never_shrinks_below_min_window(min_window: int, low: int, high: int) -> None:
+    throttled = threading.Event()
+    lock = threading.Lock()
+    in_flight = 0
+    seen: list[int] = []
+
+    def work(i: int) -> int:
+        nonlocal in_flight
+        with lock:
+            in_flight += 1
+            seen.append(in_flight)
+        time.sleep(0.01)
+        with lock:
+            in_flight -= 1
+        throttled.set()  # every answer pushes back
+        return i
+
+    run_concurrently(range(60), work, concurrency=8, throttled=throttled, min_window=min_window)
+    late = seen[30:]
+    assert low <= max(late) <= high

@@ -217,14 +217,15 @@ def error_message(response: httpx.Response) -> str:
 
 def run_concurrently(items: Iterable[T], fn: Callable[[T], R], *, concurrency: int,
                      throttled: threading.Event | None = None,
-                     on_done: Callable[[T, R], None] | None = None) -> list[R]:
+                     on_done: Callable[[T, R], None] | None = None, min_window: int = 1) -> list[R]:
     """Run ``fn`` over ``items`` with at most ``concurrency`` in flight.
 
     Adaptive: when ``throttled`` gets set (the API answered 429 or 503), the
     window halves (never below 1) and grows back by one per completed batch.
     It halves at most once per window's worth of completions, so a burst of
-    429s answered to requests already in flight counts as one signal. The
-    first error cancels what has not started and is re-raised.
+    429s answered to requests already in flight counts as one signal; it
+    never shrinks below ``min_window``. The first error cancels what has not
+    started and is re-raised.
     """
     pending = iter(items)
     results: list[R] = []
@@ -259,7 +260,7 @@ def run_concurrently(items: Iterable[T], fn: Callable[[T], R], *, concurrency: i
             if throttled is not None and throttled.is_set():
                 throttled.clear()
                 if cooldown == 0:
-                    window = max(1, window // 2)
+                    window = max(1, min_window, window // 2)
                     cooldown = window
             elif window < concurrency:
                 window += 1

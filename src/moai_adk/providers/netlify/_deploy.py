@@ -90,7 +90,9 @@ class Uploader:
         self._lock = threading.Lock()
 
     def upload(self, entries: list[Entry]) -> None:
-        run_concurrently(entries, self._one, concurrency=self.concurrency, throttled=self.api.throttled)
+        # each request already waits out its own Retry-After; the window shrinks to a quarter at most
+        run_concurrently(entries, self._one, concurrency=self.concurrency, throttled=self.api.throttled,
+                         min_window=max(1, self.concurrency // 4))
 
     def _one(self, entry: Entry) -> None:
         if entry.data is not None:
