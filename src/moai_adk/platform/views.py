@@ -122,7 +122,10 @@ class DeployView:
         rel = path.lstrip("/")
         files = self.files
         if rel == "" or rel.endswith("/"):
-            return files.get(rel + "index.html")
+            entry = files.get(rel + "index.html")
+            if entry is None and rel:
+                entry = files.get(rel[:-1] + ".html")
+            return entry
         entry = files.get(rel)
         if entry is None:
             entry = files.get(rel + ".html") or files.get(rel + "/index.html")
@@ -161,7 +164,7 @@ class DeployView:
         rules = self.rules
         if rules.clean_urls and path.endswith(".html") and path.lstrip("/") in self.files:
             bare = path[:-5]
-            return bare[:-5] or "/" if bare.endswith("/index") else bare
+            return (bare[:-6] or "/") if bare.endswith("/index") else bare
         last = path.rsplit("/", 1)[-1]
         if rules.trailing_slash is True and path != "/" and not path.endswith("/") and "." not in last:
             return path + "/"
