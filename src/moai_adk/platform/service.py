@@ -84,7 +84,7 @@ def check_path(path: object) -> str | None:
 def split_table(weights: dict[str, int]) -> tuple[tuple[int, str], ...]:
     table: list[tuple[int, str]] = []
     total = 0
-    for deploy_id, weight in sorted(weights.items()):
+    for deploy_id, weight in weights.items():  # buckets in the order given: {stable: 90, canary: 10}
         if weight > 0:
             total += weight
             table.append((total, deploy_id))
