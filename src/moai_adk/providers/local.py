@@ -145,10 +145,10 @@ class LocalProvider(Provider):
         created = self._json("POST", f"/sites/{self.site}/deploys", json=body)
         by_hash = snapshot.by_hash("sha256")
         stats = DeployStats(files_total=len(snapshot.files))
-        self._upload([by_hash[h] for h in created.get("required", [])], stats)
+        self._upload(snapshot, [by_hash[h] for h in created.get("required", [])], stats)
         final = self._finalize(created["id"])
         if isinstance(final, list):  # a blob vanished meanwhile: send what is still lacking, once
-            self._upload([by_hash[h] for h in final if h in by_hash], stats)
+            self._upload(snapshot, [by_hash[h] for h in final if h in by_hash], stats)
             final = self._finalize(created["id"])
             if isinstance(final, list):
                 raise DeployFailed(
@@ -171,12 +171,12 @@ class LocalProvider(Provider):
             return [str(h) for h in data.get("error", {}).get("missing", [])]
         return dict(data)
 
-    def _upload(self, files: list[SnapshotFile], stats: DeployStats) -> None:
+    def _upload(self, snapshot: Snapshot, files: list[SnapshotFile], stats: DeployStats) -> None:
         if not files:
             return
 
         def put(f: SnapshotFile) -> int:
-            data = self.ctx_read(f)
+            data = snapshot.read(f)
             try:
                 self._request("PUT", f"/blobs/{f.hashes['sha256']}", content=data,
                               headers={"content-type": "application/octet-stream"})
@@ -195,11 +195,6 @@ class LocalProvider(Provider):
 
         run_concurrently(files, put, concurrency=self.ctx.concurrency or 8, throttled=self.api.throttled,
                          on_done=done)
-
-    @staticmethod
-    def ctx_read(f: SnapshotFile) -> bytes:
-        with open(f.abspath, "rb") as fh:
-            return fh.read()
 
     def get_deployment(self, deployment_id: str) -> Deployment:
         return self._deployment(self._json("GET", f"/deploys/{deployment_id}"))
