@@ -3,8 +3,10 @@
     .venv/bin/python bench/bench_uploads.py [--platform vercel|netlify|both] [--files 5000]
         [--latency 0.02] [--concurrency 16] [--flaky-files 200]
 
-The stateful API fakes (tests/fakes/) run on a real loopback HTTP server that
-adds ``--latency`` seconds to every request, so the waiting is real. Three
+The stateful API fakes (tests/fakes/) run on a real loopback HTTP server in a
+child process (so the fake's own CPU time does not compete with the client
+for the interpreter lock), adding ``--latency`` seconds to every request, so
+the waiting is real. Three
 scenarios per platform, each printed with a ratio measured in the same run:
 
 1. cold deploy of ``--files`` files the API lacks: measured time against the
@@ -21,12 +23,18 @@ Exits non-zero when a pass condition fails.
 from __future__ import annotations
 
 import argparse
-import hashlib
+import json
+import multiprocessing
+import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -36,7 +44,7 @@ from moai_adk.deploy.snapshot import Snapshot, take_snapshot  # noqa: E402
 from moai_adk.providers.base import DeployTarget, Provider, ProviderContext  # noqa: E402
 from moai_adk.providers.netlify import NetlifyProvider  # noqa: E402
 from moai_adk.providers.vercel import VercelProvider  # noqa: E402
-from tests.fakes import FakeApi, Faults  # noqa: E402
+from tests.fakes import FakeApi, Faults, serve_handler  # noqa: E402
 from tests.fakes.netlify import FakeNetlify  # noqa: E402
 from tests.fakes.vercel import FakeVercel  # noqa: E402
 
@@ -69,11 +77,50 @@ def make_provider(platform: str, root: Path, url: str, concurrency: int) -> Prov
     return cls(ProviderContext(root=root, environ=env, project_name="bench", concurrency=concurrency))
 
 
-def uploads(fake: FakeApi, platform: str, since: int = 0) -> int:
-    pattern = UPLOAD_PATHS[platform][0]
-    import re
+def _state(fake: FakeApi, platform: str) -> dict[str, Any]:
+    pattern = re.compile(UPLOAD_PATHS[platform][0])
+    blobs: dict[str, bytes] = fake.blobs  # type: ignore[attr-defined]
+    deployments = fake.deployments if platform == "vercel" else fake.deploys  # type: ignore[attr-defined]
+    return {"requests": len(fake.requests),
+            "uploads_ok": sum(1 for r in fake.requests if pattern.search(r.path) and r.status == 200),
+            "blobs": sorted(blobs), "deployments": len(deployments), "injected": fake.faults.injected}
 
-    return sum(1 for r in fake.requests[since:] if re.search(pattern, r.path) and r.status == 200)
+
+def _child(platform: str, faults: Faults, conn: Any) -> None:
+    fake = make_fake(platform, faults)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/_bench/state":
+            with fake.lock:
+                return httpx.Response(200, json=_state(fake, platform))
+        return fake.handle(request)
+
+    with serve_handler(handle) as url:
+        conn.send(url)
+        conn.recv()  # block until the parent is done
+
+
+@contextmanager
+def served(platform: str, faults: Faults) -> Iterator[tuple[str, Any]]:
+    """Run a fake in a child process; yields (API base URL, state())."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_child, args=(platform, faults, child), daemon=True)
+    proc.start()
+    root = parent.recv()
+    base = root + (FakeNetlify.base_path if platform == "netlify" else "")
+
+    def state() -> dict[str, Any]:
+        with httpx.Client(headers={"Authorization": "Bearer test-token"}) as c:
+            return json.loads(c.get(f"{root}/_bench/state").content)
+
+    try:
+        yield base, state
+    finally:
+        parent.send("stop")
+        proc.join(10)
+        if proc.is_alive():
+            proc.terminate()
 
 
 def deploy_timed(p: Provider, snap: Snapshot) -> tuple[float, Any]:
@@ -86,36 +133,35 @@ def run_platform(platform: str, args: argparse.Namespace, work: Path) -> bool:
     ok = True
     print(f"\n== {platform} (latency {args.latency * 1000:.0f} ms per request, concurrency {args.concurrency}) ==")
     # 1 + 2: throughput and no-op redeploy
-    fake = make_fake(platform, Faults(latency=args.latency))
-    with fake.serve() as url:
+    with served(platform, Faults(latency=args.latency)) as (url, state):
         root = work / f"{platform}-main"
         out = make_files(root / "dist", args.files, platform)
         p = make_provider(platform, root, url, args.concurrency)
         p.link()
         snap = take_snapshot(out, p.hash_algorithms, limits=p.limits, platform=platform)
         seconds, d = deploy_timed(p, snap)
-        sent = uploads(fake, platform)
+        sent = state()["uploads_ok"]
         ideal = args.files * args.latency / args.concurrency
         ratio = ideal / seconds
         verdict = "PASS" if ratio >= 0.70 and sent == args.files else "FAIL"
         ok &= verdict == "PASS"
         print(f"cold deploy: {sent} files uploaded in {seconds:.2f} s; ideal {ideal:.2f} s "
               f"({args.files} x {args.latency * 1000:.0f} ms / {args.concurrency}); rate = {ratio:.0%} of ideal  [{verdict}]")
-        before = len(fake.requests)
+        before = state()
         seconds2, d2 = deploy_timed(p, take_snapshot(out, p.hash_algorithms, limits=p.limits, platform=platform))
-        sent2 = uploads(fake, platform, before)
+        after = state()
+        sent2 = after["uploads_ok"] - before["uploads_ok"]
         verdict = "PASS" if sent2 == 0 and d2.stats.files_uploaded == 0 else "FAIL"
         ok &= verdict == "PASS"
-        print(f"redeploy, nothing changed: {sent2} upload requests, {len(fake.requests) - before} requests in all, "
-              f"{seconds2:.2f} s ({seconds2 / seconds:.1%} of the cold deploy)  [{verdict}]")
+        print(f"redeploy, nothing changed: {sent2} upload requests, {after['requests'] - before['requests']} "
+              f"requests in all, {seconds2:.2f} s ({seconds2 / seconds:.1%} of the cold deploy)  [{verdict}]")
         p.close()  # type: ignore[attr-defined]
     # 3: flaky uploads, real sleeps; baseline = the same upload without faults
     timings = {}
     for label, faults in (("clean", Faults(latency=args.latency)),
                           ("flaky", Faults(latency=args.latency, rate_429=0.2, rate_503=0.1, retry_after=1,
                                            paths=UPLOAD_PATHS[platform]))):
-        fake = make_fake(platform, faults)
-        with fake.serve() as url:
+        with served(platform, faults) as (url, state):
             root = work / f"{platform}-{label}"
             out = make_files(root / "dist", args.flaky_files, f"{platform}-{label}")
             p = make_provider(platform, root, url, args.concurrency)
@@ -125,13 +171,13 @@ def run_platform(platform: str, args: argparse.Namespace, work: Path) -> bool:
             timings[label] = seconds
             p.close()  # type: ignore[attr-defined]
             if label == "flaky":
-                blobs: dict[str, bytes] = fake.blobs  # type: ignore[attr-defined]
-                present = sum(1 for f in snap.files if blobs.get(f.hashes["sha1"]) is not None
-                              and hashlib.sha1(blobs[f.hashes["sha1"]]).hexdigest() == f.hashes["sha1"])
-                count = len(fake.deployments if platform == "vercel" else fake.deploys)  # type: ignore[attr-defined]
+                st = state()
+                blobs = set(st["blobs"])
+                present = sum(1 for f in snap.files if f.hashes["sha1"] in blobs)
+                count = st["deployments"]
                 verdict = "PASS" if present == len(snap.files) and count == 1 and d.state == "ready" else "FAIL"
                 ok &= verdict == "PASS"
-                print(f"flaky uploads: {faults.injected} of {uploads(fake, platform) + faults.injected} upload "
+                print(f"flaky uploads: {st['injected']} of {st['uploads_ok'] + st['injected']} upload "
                       f"answers were 429/503; {present}/{len(snap.files)} files present, {count} deployment(s); "
                       f"{seconds:.2f} s vs {timings['clean']:.2f} s without faults "
                       f"({seconds / timings['clean']:.1f}x)  [{verdict}]")

@@ -197,7 +197,10 @@ def serve_handler(handle: Callable[[httpx.Request], httpx.Response]) -> Iterator
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _any
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    class _Server(ThreadingHTTPServer):
+        request_queue_size = 128  # many clients connect at once; the default 5 drops SYNs (1 s stalls)
+
+    server = _Server(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
