@@ -33,6 +33,7 @@ class FakeVercel(FakeApi):
         self.envs: dict[str, list[dict[str, Any]]] = {}
         self.aliases: dict[str, str] = {}
         self.fail_next_build: str | None = None  # error message for the next deployment
+        self.protection_bypass: str | None = None  # Deployment Protection: edge answers 401 without it
         self._clock = itertools.count(int(time.time() * 1000))
         r = self.route
         r("GET", "/v9/projects/{idOrName}", self.get_project)
@@ -307,6 +308,8 @@ class FakeVercel(FakeApi):
         ``https://<project>.vercel.app``), so a health check can fetch a preview."""
 
         def serve(request: httpx.Request) -> httpx.Response:
+            if self.protection_bypass and request.headers.get("x-vercel-protection-bypass") != self.protection_bypass:
+                return httpx.Response(401, text="Authentication Required")
             host = request.url.host
             with self.lock:
                 dep_id = self.aliases.get(host) or next(

@@ -48,3 +48,19 @@ def test_healthy_deploy_is_promoted_and_a_broken_one_is_not(platform: str, reque
     promotes_after = sum(1 for r in h.fake.requests if "/promote/" in r.path or r.path.endswith("/restore")
                          or (r.path == "/v13/deployments" and (r.json() or {}).get("target") == "production"))
     assert promotes_after == promotes_before
+
+
+def test_vercel_protected_preview_is_checked_with_the_bypass_secret(request: pytest.FixtureRequest) -> None:
+    h: Harness = request.getfixturevalue("vercel")
+    assert h.fake is not None
+    h.fake.protection_bypass = "bypass-123"  # type: ignore[attr-defined]
+    cfg = load_config(_config(h.root, "vercel"))
+    write_site(h.root / "dist", {"index.html": "<h1>good</h1>"})
+    req = pipeline.DeployRequest(config=cfg, platform="vercel", environment="production", production=True, build=False)
+    edge = h.fake.edge_transport()  # type: ignore[attr-defined]
+    unprotected = h.provider()
+    unprotected.link()
+    with pytest.raises(HealthCheckFailed, match="401"):
+        pipeline.run_deploy(req, unprotected, environ={}, health_transport=edge)
+    p = h.provider(environ={"VERCEL_AUTOMATION_BYPASS_SECRET": "bypass-123"})
+    assert pipeline.run_deploy(req, p, environ={}, health_transport=edge).promoted

@@ -99,11 +99,12 @@ class DeployResult:
 
 
 def health_check(url: str, *, timeout: float, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, headers: dict[str, str] | None = None) -> None:
     """GET ``url`` until it answers 2xx/3xx or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
     last = "no answer"
-    with httpx.Client(transport=transport, timeout=min(10.0, max(1.0, timeout)), follow_redirects=False) as client:
+    with httpx.Client(transport=transport, timeout=min(10.0, max(1.0, timeout)), follow_redirects=False,
+                      headers=headers) as client:
         while True:
             try:
                 response = client.get(url)
@@ -202,7 +203,8 @@ def run_deploy(req: DeployRequest, provider: Provider, *, environ: Mapping[str, 
         t = clock()
         ui.info(f"Health check: {url}")
         try:
-            health_check(url, timeout=cfg.health_timeout, transport=health_transport)
+            health_check(url, timeout=cfg.health_timeout, transport=health_transport,
+                         headers=provider.health_headers())
         except HealthCheckFailed:
             if goes_live_alone:
                 restored = provider.rollback(None)

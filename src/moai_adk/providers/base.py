@@ -140,6 +140,10 @@ class Provider:
     def rollback(self, deployment_id: str | None = None) -> Deployment:
         raise self._unsupported("rollback")
 
+    def health_headers(self) -> dict[str, str]:
+        """Headers the pipeline sends with its health check (e.g. a protection bypass)."""
+        return {}
+
     def run_hooks(self, phase: str, echo: Callable[[str], None] | None = None) -> list[str]:
         """Run the platform's own deploy hooks for ``phase`` ("predeploy" or
         "postdeploy", e.g. firebase.json's); returns the commands run."""

@@ -71,6 +71,12 @@ class VercelProvider(Provider):
         if size:  # a plan with a higher per-file limit: the snapshot and deploy checks both see it
             setattr(self, "limits", Limits(max_files=type(self).limits.max_files, max_file_size=int(size)))  # noqa: B010
 
+    def health_headers(self) -> dict[str, str]:
+        """Previews behind Deployment Protection answer 401 unless the automation
+        bypass secret is sent; it is read from VERCEL_AUTOMATION_BYPASS_SECRET."""
+        secret = self.ctx.environ.get("VERCEL_AUTOMATION_BYPASS_SECRET")
+        return {"x-vercel-protection-bypass": secret} if secret else {}
+
     def _token(self) -> str:
         token = self.ctx.environ.get(TOKEN_ENV)
         if not token:
