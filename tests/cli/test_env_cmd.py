@@ -111,3 +111,29 @@ def test_bad_input(moai: Run, apis: tuple) -> None:  # type: ignore[type-arg]
     assert r.returncode == 2 and "--env" in r.stderr
     r = moai("env", "push", "--env", "preview", "--file", "missing.env", cwd=project, env=env)
     assert r.returncode == 2 and "missing.env" in r.stderr
+
+
+def test_push_secrets_to_supabase(moai: Run, tmp_path: Path) -> None:
+    from tests.fakes import serve_handler
+    from tests.fakes.supabase_api import FakeSupabaseApi
+
+    ref = "abcdefghijklmnopqrst"
+    (tmp_path / "moai.toml").write_text(
+        f'[project]\nname = "site"\n[environments.production]\nsupabase_project_ref = "{ref}"\n')
+    (tmp_path / "secrets.env").write_text("STRIPE_KEY=sk_test_1\nWEBHOOK_SECRET=whsec\n")
+    fake = FakeSupabaseApi()
+    with serve_handler(fake.handle) as url:
+        env = {"SUPABASE_ACCESS_TOKEN": "sbp_test", "MOAI_SUPABASE_API_URL": url}
+        r = moai("env", "push", "--platform", "supabase", "--env", "production", "--file", "secrets.env",
+                 cwd=tmp_path, env=env)
+        assert r.returncode == 0, r.stderr
+        assert set(fake.projects[ref].secrets) == {"STRIPE_KEY", "WEBHOOK_SECRET"}
+        listing = json.loads(moai("env", "list", "--platform", "supabase", "--env", "production", "--json",
+                                  cwd=tmp_path, env=env).stdout)
+        assert {v["key"] for v in listing["variables"]} == {"STRIPE_KEY", "WEBHOOK_SECRET"}
+        assert all(v["value"] is None and v["secret"] for v in listing["variables"])
+        (tmp_path / "bad.env").write_text("SUPABASE_URL=x\n")
+        r = moai("env", "push", "--platform", "supabase", "--env", "production", "--file", "bad.env",
+                 cwd=tmp_path, env=env)
+        assert r.returncode != 0 and "SUPABASE_" in r.stderr
+        assert "SUPABASE_URL" not in fake.projects[ref].secrets
