@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-
-from .. import __version__
 from rich.markup import escape
 
+from .. import __version__
 from ..errors import MoaiError
 from .output import Output
 

@@ -45,7 +45,10 @@ class _SilentUI:
 
     @contextmanager
     def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> Iterator[Callable[[int], None]]:
-        yield lambda n=1: None
+        def advance(n: int = 1) -> None:
+            pass
+
+        yield advance
 
 
 @dataclass
