@@ -18,7 +18,6 @@ from .meta import DeployRow
 from .service import ApiError, Platform
 
 PREFIX = "/_api/v1"
-MAX_BLOB = 1 << 30
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -118,15 +117,6 @@ def build_api(platform: Platform) -> Starlette:
         warnings = await run_in_threadpool(P.rules_warnings, deploy_id)
         return {**deploy_json(P, row, request), "warnings": warnings}
 
-    async def put_blob(request: Request) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BLOB:
-            raise ApiError(413, "too_large", f"blob is larger than {MAX_BLOB} bytes")
-        data = await request.body()
-        created = await run_in_threadpool(P.put_blob, request.path_params["sha"], data)
-        return JSONResponse({"sha256": request.path_params["sha"], "size": len(data), "created": created},
-                            status_code=201 if created else 200)
-
     async def head_blob(request: Request) -> Any:
         sha = request.path_params["sha"]
         exists = await run_in_threadpool(P.store.exists, sha) if len(sha) == 64 else False
@@ -194,7 +184,7 @@ def build_api(platform: Platform) -> Starlette:
         Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}/{{key}}", endpoint(d, env_unset), methods=["DELETE"]),
         Route(f"{PREFIX}/deploys/{{deploy}}", endpoint(v, get_deploy), methods=["GET"]),
         Route(f"{PREFIX}/deploys/{{deploy}}/finalize", endpoint(d, finalize), methods=["POST"]),
-        Route(f"{PREFIX}/blobs/{{sha}}", endpoint(d, put_blob), methods=["PUT"]),
+        # PUT /blobs/{sha} is served by uploads.put_blob before this router is reached
         Route(f"{PREFIX}/blobs/{{sha}}", endpoint(v, head_blob), methods=["HEAD"]),
         Route(f"{PREFIX}/{{rest:path}}", endpoint(None, not_found),
               methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),

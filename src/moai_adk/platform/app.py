@@ -9,6 +9,7 @@ from pathlib import Path
 from .api import build_api
 from .service import Platform
 from .serving import Receive, Scope, Send, Server, send_simple
+from .uploads import BLOB_PREFIX, put_blob
 
 DATA_ENV = "MOAI_PLATFORM_DATA"
 CACHE_ENV = "MOAI_PLATFORM_CACHE_MB"
@@ -26,8 +27,12 @@ class PlatformApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            if scope["path"].startswith("/_api/"):
-                await self.api(scope, receive, send)
+            path = scope["path"]
+            if path.startswith("/_api/"):
+                if scope["method"] == "PUT" and path.startswith(BLOB_PREFIX):
+                    await put_blob(self.platform, scope, receive, send)
+                else:
+                    await self.api(scope, receive, send)
             else:
                 await self.edge(scope, receive, send)
         elif kind == "lifespan":

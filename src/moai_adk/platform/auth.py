@@ -17,17 +17,15 @@ from .service import ApiError, Platform
 RANK = {"viewer": 0, "deployer": 1, "admin": 2}
 
 
-def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip()
-
-
 def require(platform: Platform, request: Request, role: str) -> str:
     """The caller's role, or ``ApiError`` 401 (no/unknown token) / 403 (role too low)."""
-    token = bearer(request)
+    return check(platform, request.headers.get("authorization", ""), role)
+
+
+def check(platform: Platform, header: str, role: str) -> str:
+    """Like ``require`` but from the raw Authorization header value."""
+    scheme, _, value = header.partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" and value.strip() else None
     if token is None:
         raise ApiError(401, "no_token", "this API needs 'Authorization: Bearer <token>' "
                        "(MOAI_PLATFORM_TOKEN, or the token in the platform credentials file)")

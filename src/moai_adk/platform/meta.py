@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS deploys (
 CREATE INDEX IF NOT EXISTS deploys_site ON deploys(site, seq);
 CREATE TABLE IF NOT EXISTS promotions (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT NOT NULL, deploy_id TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blob_variants (
+  sha TEXT PRIMARY KEY, gz INTEGER NOT NULL, br INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS env_vars (
   site TEXT NOT NULL, environment TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
   secret INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (site, environment, key));
@@ -171,6 +173,23 @@ class MetaDB:
             raise KeyError(deploy_id)
         files, rules = rows[0]
         return json.loads(files), (json.loads(rules) if rules else None)
+
+    # -- compressed variants ------------------------------------------------------
+    def variants(self, hashes: list[str]) -> dict[str, tuple[int, int]]:
+        """Recorded (gzip size, brotli size) of the blobs that have been compressed."""
+        out: dict[str, tuple[int, int]] = {}
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for sha, gz, br in self.query(f"SELECT sha, gz, br FROM blob_variants WHERE sha IN ({marks})",
+                                          tuple(chunk)):
+                out[str(sha)] = (int(gz), int(br))
+        return out
+
+    def add_variants(self, rows: dict[str, tuple[int, int]]) -> None:
+        with self.tx() as c:
+            c.executemany("INSERT OR REPLACE INTO blob_variants (sha, gz, br) VALUES (?,?,?)",
+                          [(sha, gz, br) for sha, (gz, br) in rows.items()])
 
     # -- env vars -----------------------------------------------------------
     def env_list(self, site: str, environment: str) -> list[tuple[str, str, bool, str]]:

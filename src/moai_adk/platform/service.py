@@ -209,15 +209,18 @@ class Platform:
             if missing:
                 raise ApiError(409, "missing_blobs", f"deploy {deploy_id} still lacks {len(missing)} blob(s); "
                                "PUT them to /_api/v1/blobs/<sha256> and finalize again", missing=missing)
-            compressible = {info[0] for p, info in files.items() if is_compressible(content_type(p))}
-            sizes: dict[str, tuple[int, int, int]] = {}
-
-            def measure(sha: str) -> None:
-                gz, br = self.store.ensure_variants(sha) if sha in compressible else (0, 0)
-                sizes[sha] = (self.store.size(sha) or 0, gz, br)
-
+            compressible = sorted({info[0] for p, info in files.items() if is_compressible(content_type(p))})
+            variants = self.meta.variants(compressible)
+            todo = [h for h in compressible if h not in variants]
             with ThreadPoolExecutor(max_workers=4) as pool:
-                list(pool.map(measure, hashes))
+                made = dict(zip(todo, pool.map(self.store.make_variants, todo), strict=True))
+            if made:
+                self.meta.add_variants(made)
+            variants.update(made)
+            sizes: dict[str, tuple[int, int, int]] = {}
+            for sha in hashes:
+                gz, br = variants.get(sha, (0, 0))
+                sizes[sha] = (self.store.size(sha) or 0, gz, br)
             full = {p: [info[0], *sizes[info[0]]] for p, info in files.items()}
             try:
                 rules = parse_rules(lambda p: self.store.read(files[p][0]) if p in files else None)

@@ -187,15 +187,25 @@ class Server:
                 variant = "br"
             elif entry.gz and b"gzip" in accept:
                 variant = "gz"
-        etag = entry.etag_for(variant)
-        headers = [(b"content-type", entry.ctype), (b"etag", etag), CACHE_CONTROL, *extra, *res.headers]
-        if entry.compressible:
-            headers.append((b"vary", b"Accept-Encoding"))
         if inm is not None and res.status == 200 and _etag_matches(inm, entry):
+            headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), CACHE_CONTROL,
+                       *extra, *res.headers]
+            if entry.compressible:
+                headers.append((b"vary", b"Accept-Encoding"))
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
         size = entry.gz if variant == "gz" else entry.br if variant == "br" else entry.size
+        body = b""
+        if not head and size <= STREAM_ABOVE:
+            body = await self._read(entry.sha, variant, size)
+            if len(body) != size and variant:  # a variant damaged on disk: serve the original bytes
+                variant, size = "", entry.size
+                body = await self._read(entry.sha, "", size)
+        headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), CACHE_CONTROL,
+                   *extra, *res.headers]
+        if entry.compressible:
+            headers.append((b"vary", b"Accept-Encoding"))
         status = res.status
         start, end = 0, size - 1
         if variant:
@@ -217,15 +227,21 @@ class Server:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if head:
             await send({"type": "http.response.body", "body": b""})
-            return
-        if size > STREAM_ABOVE:
+        elif size > STREAM_ABOVE:
             await self._stream(send, entry.sha, variant, start, length)
-            return
-        if self.p.blobs.cacheable(size):
-            data = self.p.blobs.get(entry.sha, variant)
         else:
-            data = await asyncio.get_running_loop().run_in_executor(None, self.p.store.read, entry.sha, variant)
-        await send({"type": "http.response.body", "body": data if status != 206 else data[start:end + 1]})
+            await send({"type": "http.response.body", "body": body if status != 206 else body[start:end + 1]})
+
+    async def _read(self, sha: str, variant: str, size: int) -> bytes:
+        blobs = self.p.blobs
+        if blobs.cacheable(size):
+            return blobs.get(sha, variant)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, self.p.store.read, sha, variant)
+        except FileNotFoundError:
+            if not variant:
+                raise
+            return b""
 
     async def _stream(self, send: Send, sha: str, variant: str, start: int, length: int) -> None:
         loop = asyncio.get_running_loop()

@@ -3,8 +3,12 @@
 Layout under ``<data>/blobs``: ``ab/cd/abcd...<sha256>`` for the bytes, plus
 optional ``<sha256>.gz`` and ``<sha256>.br`` compressed variants written once
 when a deployment is finalized. Every write goes to a temp file in the same
-folder, is fsynced and renamed into place, so a killed upload never leaves a
-half-written blob under its final name. Blobs are shared by all deployments.
+folder and is renamed into place, so a killed upload never leaves a
+half-written blob under its final name; blobs are fsynced before the rename.
+Variants are derived data: they skip the fsync, their sizes are recorded in
+the metadata DB, and the server falls back to the original bytes when a
+variant on disk does not have its recorded size. Blobs are shared by all
+deployments.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ VARIANTS = ("gz", "br")
 # Compress only when it saves at least this fraction of the bytes.
 MIN_SAVING = 0.9
 MIN_COMPRESS_SIZE = 128
+MAX_COMPRESS_SIZE = 8 << 20  # larger files are streamed from disk, uncompressed
 
 COMPRESSIBLE_PREFIXES = ("text/",)
 COMPRESSIBLE_TYPES = frozenset({
@@ -86,14 +91,15 @@ class BlobStore:
         self._write(self.path(sha), data)
         return True
 
-    def _write(self, final: Path, data: bytes) -> None:
+    def _write(self, final: Path, data: bytes, *, durable: bool = True) -> None:
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+                if durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             os.replace(tmp, final)
         except BaseException:
             try:
@@ -102,33 +108,26 @@ class BlobStore:
                 pass
             raise
 
-    def ensure_variants(self, sha: str) -> tuple[int, int]:
-        """Write gzip and brotli variants of a blob once; returns their sizes.
+    def make_variants(self, sha: str) -> tuple[int, int]:
+        """Write gzip and brotli variants of a blob; returns their sizes.
 
-        A size of 0 means "no variant": compressing did not save enough.
-        Sizes are recorded in the deployment's file map at finalize time, so
-        serving never stats the filesystem.
+        A size of 0 means "no variant": the blob is tiny, too large to hold
+        in memory, or compressing did not save enough. The caller records the
+        sizes (metadata DB and the deployment's file map), so this runs once
+        per blob and serving never stats the filesystem.
         """
+        size = self.size(sha) or 0
+        if size < MIN_COMPRESS_SIZE or size > MAX_COMPRESS_SIZE:
+            return 0, 0
+        data = self.read(sha)
         sizes: list[int] = []
-        data: bytes | None = None
         for variant in VARIANTS:
-            existing = self.size(sha, variant)
-            if existing is not None:
-                sizes.append(existing)
-                continue
-            marker = self.path(sha, variant + ".none")
-            if marker.exists():
-                sizes.append(0)
-                continue
-            if data is None:
-                data = self.read(sha)
             packed = compress(data, variant)
-            if len(data) < MIN_COMPRESS_SIZE or len(packed) > len(data) * MIN_SAVING:
-                self._write(marker, b"")
+            if len(packed) > len(data) * MIN_SAVING:
                 sizes.append(0)
-            else:
-                self._write(self.path(sha, variant), packed)
-                sizes.append(len(packed))
+                continue
+            self._write(self.path(sha, variant), packed, durable=False)
+            sizes.append(len(packed))
         return sizes[0], sizes[1]
 
 

@@ -63,7 +63,12 @@ class BlobCache:
             self.hits += 1
             return data
         self.misses += 1
-        data = self.store.read(sha, variant)
+        try:
+            data = self.store.read(sha, variant)
+        except FileNotFoundError:
+            if not variant:
+                raise
+            return b""  # a lost variant: the caller falls back to the original bytes
         if len(data) <= self.max_item:
             self._items[key] = data
             self.used += len(data)
