@@ -58,17 +58,17 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: Path | None, cache
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Tell whether a platform answers at the configured URL."""
-    from ..providers.local import platform_status
+    from ..errors import PlatformUnavailable
+    from ..providers.local import START_HINT, platform_status
 
     st = state(ctx)
     info = platform_status(st.environ)
+    if not info["running"]:
+        raise PlatformUnavailable(f"no local platform at {info['url']}", hint=START_HINT)
 
     def render(console: Console) -> None:
-        if info["running"]:
-            console.print(f"running at {info['url']} (version {info.get('version')}, token: {info['token_source']})")
-        else:
-            console.print(f"not running at {info['url']}; start it with `moai-adk platform serve`")
+        token = "accepted" if info["token_ok"] else "missing or refused"
+        console.print(f"running at {info['url']} (version {info.get('version')}); "
+                      f"token from {info['token_source']}: {token}")
 
     st.output.result(info, render)
-    if not info["running"]:
-        ctx.exit(1)

@@ -1,0 +1,89 @@
+"""`moai-adk platform serve|status` and first-start token handling."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from moai_adk.platform.paths import CREDENTIALS_ENV
+from moai_adk.platform.server import prepare
+from moai_adk.platform.service import Platform
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(*args: str, env: dict[str, str], **kw) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
+    return subprocess.Popen([sys.executable, "-m", "moai_adk", *args], env={**os.environ, **env}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, **kw)
+
+
+def test_prepare_mints_once_and_follows_the_port(tmp_path: Path) -> None:
+    env = {CREDENTIALS_ENV: str(tmp_path / "creds.json")}
+    first = prepare(tmp_path / "data", "http://127.0.0.1:1111", env)
+    assert first.created and first.token
+    again = prepare(tmp_path / "data", "http://127.0.0.1:2222", env)
+    assert not again.created and again.token == first.token
+    assert json.loads((tmp_path / "creds.json").read_text()) == {"url": "http://127.0.0.1:2222",
+                                                                 "token": first.token}
+    platform = Platform(tmp_path / "data")
+    assert platform.role_for(first.token) == "admin"
+    platform.close()
+    # a different data folder does not know that token: a new one is minted and saved
+    other = prepare(tmp_path / "other", "http://127.0.0.1:2222", env)
+    assert other.created and other.token != first.token
+
+
+def test_serve_with_granian_writes_credentials_and_serves(tmp_path: Path) -> None:
+    port = free_port()
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    proc = cli("platform", "serve", "--port", str(port), "--server", "granian", env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if httpx.get(f"{url}/_api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("platform serve did not answer")
+        creds = tmp_path / "cfg" / "moai-adk" / "platform.json"
+        assert stat.S_IMODE(creds.stat().st_mode) == 0o600
+        saved = json.loads(creds.read_text())
+        assert saved["url"] == url
+        who = httpx.get(f"{url}/_api/v1/whoami", headers={"authorization": f"Bearer {saved['token']}"})
+        assert who.json() == {"role": "admin"}
+        assert (tmp_path / "data" / "moai-adk" / "platform" / "meta.sqlite3").exists()
+        status = subprocess.run([sys.executable, "-m", "moai_adk", "platform", "status", "--json"],
+                                env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
+        info = json.loads(status.stdout)
+        assert status.returncode == 0 and info["running"] and info["token_ok"] and info["url"] == url
+        taken = subprocess.run([sys.executable, "-m", "moai_adk", "platform", "serve", "--port", str(port)],
+                               env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
+        assert taken.returncode == 2
+        assert f"Port {port}" in taken.stderr and "--port" in taken.stderr
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    assert url in err and str(creds) in err
+
+
+def test_status_when_nothing_runs(tmp_path: Path) -> None:
+    env = {**os.environ, "MOAI_PLATFORM_URL": f"http://127.0.0.1:{free_port()}",
+           "XDG_CONFIG_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "moai_adk", "platform", "status"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1 and "no local platform at" in out.stderr and "platform serve" in out.stderr
