@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -89,7 +91,7 @@ def test_vercel_json(local_platform) -> None:
 
 @pytest.mark.parametrize("flag,path,location", [(True, "/about", "/about/"), (False, "/blog/", "/blog")])
 def test_vercel_trailing_slash(local_platform, flag, path, location) -> None:
-    site = serve(local_platform, {"vercel.json": ('{"trailingSlash": %s}' % str(flag).lower()).encode()})
+    site = serve(local_platform, {"vercel.json": json.dumps({"trailingSlash": flag}).encode()})
     r = get(local_platform, site, path)
     assert r.status_code == 308 and r.headers["location"] == f"/_sites/{site}{location}"
     assert get(local_platform, site, location).status_code == 200

@@ -158,3 +158,9 @@ def test_large_file_streams(local_platform) -> None:
     assert r.status_code == 200 and r.content == blob
     part = get(local_platform, f"/_sites/{site}/big.bin", range="bytes=5000000-5000009")
     assert part.content == blob[5000000:5000010]
+
+
+def test_percent_escapes_are_decoded_once(local_platform) -> None:
+    site = local_platform.new_site()
+    local_platform.deploy(site, {"a%41.txt": b"literal percent", "aA.txt": b"decoded twice"})
+    assert get(local_platform, f"/_sites/{site}/a%2541.txt").content == b"literal percent"

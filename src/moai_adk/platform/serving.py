@@ -18,7 +18,6 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import unquote
 
 from .service import Platform
 from .views import DeployView, FileEntry, Resolved
@@ -127,8 +126,6 @@ class Server:
         if view is None:
             await send_simple(send, 404, b"No such site or deployment on this moai-adk platform.\n", None, head)
             return
-        if "%" in path:
-            path = unquote(path)
         res = view.resolve(path)
         extra: list[tuple[bytes, bytes]] = [(b"x-moai-deploy", view.id_header)]
         if set_cookie is not None:

@@ -135,5 +135,6 @@ def compress(data: bytes, variant: str) -> bytes:
     if variant == "gz":
         return gzip.compress(data, compresslevel=9, mtime=0)
     if variant == "br":
-        return brotli.compress(data, quality=9 if len(data) < 1 << 20 else 5)
+        packed: bytes = brotli.compress(data, quality=9 if len(data) < 1 << 20 else 5)
+        return packed
     raise ValueError(variant)

@@ -20,6 +20,7 @@ from ..errors import (
     AuthError,
     DeployFailed,
     IntegrityError,
+    MoaiError,
     NotFoundError,
     PlatformUnavailable,
     ProviderError,
@@ -98,7 +99,7 @@ class LocalProvider(Provider):
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.api.decode(self._request(method, path, **kwargs))
 
-    def _refusal(self, response: httpx.Response, method: str, path: str) -> ProviderError:
+    def _refusal(self, response: httpx.Response, method: str, path: str) -> MoaiError:
         try:
             err = response.json().get("error", {})
         except ValueError:
