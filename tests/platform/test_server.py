@@ -87,3 +87,12 @@ def test_status_when_nothing_runs(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "moai_adk", "platform", "status"], env=env,
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 1 and "no local platform at" in out.stderr and "platform serve" in out.stderr
+
+
+def test_unwritable_data_folder_names_the_flag(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    out = subprocess.run([sys.executable, "-m", "moai_adk", "platform", "serve", "--port", str(free_port()),
+                          "--data", str(blocker / "data")], env=env, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and "--data" in out.stderr

@@ -79,3 +79,22 @@ def test_damaged_variant_falls_back_to_original(local_platform) -> None:
     store.path(sha(text), "br").write_bytes(b"truncated")
     r = httpx.get(f"{local_platform.url}/_sites/{site}/page.html", headers={"accept-encoding": "br"})
     assert r.status_code == 200 and r.content == text and "content-encoding" not in r.headers
+
+
+def test_view_cache_is_bounded_by_files_and_count() -> None:
+    from moai_adk.platform.views import DeployView, ViewCache
+
+    def load(deploy_id: str) -> DeployView:
+        n = int(deploy_id[1:])
+        return DeployView(deploy_id, "s", {f"f{i}": ["0" * 64, 1, 0, 0] for i in range(n)}, None)
+
+    cache = ViewCache(load, max_views=3, max_files=100)
+    for deploy_id in ("a40", "b40", "c10"):
+        cache.get(deploy_id)
+    assert cache.peek("a40") is not None and cache.files == 90
+    cache.get("d30")  # 120 files > 100: the least recently used map goes
+    assert cache.peek("a40") is None and cache.files == 80
+    cache.get("b40")
+    cache.get("e5")  # 4 views > 3: c10, now the oldest, goes
+    assert cache.peek("c10") is None and cache.peek("b40") is not None
+    assert cache.get("f500").files and cache.files == 500  # one map over budget still loads

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,11 @@ def prepare(data_dir: Path, url: str, environ: Mapping[str, str]) -> Prepared:
     this platform, mint one and save ``{"url", "token"}`` for this user."""
     creds_file = credentials_path(environ)
     saved = read_credentials(creds_file) or {}
-    platform = Platform(data_dir)
+    try:
+        platform = Platform(data_dir)
+    except (OSError, sqlite3.Error) as exc:
+        raise UsageError(f"Cannot use {data_dir} as the platform's data folder ({exc}).",
+                         hint="Pass a writable folder with --data DIR.") from exc
     try:
         minted = platform.ensure_admin_token(str(saved.get("token") or "") or None)
     finally:

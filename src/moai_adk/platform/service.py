@@ -24,7 +24,7 @@ from .views import BlobCache, DeployView, ViewCache, content_type
 
 SITE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-ENVIRONMENT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 DEPLOY_ID_RE = re.compile(r"^[a-z][a-z0-9]{9}$")
 ROLES = ("admin", "deployer", "viewer")
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -172,7 +172,7 @@ class Platform:
         meta = body.get("meta") or {}
         environment = body.get("environment") or "preview"
         if not isinstance(meta, dict) or not isinstance(environment, str) or not ENVIRONMENT_RE.match(environment):
-            raise ApiError(400, "bad_request", "'meta' must be an object and 'environment' a short lowercase name")
+            raise ApiError(400, "bad_request", "'meta' must be an object and 'environment' a short name of letters, digits, '.', '_' or '-'")
         deploy_id = new_deploy_id()
         self.meta.create_deploy(deploy_id, site, environment, {str(k): str(v) for k, v in meta.items()},
                                 {p: [s] for p, s in files.items()})
@@ -299,7 +299,7 @@ class Platform:
     def env_set(self, site: str, environment: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
         self.site(site)
         if not ENVIRONMENT_RE.match(environment):
-            raise ApiError(400, "bad_environment", f"environment {environment!r} must be a short lowercase name")
+            raise ApiError(400, "bad_environment", f"environment {environment!r} must be a short name of letters, digits, '.', '_' or '-'")
         if not ENV_KEY_RE.match(key):
             raise ApiError(400, "bad_env_key", f"env var name {key!r} must match [A-Za-z_][A-Za-z0-9_]*")
         value, secret = body.get("value"), bool(body.get("secret", False))

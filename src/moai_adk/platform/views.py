@@ -198,11 +198,14 @@ class DeployView:
 
 
 class ViewCache:
-    """Loaded deployment views, most recently used kept (bounded by count)."""
+    """Loaded deployment views, most recently used kept, bounded by count and by
+    the total number of files they map (a 20,000-file map costs ~10 MB)."""
 
-    def __init__(self, loader: Callable[[str], DeployView], max_views: int = 16) -> None:
+    def __init__(self, loader: Callable[[str], DeployView], max_views: int = 16, max_files: int = 200_000) -> None:
         self.loader = loader
         self.max_views = max_views
+        self.max_files = max_files
+        self.files = 0
         self._views: OrderedDict[str, DeployView] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -214,9 +217,14 @@ class ViewCache:
                 return view
         view = self.loader(deploy_id)
         with self._lock:
+            old = self._views.pop(deploy_id, None)
+            if old is not None:
+                self.files -= len(old.files)
             self._views[deploy_id] = view
-            while len(self._views) > self.max_views:
-                self._views.popitem(last=False)
+            self.files += len(view.files)
+            while len(self._views) > 1 and (len(self._views) > self.max_views or self.files > self.max_files):
+                _, evicted = self._views.popitem(last=False)
+                self.files -= len(evicted.files)
         return view
 
     def peek(self, deploy_id: str) -> DeployView | None:
