@@ -188,3 +188,33 @@ def test_env_vars_secrets_are_write_only(client, site) -> None:
 def test_unknown_route_is_json_404(client) -> None:
     r = client.get(f"{API}/nothing/here")
     assert r.status_code == 404 and r.json()["error"]["code"] == "no_route"
+
+
+def batch_body(blobs: list[bytes], claimed: list[str] | None = None) -> bytes:
+    names = claimed or [sha(b) for b in blobs]
+    index = [[n, len(b)] for n, b in zip(names, blobs, strict=True)]
+    import json
+
+    return json.dumps(index).encode() + b"\n" + b"".join(blobs)
+
+
+def test_blob_batches(local_platform, client) -> None:
+    tag = local_platform.new_site().encode()
+    blobs = [tag + b" batch %d" % i for i in range(5)]
+    r = client.post(f"{API}/blobs", content=batch_body(blobs))
+    assert r.status_code == 200 and r.json() == {"stored": 5, "created": 5}
+    assert all(local_platform.platform.store.exists(sha(b)) for b in blobs)
+    assert client.post(f"{API}/blobs", content=batch_body(blobs)).json() == {"stored": 5, "created": 0}
+    good, bad = tag + b" good", tag + b" bad"
+    r = client.post(f"{API}/blobs", content=batch_body([good, bad], [sha(good), sha(b"other")]))
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["code"] == "hash_mismatch" and err["mismatched"] == [{"sha256": sha(b"other"), "actual": sha(bad)}]
+    assert local_platform.platform.store.exists(sha(good)) and not local_platform.platform.store.exists(sha(b"other"))
+    for body in (b"no newline", b"{}\n", b'[["x", -1]]\n', batch_body([good]) + b"extra"):
+        r = client.post(f"{API}/blobs", content=body)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_batch", body
+    r = client.post(f"{API}/blobs", content=batch_body([tag + b" weird"], ["../x"]))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_hash"
+    with local_platform.client(token=None) as anon:
+        assert anon.post(f"{API}/blobs", content=batch_body([good])).status_code == 401

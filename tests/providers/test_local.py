@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -77,8 +78,31 @@ def test_progress_and_concurrency(local_platform, tmp_path) -> None:
     ctx = local_platform.context(tmp_path, progress=lambda f, b: calls.append((f, b)), concurrency=4)
     files = {f"f{i}.txt": f"{tmp_path.name} {i}" for i in range(30)}
     dep = LocalProvider(ctx).deploy(take_snapshot(make_site(tmp_path / "s", files)), DeployTarget())
-    assert len(calls) == 30 and sum(b for _, b in calls) == dep.stats.bytes_uploaded
+    assert sum(f for f, _ in calls) == 30 and sum(b for _, b in calls) == dep.stats.bytes_uploaded
     assert dep.stats.bytes_uploaded == sum(len(t) for t in files.values())
+
+
+def test_small_files_go_in_batches_and_large_ones_alone(local_platform, tmp_path) -> None:
+    calls: list[int] = []
+    ctx = local_platform.context(tmp_path, progress=lambda f, b: calls.append(f))
+    root = make_site(tmp_path / "s", {f"d/f{i}.txt": f"{tmp_path.name} small {i}" for i in range(230)})
+    big = os.urandom(300 << 10)
+    (root / "big.bin").write_bytes(big)
+    provider = LocalProvider(ctx)
+    dep = provider.deploy(take_snapshot(root), DeployTarget())
+    assert dep.stats.files_uploaded == 231 and sorted(calls) == [1, 30, 100, 100]
+    assert provider.api.request_count < 12
+    assert httpx.get(f"{dep.health_url}big.bin").content == big
+    assert httpx.get(f"{dep.health_url}d/f229.txt").text == f"{tmp_path.name} small 229"
+
+
+def test_changed_file_in_a_batch_is_named(provider, tmp_path) -> None:
+    root = make_site(tmp_path / "s", {f"f{i}.txt": f"{tmp_path.name} {i}" for i in range(5)})
+    snap = take_snapshot(root)
+    (root / "f3.txt").write_text("changed after hashing")
+    with pytest.raises(IntegrityError) as info:
+        provider.deploy(snap, DeployTarget())
+    assert "f3.txt" in info.value.message and "do not hash" in info.value.message
 
 
 def test_unsafe_path_from_platform(provider, tmp_path) -> None:
@@ -160,7 +184,7 @@ KILLER = textwrap.dedent("""
     done = []
     def progress(files, size):
         done.append(files)
-        if len(done) == int(sys.argv[3]):
+        if sum(done) >= int(sys.argv[3]):
             os.kill(os.getpid(), signal.SIGKILL)
     env = {"MOAI_PLATFORM_URL": sys.argv[1], "MOAI_PLATFORM_TOKEN": sys.argv[2]}
     ctx = ProviderContext(root=Path(sys.argv[4]), settings={"site": sys.argv[5]}, environ=env,
@@ -172,16 +196,16 @@ KILLER = textwrap.dedent("""
 def test_killed_deploy_keeps_production_and_resumes(local_platform, tmp_path) -> None:
     site = local_platform.new_site("killed")
     local_platform.deploy(site, {"index.html": b"previous production"})
-    root = make_site(tmp_path / "s", {f"p{i}.html": f"{tmp_path.name} page {i}" for i in range(20)})
+    root = make_site(tmp_path / "s", {f"p{i:03d}.html": f"{tmp_path.name} page {i}" for i in range(250)})
     (root / "index.html").write_text(f"new {tmp_path.name}")
-    proc = subprocess.run([sys.executable, "-c", KILLER, local_platform.url, local_platform.token, "8",
+    proc = subprocess.run([sys.executable, "-c", KILLER, local_platform.url, local_platform.token, "100",
                            str(root), site], capture_output=True, timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
     prod = f"{local_platform.url}/_sites/{site}/"
     assert httpx.get(prod).text == "previous production"
     ctx = local_platform.context(tmp_path, site=site)
     again = LocalProvider(ctx).deploy(take_snapshot(root), DeployTarget())
-    assert again.stats.files_uploaded == 21 - 8
+    assert again.stats.files_uploaded == 251 - 100  # the first batch of 100 arrived before the kill
     assert httpx.get(prod).text == "previous production"
     LocalProvider(ctx).promote(again.id)
     assert httpx.get(prod).text == f"new {tmp_path.name}"

@@ -9,7 +9,7 @@ from pathlib import Path
 from .api import build_api
 from .service import Platform
 from .serving import Receive, Scope, Send, Server, send_simple
-from .uploads import BLOB_PREFIX, put_blob
+from .uploads import BATCH_PATH, BLOB_PREFIX, post_batch, put_blob
 
 DATA_ENV = "MOAI_PLATFORM_DATA"
 CACHE_ENV = "MOAI_PLATFORM_CACHE_MB"
@@ -31,6 +31,8 @@ class PlatformApp:
             if path.startswith("/_api/"):
                 if scope["method"] == "PUT" and path.startswith(BLOB_PREFIX):
                     await put_blob(self.platform, scope, receive, send)
+                elif scope["method"] == "POST" and path == BATCH_PATH:
+                    await post_batch(self.platform, scope, receive, send)
                 else:
                     await self.api(scope, receive, send)
             else:

@@ -9,6 +9,7 @@ finalize. ``deploy`` never changes production; ``promote`` does.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -45,6 +46,38 @@ from .base import (
 API = "/_api/v1"
 START_HINT = ("Start it with `moai-adk platform serve` (in another terminal, or in the background: "
               "`nohup moai-adk platform serve &`), or set MOAI_PLATFORM_URL to where it runs.")
+
+
+BATCH_TYPE = "application/x-moai-blob-batch"
+BATCH_FILE_MAX = 256 << 10  # larger files go alone with PUT
+BATCH_BYTES = 4 << 20
+BATCH_FILES = 100
+
+
+def plan_batches(files: list[SnapshotFile]) -> list[list[SnapshotFile]]:
+    """Group small files into batches (at most 100 files / 4 MB); large files alone."""
+    groups: list[list[SnapshotFile]] = []
+    current: list[SnapshotFile] = []
+    size = 0
+    for f in files:
+        if f.size > BATCH_FILE_MAX:
+            groups.append([f])
+            continue
+        if current and (size + f.size > BATCH_BYTES or len(current) >= BATCH_FILES):
+            groups.append(current)
+            current, size = [], 0
+        current.append(f)
+        size += f.size
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _changed(paths: list[str], exc: IntegrityError) -> IntegrityError:
+    shown = ", ".join(paths[:3]) + (f" (+{len(paths) - 3} more in the same upload)" if len(paths) > 3 else "")
+    return IntegrityError(
+        f"The local platform rejected the bytes of {shown}: they do not match the sha256 in the manifest "
+        f"({exc.message})", hint="A file changed while deploying; re-run the deploy.", status=exc.status)
 
 
 def site_slug(name: str) -> str:
@@ -173,29 +206,45 @@ class LocalProvider(Provider):
         return dict(data)
 
     def _upload(self, snapshot: Snapshot, files: list[SnapshotFile], stats: DeployStats) -> None:
+        """Send blobs concurrently: small files in batches (``POST /blobs``), large ones one by one."""
         if not files:
             return
 
-        def put(f: SnapshotFile) -> int:
-            data = snapshot.read(f)
-            try:
-                self._request("PUT", f"/blobs/{f.hashes['sha256']}", content=data,
-                              headers={"content-type": "application/octet-stream"})
-            except IntegrityError as exc:
-                raise IntegrityError(
-                    f"The local platform rejected {f.path}: its bytes do not match the sha256 in the manifest "
-                    f"({exc.message})", hint="The file changed while deploying; re-run the deploy.",
-                    status=exc.status) from exc
-            return len(data)
+        def send(group: list[SnapshotFile]) -> int:
+            if len(group) == 1:
+                return self._put_one(snapshot, group[0])
+            return self._put_batch(snapshot, group)
 
-        def done(f: SnapshotFile, size: int) -> None:
-            stats.files_uploaded += 1
+        def done(group: list[SnapshotFile], size: int) -> None:
+            stats.files_uploaded += len(group)
             stats.bytes_uploaded += size
             if self.ctx.progress is not None:
-                self.ctx.progress(1, size)
+                self.ctx.progress(len(group), size)
 
-        run_concurrently(files, put, concurrency=self.ctx.concurrency or 8, throttled=self.api.throttled,
-                         on_done=done)
+        run_concurrently(plan_batches(files), send, concurrency=self.ctx.concurrency or 8,
+                         throttled=self.api.throttled, on_done=done)
+
+    def _put_one(self, snapshot: Snapshot, f: SnapshotFile) -> int:
+        data = snapshot.read(f)
+        try:
+            self._request("PUT", f"/blobs/{f.hashes['sha256']}", content=data,
+                          headers={"content-type": "application/octet-stream"})
+        except IntegrityError as exc:
+            raise _changed([f.path], exc) from exc
+        return len(data)
+
+    def _put_batch(self, snapshot: Snapshot, group: list[SnapshotFile]) -> int:
+        parts = [snapshot.read(f) for f in group]
+        index = [[f.hashes["sha256"], len(data)] for f, data in zip(group, parts, strict=True)]
+        body = json.dumps(index, separators=(",", ":")).encode() + b"\n" + b"".join(parts)
+        response = self._request("POST", "/blobs", content=body, headers={"content-type": BATCH_TYPE},
+                                 allow=frozenset({422}))
+        if response.status_code == 422:
+            err = self.api.decode(response).get("error", {})
+            bad = {m.get("sha256") for m in err.get("mismatched", [])}
+            paths = [f.path for f in group if f.hashes["sha256"] in bad] or [f.path for f in group]
+            raise _changed(paths, IntegrityError(str(err.get("message")), status=422))
+        return sum(len(p) for p in parts)
 
     def get_deployment(self, deployment_id: str) -> Deployment:
         return self._deployment(self._json("GET", f"/deploys/{deployment_id}"))
