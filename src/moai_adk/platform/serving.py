@@ -127,17 +127,48 @@ class Server:
             await send_simple(send, 404, b"No such site or deployment on this moai-adk platform.\n", None, head)
             return
         res = view.resolve(path)
+        entry = res.entry
+        if (res.kind == "file" and inm is None and rng is None and set_cookie is None and not head
+                and res.status == 200 and entry is not None and entry.size <= STREAM_ABOVE):
+            # hot path: a full 200 with headers built once per (path, encoding)
+            variant = ""
+            if entry.compressible and accept is not None:
+                if entry.br and b"br" in accept:
+                    variant = "br"
+                elif entry.gz and b"gzip" in accept:
+                    variant = "gz"
+            size = entry.gz if variant == "gz" else entry.br if variant == "br" else entry.size
+            body = await self._read(entry.sha, variant, size)
+            if len(body) == size:
+                headers = res.prebuilt.get(variant)
+                if headers is None:
+                    headers = res.prebuilt[variant] = self._headers(res, entry, variant, view.id_header, size)
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
         extra: list[tuple[bytes, bytes]] = [(b"x-moai-deploy", view.id_header)]
         if set_cookie is not None:
             extra.append((b"set-cookie", set_cookie))
         if res.kind == "redirect":
             await self._redirect(send, res, prefix, scope, extra, head)
             return
-        entry = res.entry
         if entry is None:
             await send_simple(send, 404, b"Not Found\n", extra + res.headers, head)
             return
         await self._file(send, res, entry, inm, accept, rng, extra, head)
+
+    @staticmethod
+    def _headers(res: Resolved, entry: FileEntry, variant: str, deploy: bytes, size: int) -> list[tuple[bytes, bytes]]:
+        headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), CACHE_CONTROL,
+                   (b"x-moai-deploy", deploy), *res.headers]
+        if entry.compressible:
+            headers.append((b"vary", b"Accept-Encoding"))
+        if variant:
+            headers.append((b"content-encoding", b"gzip" if variant == "gz" else b"br"))
+        else:
+            headers.append((b"accept-ranges", b"bytes"))
+        headers.append((b"content-length", str(size).encode()))
+        return headers
 
     def _site_view(self, site: str, cookie: bytes | None) -> tuple[DeployView | None, bytes | None]:
         state = self.p.sites.get(site)
