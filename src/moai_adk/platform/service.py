@@ -12,7 +12,6 @@ import hashlib
 import re
 import secrets
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,8 +211,7 @@ class Platform:
             compressible = sorted({info[0] for p, info in files.items() if is_compressible(content_type(p))})
             variants = self.meta.variants(compressible)
             todo = [h for h in compressible if h not in variants]
-            with ThreadPoolExecutor(max_workers=4) as pool:
-                made = dict(zip(todo, pool.map(self.store.make_variants, todo), strict=True))
+            made = {sha: self.store.make_variants(sha) for sha in todo}
             if made:
                 self.meta.add_variants(made)
             variants.update(made)

@@ -13,11 +13,11 @@ deployments.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import re
-import tempfile
+import threading
+import zlib
 from pathlib import Path
 
 import brotli
@@ -59,26 +59,31 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
+        self._base = str(root)
 
     def path(self, sha: str, variant: str = "") -> Path:
+        return Path(self.fspath(sha, variant))
+
+    def fspath(self, sha: str, variant: str = "") -> str:
         name = f"{sha}.{variant}" if variant else sha
-        return self.root / sha[:2] / sha[2:4] / name
+        return f"{self._base}/{sha[:2]}/{sha[2:4]}/{name}"
 
     def exists(self, sha: str) -> bool:
-        return os.path.exists(self.path(sha))
+        return os.path.exists(self.fspath(sha))
 
     def missing(self, hashes: set[str]) -> list[str]:
         """The hashes the store lacks, sorted."""
-        return sorted(h for h in hashes if not os.path.exists(self.path(h)))
+        exists = os.path.exists
+        return sorted(h for h in hashes if not exists(self.fspath(h)))
 
     def size(self, sha: str, variant: str = "") -> int | None:
         try:
-            return os.stat(self.path(sha, variant)).st_size
+            return os.stat(self.fspath(sha, variant)).st_size
         except FileNotFoundError:
             return None
 
     def read(self, sha: str, variant: str = "") -> bytes:
-        with open(self.path(sha, variant), "rb") as fh:
+        with open(self.fspath(sha, variant), "rb") as fh:
             return fh.read()
 
     def put(self, sha: str, data: bytes) -> bool:
@@ -88,12 +93,18 @@ class BlobStore:
             raise BlobHashMismatch(sha, actual, len(data))
         if self.exists(sha):
             return False
-        self._write(self.path(sha), data)
+        self._write(self.fspath(sha), data)
         return True
 
-    def _write(self, final: Path, data: bytes, *, durable: bool = True) -> None:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+    def _write(self, final: str, data: bytes, *, durable: bool = True) -> None:
+        """Write to ``<final>.tmp-<pid>-<thread>`` in the same folder, then rename."""
+        folder = os.path.dirname(final)
+        tmp = f"{folder}/.tmp-{os.getpid()}-{threading.get_ident()}-{os.path.basename(final)}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -126,14 +137,15 @@ class BlobStore:
             if len(packed) > len(data) * MIN_SAVING:
                 sizes.append(0)
                 continue
-            self._write(self.path(sha, variant), packed, durable=False)
+            self._write(self.fspath(sha, variant), packed, durable=False)
             sizes.append(len(packed))
         return sizes[0], sizes[1]
 
 
 def compress(data: bytes, variant: str) -> bytes:
-    if variant == "gz":
-        return gzip.compress(data, compresslevel=9, mtime=0)
+    if variant == "gz":  # gzip container (wbits 31), mtime 0: deterministic bytes
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        return packer.compress(data) + packer.flush()
     if variant == "br":
         packed: bytes = brotli.compress(data, quality=9 if len(data) < 1 << 20 else 5)
         return packed
