@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from moai_adk.platform.paths import CREDENTIALS_ENV
 from moai_adk.platform.server import prepare
@@ -46,10 +47,11 @@ def test_prepare_mints_once_and_follows_the_port(tmp_path: Path) -> None:
     assert other.created and other.token != first.token
 
 
-def test_serve_with_granian_writes_credentials_and_serves(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_serve_writes_credentials_and_serves(tmp_path: Path, server: str) -> None:
     port = free_port()
     env = {"XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_DATA_HOME": str(tmp_path / "data")}
-    proc = cli("platform", "serve", "--port", str(port), "--server", "granian", env=env)
+    proc = cli("platform", "serve", "--port", str(port), "--server", server, env=env)
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(150):
@@ -78,7 +80,7 @@ def test_serve_with_granian_writes_credentials_and_serves(tmp_path: Path) -> Non
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=15)
-    assert url in err and str(creds) in err
+    assert url in err and str(creds) in err and server in err
 
 
 def test_status_when_nothing_runs(tmp_path: Path) -> None:
