@@ -101,3 +101,27 @@ def test_pointer_survives_restart(tmp_path) -> None:
     with start_platform(tmp_path) as again:
         r = httpx.get(f"{again.url}/_sites/{site}/")
         assert r.text == "one" and r.headers["x-moai-deploy"] == first
+
+
+def test_concurrent_switches_leave_memory_and_database_in_agreement(local_platform) -> None:
+    site = local_platform.new_site("race")
+    ids = [local_platform.deploy(site, {"index.html": f"v{k}".encode()}, promote=False) for k in range(4)]
+    errors: list[str] = []
+
+    def switcher(offset: int) -> None:
+        with local_platform.client() as c:
+            for n in range(25):
+                r = c.post(f"{API}/sites/{site}/promote", json={"deploy_id": ids[(n + offset) % 4]})
+                if r.status_code != 200:
+                    errors.append(r.text)
+
+    threads = [threading.Thread(target=switcher, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    platform = local_platform.platform
+    assert platform.sites[site].production == platform.meta.site(site)["production"]
+    served = httpx.get(f"{local_platform.url}/_sites/{site}/").headers["x-moai-deploy"]
+    assert served == platform.meta.site(site)["production"]

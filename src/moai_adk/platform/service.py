@@ -101,6 +101,7 @@ class Platform:
         self.blobs = BlobCache(self.store, cache_bytes)
         self.views = ViewCache(self._load_view)
         self._finalize_lock = threading.Lock()
+        self._switch_lock = threading.RLock()  # DB pointer and in-memory pointer change together
         self._roles: dict[str, str] = {}
         self.sites: dict[str, SiteState] = {}
         for site in self.meta.sites():
@@ -246,17 +247,19 @@ class Platform:
     def promote(self, site: str, deploy_id: object) -> DeployRow:
         row = self._ready(site, deploy_id)
         self.views.get(row.id)  # load the file map before the switch, so readers never wait on it
-        self.meta.switch_production(site, row.id)
-        self.sites[site] = SiteState(row.id)  # one reference assignment: readers see old or new
+        with self._switch_lock:
+            self.meta.switch_production(site, row.id)
+            self.sites[site] = SiteState(row.id)  # one reference assignment: readers see old or new
         return row
 
     def rollback(self, site: str, deploy_id: object | None) -> DeployRow:
         if deploy_id is not None:
             return self.promote(site, deploy_id)
-        current = self.site(site)["production"]
-        for candidate in self.meta.promotion_history(site):
-            if candidate != current:
-                return self.promote(site, candidate)
+        with self._switch_lock:
+            current = self.site(site)["production"]
+            for candidate in self.meta.promotion_history(site):
+                if candidate != current:
+                    return self.promote(site, candidate)
         raise ApiError(409, "no_previous", f"site {site!r} has no earlier production deploy to roll back to")
 
     def set_traffic(self, site: str, weights: object) -> dict[str, int] | None:
@@ -269,8 +272,9 @@ class Platform:
         for deploy_id in clean:
             self._ready(site, deploy_id)
             self.views.get(deploy_id)
-        self.meta.set_traffic(site, clean or None)
-        self._set_state(site, self.sites[site].production, clean or None)
+        with self._switch_lock:
+            self.meta.set_traffic(site, clean or None)
+            self._set_state(site, self.sites[site].production, clean or None)
         return clean or None
 
     # -- serving helpers ------------------------------------------------------------
