@@ -98,3 +98,22 @@ def test_unwritable_data_folder_names_the_flag(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "moai_adk", "platform", "serve", "--port", str(free_port()),
                           "--data", str(blocker / "data")], env=env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 2 and "--data" in out.stderr
+
+
+def test_token_command_mints_a_working_token(local_platform, tmp_path: Path) -> None:
+    env = {**os.environ, **local_platform.environ()}
+    out = subprocess.run([sys.executable, "-m", "moai_adk", "platform", "token", "--role", "viewer", "--json"],
+                         env=env, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    minted = json.loads(out.stdout)
+    assert minted["role"] == "viewer" and minted["url"] == local_platform.url
+    who = httpx.get(f"{local_platform.url}/_api/v1/whoami", headers={"authorization": f"Bearer {minted['token']}"})
+    assert who.json() == {"role": "viewer"}
+    # a viewer cannot mint
+    env["MOAI_PLATFORM_TOKEN"] = minted["token"]
+    refused = subprocess.run([sys.executable, "-m", "moai_adk", "platform", "token"], env=env,
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 1 and "MOAI_PLATFORM_TOKEN" in refused.stderr
+    dry = subprocess.run([sys.executable, "-m", "moai_adk", "platform", "token", "--dry-run"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert dry.returncode == 0 and "would mint a deployer token" in dry.stdout

@@ -72,3 +72,30 @@ def status(ctx: click.Context) -> None:
                       f"token from {info['token_source']}: {token}")
 
     st.output.result(info, render)
+
+
+@platform.command()
+@click.option("--role", type=click.Choice(["deployer", "viewer", "admin"]), default="deployer", show_default=True,
+              help="What the token may do.")
+@click.option("--label", default="", help="A note stored with the token (who or what uses it).")
+@click.option("--dry-run", is_flag=True, help="Show what would be asked, change nothing.")
+@common
+@click.pass_context
+def token(ctx: click.Context, role: str, label: str, dry_run: bool) -> None:
+    """Mint a token for CI or another user (needs the admin token)."""
+    from ..platform.paths import resolve_platform
+    from ..providers.local import mint_token
+
+    st = state(ctx)
+    if dry_run:
+        url = resolve_platform(st.environ)[0]
+        st.output.result({"url": url, "role": role, "dry_run": True},
+                         lambda c: c.print(f"would mint a {role} token on {url}"))
+        return
+    info = mint_token(st.environ, role, label)
+
+    def render(console: Console) -> None:
+        console.print(info["token"])
+
+    st.output.info(f"{role} token for {info['url']} (use it as MOAI_PLATFORM_TOKEN; it is shown only once):")
+    st.output.result(info, render)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -118,6 +119,14 @@ class LocalProvider(Provider):
             raise PlatformUnavailable(f"no local platform at {self.url}", hint=START_HINT) from exc
         except AuthError as exc:
             source = TOKEN_ENV if self.ctx.environ.get(TOKEN_ENV) else f"the credentials file {self.credentials}"
+            if exc.status == 403:
+                raise AuthError(
+                    f"The local platform at {self.url} knows the token from {source}, but its role may not "
+                    f"{method} {path}.",
+                    hint=f"Set {TOKEN_ENV} to a deployer or admin token (`moai-adk platform token` with the admin "
+                    f"token in {self.credentials} mints one).",
+                    status=403,
+                ) from exc
             raise AuthError(
                 f"The local platform at {self.url} refused the token from {source} ({exc.status}); "
                 f"a missing or wrong token cannot {method} {path}.",
@@ -297,3 +306,14 @@ def platform_status(environ: Mapping[str, str], transport: httpx.BaseTransport |
     except (httpx.HTTPError, ValueError):
         pass
     return info
+
+
+def mint_token(environ: Mapping[str, str], role: str, label: str = "",
+               transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """Ask the platform (with an admin token) for a new token of ``role``."""
+    provider = LocalProvider(ProviderContext(root=Path("."), environ=environ, transport=transport))
+    try:
+        data = provider._json("POST", "/tokens", json={"role": role, "label": label})
+    finally:
+        provider.close()
+    return {"url": provider.url, "role": data["role"], "token": data["token"]}
