@@ -226,6 +226,10 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=10)
     args = ap.parse_args()
     ensure_tools()
+    import importlib.util
+
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio (install uvloop for ~1.4x on serving)"
+    print(f"event loop available to granian: {loop}")
     with tempfile.TemporaryDirectory(prefix="moai-bench-") as tmpdir:
         tmp = Path(tmpdir)
         tmp.chmod(0o755)  # nginx workers drop privileges and must read the site

@@ -67,7 +67,7 @@ def test_canary_weights_are_exact_per_bucket_and_sticky(local_platform) -> None:
     with httpx.Client() as c:
         for bucket in range(100):
             r = c.get(url, headers={"cookie": f"moai_bucket={bucket}"})
-            assert "set-cookie" not in r.headers
+            assert "set-cookie" not in r.headers and "Cookie" in r.headers.get_list("vary")
             per_bucket[r.text] += 1
     assert per_bucket == {"stable": 90, "canary": 10}
     fresh = Counter()

@@ -148,7 +148,9 @@ class Server:
                 return
         extra: list[tuple[bytes, bytes]] = [(b"x-moai-deploy", view.id_header)]
         if set_cookie is not None:
-            extra.append((b"set-cookie", set_cookie))
+            extra.append((b"vary", b"Cookie"))
+            if set_cookie:
+                extra.append((b"set-cookie", set_cookie))
         if res.kind == "redirect":
             await self._redirect(send, res, prefix, scope, extra, head)
             return
@@ -188,6 +190,8 @@ class Server:
             if not 0 <= found < 100:
                 found = random.randrange(100)
                 set_cookie = f"{COOKIE}={found}; Path=/; Max-Age=86400; SameSite=Lax".encode()
+            else:
+                set_cookie = b""  # split traffic: the answer depends on the cookie (Vary), nothing to set
             bucket = found
         deploy_id = state.pick(bucket)
         if deploy_id is None:
