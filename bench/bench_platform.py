@@ -157,20 +157,27 @@ async def app(scope, receive, send):
         return
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
     await send({"type": "http.response.body", "body": BODY})
+
+
+RHEADERS = [("content-type", "text/html; charset=utf-8")]
+
+
+async def rsgi_app(scope, proto):
+    proto.response_bytes(200, RHEADERS, BODY)
 """
 
 
-def noop_ceiling(tmp: Path, duration: int) -> float:
-    """req/s of a do-nothing ASGI app answering the same 5 KB from memory on granian (1 worker):
-    the most any Python app can reach on this machine."""
-    folder = tmp / "noop"
+def noop_ceiling(tmp: Path, duration: int, interface: str = "asgi") -> float:
+    """req/s of a do-nothing app answering the same 5 KB from memory on granian (1 worker):
+    the most any Python app on that interface can reach on this machine."""
+    folder = tmp / f"noop-{interface}"
     folder.mkdir()
     (folder / "noop_app.py").write_text(NOOP_APP)
     (folder / "file5k.html").write_text(FIVE_KB)
     port = free_port()
     granian = str(Path(sys.executable).with_name("granian"))
-    proc = subprocess.Popen([granian, "--interface", "asgi", "--port", str(port), "--workers", "1", "--no-ws",
-                             "--log-level", "warning", "noop_app:app"], cwd=folder, start_new_session=True,
+    proc = subprocess.Popen([granian, "--interface", interface, "--port", str(port), "--workers", "1", "--no-ws",
+                             "--log-level", "warning", "noop_app:app" if interface == "asgi" else "noop_app:rsgi_app"], cwd=folder, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
@@ -275,10 +282,12 @@ def main() -> None:
             os.killpg(ng.pid, signal.SIGTERM)
             ng.wait(10)
         ceiling = noop_ceiling(tmp, args.duration)
+        rsgi = noop_ceiling(tmp, args.duration, "rsgi")
         print(f"5 KB file, wrk -t2 -c64 -d{args.duration}s: platform (granian, 1 worker) {ours:,.0f} req/s, "
               f"nginx (1 worker, sendfile) {theirs:,.0f} req/s, ratio {ours / theirs:.2f}x")
         print(f"  no-op ASGI app on granian (same 5 KB from memory): {ceiling:,.0f} req/s = {ceiling / theirs:.2f}x "
               f"nginx; the platform reaches {ours / ceiling:.2f}x of that ceiling")
+        print(f"  no-op RSGI app on granian (granian's native interface): {rsgi:,.0f} req/s = {rsgi / theirs:.2f}x nginx")
         print("peak RSS (VmHWM) of platform processes: "
               + ", ".join(f"pid {p}: {kb / 1024:.0f} MB" for p, kb in peak.items())
               + f"; largest {max(peak.values()) / 1024:.0f} MB")
