@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ...errors import DeployFailed, IntegrityError, LimitError, SnapshotError
-from .._http import ApiClient, poll_until, run_concurrently
+from ...errors import DeployFailed, LimitError, SnapshotError
+from .. import _upload
+from .._http import ApiClient, poll_until
 from ..base import Deployment, DeployStats, DeployTarget
 from . import _config
 
@@ -79,38 +78,20 @@ def build_manifest(snapshot: Snapshot, root: Path, target: DeployTarget) -> list
     return entries
 
 
-class Uploader:
+class Uploader(_upload.Uploader[Entry]):
+    """``PUT /deploys/{id}/files/{path}`` for each file Netlify requires."""
+
     def __init__(self, api: ApiClient, deploy_id: str, concurrency: int,
                  progress: Callable[[int, int], None] | None) -> None:
-        self.api = api
+        super().__init__(api, concurrency, progress)
         self.deploy_id = deploy_id
-        self.concurrency = concurrency
-        self.progress = progress
-        self.stats = DeployStats()
-        self._lock = threading.Lock()
 
-    def upload(self, entries: list[Entry]) -> None:
-        # each request already waits out its own Retry-After; the window shrinks to a quarter at most
-        run_concurrently(entries, self._one, concurrency=self.concurrency, throttled=self.api.throttled,
-                         min_window=max(1, self.concurrency // 4))
+    def path_of(self, entry: Entry) -> str:
+        return entry.path
 
-    def _one(self, entry: Entry) -> None:
-        if entry.data is not None:
-            data = entry.data
-        else:
-            assert entry.abspath is not None
-            with open(entry.abspath, "rb") as fh:
-                data = fh.read()
-        if hashlib.sha1(data).hexdigest() != entry.sha:
-            raise IntegrityError(f"{entry.path} changed while deploying (its SHA-1 no longer matches the snapshot).",
-                                 hint="Do not rebuild during a deploy; run the deploy again.")
+    def send(self, entry: Entry, data: bytes) -> None:
         self.api.request("PUT", f"/deploys/{self.deploy_id}/files/{quote(entry.path, safe='/')}",
                          retries=UPLOAD_RETRIES, content=data, headers={"Content-Type": "application/octet-stream"})
-        with self._lock:
-            self.stats.files_uploaded += 1
-            self.stats.bytes_uploaded += len(data)
-        if self.progress is not None:
-            self.progress(1, len(data))
 
 
 def _fetch(api: ApiClient, site_id: str, deploy_id: str) -> dict[str, Any]:

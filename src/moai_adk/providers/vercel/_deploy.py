@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...errors import DeployFailed, IntegrityError, LimitError, ProviderError
-from .._http import ApiClient, poll_until, run_concurrently
-from ..base import Deployment, DeployStats, Limits
+from ...errors import DeployFailed, LimitError, ProviderError
+from .. import _upload
+from .._http import ApiClient, poll_until
+from ..base import Deployment, Limits
 
 if TYPE_CHECKING:
     from ...deploy.snapshot import Snapshot
@@ -103,43 +103,18 @@ def missing_shas(response_body: Any) -> list[str] | None:
     return None
 
 
-class Uploader:
+class Uploader(_upload.Uploader[ManifestEntry]):
     """Sends missing files to ``POST /v2/files`` with bounded adaptive concurrency."""
 
-    def __init__(self, api: ApiClient, concurrency: int, progress: Callable[[int, int], None] | None) -> None:
-        self.api = api
-        self.concurrency = concurrency
-        self.progress = progress
-        self.stats = DeployStats()
-        self._lock = threading.Lock()
+    def path_of(self, entry: ManifestEntry) -> str:
+        return entry.file
 
-    def upload(self, entries: list[ManifestEntry]) -> None:
-        # each request already waits out its own Retry-After; the window shrinks to a quarter at most
-        run_concurrently(entries, self._one, concurrency=self.concurrency, throttled=self.api.throttled,
-                         min_window=max(1, self.concurrency // 4))
-
-    def _one(self, entry: ManifestEntry) -> None:
-        if entry.data is not None:
-            data = entry.data
-        else:
-            assert entry.abspath is not None
-            with open(entry.abspath, "rb") as fh:
-                data = fh.read()
-        if hashlib.sha1(data).hexdigest() != entry.sha:
-            raise IntegrityError(
-                f"{entry.file} changed while deploying (its SHA-1 no longer matches the snapshot).",
-                hint="Do not rebuild during a deploy; run the deploy again.",
-            )
+    def send(self, entry: ManifestEntry, data: bytes) -> None:
         self.api.request("POST", "/v2/files", retries=UPLOAD_RETRIES, content=data, headers={
             "Content-Type": "application/octet-stream",
             "Content-Length": str(len(data)),
             "x-vercel-digest": entry.sha,
         })
-        with self._lock:
-            self.stats.files_uploaded += 1
-            self.stats.bytes_uploaded += len(data)
-        if self.progress is not None:
-            self.progress(1, len(data))
 
 
 def create_with_handshake(api: ApiClient, body: dict[str, Any], manifest: Manifest, uploader: Uploader,
