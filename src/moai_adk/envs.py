@@ -24,15 +24,14 @@ listed as unreadable and keep the value the file already had, if any.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, UsageError
+from .fsutil import atomic_write
 from .providers.base import EnvVar, Provider
 
 VERCEL_TARGETS = {"production": "production", "preview": "preview", "staging": "preview",
@@ -125,20 +124,6 @@ def format_dotenv(values: Mapping[str, str], header: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_text_atomic(path: Path, text: str, mode: int = 0o600) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 # -- service ---------------------------------------------------------------
 @dataclass
 class PullResult:
@@ -223,7 +208,7 @@ def pull_env(provider: Provider, environment: str, path: Path, *, dry_run: bool 
     if result.unreadable:
         header += "\nNot readable (secret): " + ", ".join(result.unreadable)
     if not dry_run:
-        write_text_atomic(path, format_dotenv(values, header))
+        atomic_write(path, format_dotenv(values, header), mode=0o600)
     return result
 
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import MigrationError, UsageError
+from ..fsutil import atomic_write
 from .splitter import SplitResult, split
 
 MIGRATIONS_DIR = Path("supabase") / "migrations"
@@ -176,15 +176,7 @@ def new_migration(folder: Path, name: str, now: datetime, content: str = "") -> 
         )
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{version}_{name}.sql"
-    fd, tmp = tempfile.mkstemp(prefix=".new-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(content)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(target, content)
     return target
 
 

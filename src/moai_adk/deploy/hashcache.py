@@ -16,11 +16,11 @@ error: it is rebuilt.
 from __future__ import annotations
 
 import marshal
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ..fsutil import atomic_write
 
 MAGIC = b"MOAIHC2" + bytes([sys.version_info[0], sys.version_info[1]])
 
@@ -128,15 +128,7 @@ class HashCache:
                     marshal.dump((rel, entry), fh)
             self.journal_len += len(self.changed)
         else:
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".hashcache.")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(MAGIC)
-                    fh.write(marshal.dumps(self.entries))
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(self.path, MAGIC + marshal.dumps(self.entries), durable=False)
             self.journal.unlink(missing_ok=True)
             self.journal_len = 0
             self.corrupt = False

@@ -11,13 +11,11 @@ Everything takes an ``environ`` mapping; nothing reads ``os.environ`` itself.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import StateError
+from ..fsutil import atomic_write, read_json_object
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
@@ -49,48 +47,14 @@ def credentials_path(environ: Mapping[str, str]) -> Path:
 
 def read_credentials(path: Path) -> dict[str, Any] | None:
     """The saved ``{"url", "token"}`` or ``None`` when there is no file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise StateError(
-            f"Cannot read the local platform credentials file {path} ({exc.strerror}).",
-            hint=f"Fix its permissions (chmod 600 {path}) or delete it and restart `moai-adk platform serve`.",
-        ) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StateError(
-            f"The local platform credentials file {path} is not valid JSON ({exc.msg} at line {exc.lineno}).",
-            hint=f"Delete {path} and restart `moai-adk platform serve`; it writes a fresh one.",
-        ) from exc
-    if not isinstance(data, dict):
-        raise StateError(
-            f"The local platform credentials file {path} must hold a JSON object with url and token.",
-            hint=f"Delete {path} and restart `moai-adk platform serve`; it writes a fresh one.",
-        )
-    return data
+    return read_json_object(path, fix=f"Delete {path} and restart `moai-adk platform serve`; it writes a fresh one "
+                                      f"(or fix its permissions: chmod 600 {path}).")
 
 
 def write_credentials(path: Path, url: str, token: str) -> None:
     """Write the credentials file atomically with mode 0600."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".platform-", suffix=".json", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"url": url, "token": token}, fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write(path, json.dumps({"url": url, "token": token}, indent=2) + "\n", mode=0o600)
 
 
 def resolve_platform(environ: Mapping[str, str], settings: Mapping[str, Any] | None = None) -> tuple[str, str | None, Path]:

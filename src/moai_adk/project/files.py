@@ -24,7 +24,8 @@ import tomlkit.exceptions
 from tomlkit.toml_document import TOMLDocument
 
 from ..errors import ConfigError, StateError
-from .plan import FileChange, atomic_write, change_for, read_bytes
+from ..fsutil import atomic_write, read_json_object
+from .plan import FileChange, change_for, read_bytes
 
 VERCEL_LINK = ".vercel/project.json"
 NETLIFY_LINK = ".netlify/state.json"
@@ -132,23 +133,8 @@ class VercelLink:
 
 def _read_state(root: Path, rel: str) -> dict[str, Any] | None:
     path = root / rel
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StateError(f"Cannot read {path}: {exc}.", hint=f"Check {path}'s permissions.") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StateError(
-            f"{path}:{exc.lineno}:{exc.colno} is corrupt: not valid JSON ({exc.msg}).",
-            hint=f"Delete {path} and link the project again (e.g. `moai-adk deploy` re-links it).",
-        ) from exc
-    if not isinstance(data, dict):
-        raise StateError(f"{path} is corrupt: expected a JSON object, found {type(data).__name__}.",
-                         hint=f"Delete {path} and link the project again.")
-    return data
+    return read_json_object(path, fix=f"Delete {path} and link the project again "
+                                      "(`moai-adk init --baas <platform> --link`).")
 
 
 def _merged_state(root: Path, rel: str, updates: dict[str, Any]) -> dict[str, Any]:

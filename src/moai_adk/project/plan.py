@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import MoaiError
+from ..fsutil import atomic_write, default_mode
 
 Action = Literal["created", "updated", "kept", "overwritten"]
 ACTIONS: tuple[Action, ...] = ("created", "updated", "kept", "overwritten")
@@ -72,32 +73,6 @@ def read_bytes(path: Path) -> bytes | None:
                         hint=f"Check the permissions of {path}.") from exc
 
 
-def _file_mode(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".moai-tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def check_writable(root: Path) -> None:
     """Fail early, before planning, when ``root`` cannot be created or written."""
     try:
@@ -128,7 +103,7 @@ def apply_plan(root: Path, changes: list[FileChange]) -> None:
                 made_dirs.append(folder)
             if change.is_dir or change.content is None:
                 continue
-            mode = _file_mode(target)
+            mode = default_mode(target)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".moai-tmp", dir=target.parent)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(change.content)
