@@ -80,3 +80,24 @@ def test_secret_in_output_is_refused(moai: Run, tmp_path: Path) -> None:
     r = moai("deploy", "--dry-run")
     assert r.returncode == 1
     assert ".env" in r.stderr and "--allow-secret-file" in r.stderr
+
+
+def test_missing_or_empty_output_folder(moai: Run, tmp_path: Path) -> None:
+    project(tmp_path, '[project]\nname = "site"\n[build]\noutput = "dist"\n')
+    r = moai("deploy", "--dry-run")
+    assert r.returncode == 1
+    assert "dist does not exist" in r.stderr and "[build] output" in r.stderr
+    (tmp_path / "dist").mkdir()
+    r = moai("deploy", "--dry-run")
+    assert r.returncode == 1 and "is empty" in r.stderr
+
+
+def test_symlink_out_of_the_output_folder(moai: Run, tmp_path: Path) -> None:
+    project(tmp_path, '[project]\nname = "site"\n[build]\noutput = "dist"\n')
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "index.html").write_text("hi")
+    (tmp_path / "secret.txt").write_text("s")
+    (tmp_path / "dist" / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    r = moai("deploy", "--dry-run")
+    assert r.returncode == 1
+    assert "leak.txt is a symlink pointing outside the output folder" in r.stderr

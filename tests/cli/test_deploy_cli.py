@@ -120,3 +120,12 @@ def test_kill_9_mid_deploy_keeps_production_and_resumes(moai: Run, local_platfor
     assert again["files_total"] == 601
     assert again["files_uploaded"] == 601 - uploaded_before_kill
     assert httpx.get(f"{local_platform.url}/_sites/{site}/").text == f"{site} two"
+
+
+def test_missing_token_names_the_fix(moai: Run, local_platform, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = site_project(tmp_path / "p", local_platform.new_site("notoken"))
+    # a platform URL but no token and no credentials file for this user
+    r = moai("deploy", cwd=root, env={"MOAI_PLATFORM_URL": local_platform.url,
+                                      "MOAI_PLATFORM_CREDENTIALS": str(tmp_path / "none.json")})
+    assert r.returncode == 1
+    assert "MOAI_PLATFORM_TOKEN" in r.stderr and "Hint:" in r.stderr
