@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 
 @dataclass
@@ -40,16 +48,27 @@ class Output:
         self.err.print(f"[yellow]Warning:[/yellow] {message}")
 
     @contextmanager
-    def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> Iterator[Callable[[int], None]]:
-        """A rich progress bar on stderr (hidden when stderr is not a terminal or in --json)."""
+    def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> Iterator[Tracker]:
+        """A rich progress bar on stderr (hidden when stderr is not a terminal or in --json).
+
+        Yields a ``Tracker``: call it to advance; ``set_total`` once the total is known."""
         disable = self.json or self.quiet or not self.err.is_terminal
         columns: list[Any] = [TextColumn("{task.description}"), BarColumn()]
-        columns.append(DownloadColumn() if unit_bytes else TextColumn("{task.completed}/{task.total}"))
+        columns.append(DownloadColumn() if unit_bytes else MofNCompleteColumn())
         columns.append(TimeRemainingColumn())
         with Progress(*columns, console=self.err, disable=disable, transient=True) as bar:
-            task = bar.add_task(description, total=total)
+            yield Tracker(bar, bar.add_task(description, total=total))
 
-            def advance(n: int = 1) -> None:
-                bar.advance(task, n)
 
-            yield advance
+class Tracker:
+    """Advances one rich progress task; cheap to call per file."""
+
+    def __init__(self, bar: Progress, task: TaskID) -> None:
+        self.bar = bar
+        self.task = task
+
+    def __call__(self, n: int = 1) -> None:
+        self.bar.advance(self.task, n)
+
+    def set_total(self, total: int) -> None:
+        self.bar.update(self.task, total=total)

@@ -33,10 +33,24 @@ CACHE_FILE = Path(".moai") / "cache" / "hashes.bin"
 HISTORY_FILE = Path(".moai") / "history.jsonl"
 
 
+class Progress(Protocol):
+    def __call__(self, n: int = 1) -> None: ...
+
+    def set_total(self, total: int) -> None: ...
+
+
 class UI(Protocol):
     def info(self, message: str) -> None: ...
 
-    def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> AbstractContextManager[Callable[[int], None]]: ...
+    def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> AbstractContextManager[Progress]: ...
+
+
+class _NoProgress:
+    def __call__(self, n: int = 1) -> None:
+        pass
+
+    def set_total(self, total: int) -> None:
+        pass
 
 
 class _SilentUI:
@@ -44,11 +58,8 @@ class _SilentUI:
         pass
 
     @contextmanager
-    def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> Iterator[Callable[[int], None]]:
-        def advance(n: int = 1) -> None:
-            pass
-
-        yield advance
+    def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> Iterator[Progress]:
+        yield _NoProgress()
 
 
 @dataclass
@@ -175,7 +186,7 @@ def run_deploy(req: DeployRequest, provider: Provider, *, environ: Mapping[str, 
         snap: Snapshot = take_snapshot(
             cfg.output_dir, provider.hash_algorithms, cache=cache, limits=provider.limits,
             platform=provider.name, allow_secret_files=req.allow_secret_files,
-            on_hashed=lambda n, _b: advance(n), project_root=cfg.output_dir == cfg.root,
+            on_hashed=lambda n, _b: advance(n), on_total=advance.set_total, project_root=cfg.output_dir == cfg.root,
         )
     timed("snapshot", t)
     result = DeployResult(

@@ -257,6 +257,7 @@ def take_snapshot(
     platform: str = "the platform",
     allow_secret_files: Iterable[str] = (),
     on_hashed: Callable[[int, int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
     workers: int = HASH_WORKERS,
     project_root: bool = False,
 ) -> Snapshot:
@@ -295,6 +296,8 @@ def take_snapshot(
     else:
         todo = files
 
+    if on_total is not None:
+        on_total(len(todo))
     if todo:
         # Small files hash fastest on one thread (SHA extensions make the
         # per-file Python overhead dominate; threads only add GIL hand-offs).
