@@ -1,12 +1,16 @@
-"""The platform's ASGI application: ``/_api/...`` goes to the Starlette deploy
-API, everything else to the raw serving callable."""
+"""The platform's application: ``/_api/...`` goes to the blob upload handlers
+or the Starlette deploy API, everything else to the serving path. One object
+speaks ASGI (uvicorn) and RSGI (granian: ``__rsgi__`` and its init/del hooks)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
 from .api import build_api
+from .rsgi import RsgiScope, call_asgi, serve
 from .service import Platform
 from .serving import Receive, Scope, Send, Server, send_simple
 from .uploads import BATCH_PATH, BLOB_PREFIX, post_batch, put_blob
@@ -17,24 +21,43 @@ DOMAIN_ENV = "MOAI_PLATFORM_DOMAIN"
 
 
 class PlatformApp:
-    """ASGI entry point wrapping one ``Platform``."""
+    """ASGI and RSGI entry point wrapping one ``Platform``."""
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.api = build_api(platform)
         self.edge = Server(platform)
 
+    async def api_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Everything under ``/_api/``."""
+        path = scope["path"]
+        if scope["method"] == "PUT" and path.startswith(BLOB_PREFIX):
+            await put_blob(self.platform, scope, receive, send)
+        elif scope["method"] == "POST" and path == BATCH_PATH:
+            await post_batch(self.platform, scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+    def __rsgi__(self, scope: RsgiScope, proto: Any) -> Awaitable[None]:
+        # a plain function handing back the coroutine: one frame less on the hot path
+        if scope.proto != "http":
+            return _refuse_websocket(proto)
+        if scope.path.startswith("/_api/"):
+            return call_asgi(self.api_asgi, scope, proto)
+        return serve(self.edge, scope, proto)
+
+    def __rsgi_init__(self, loop: Any) -> None:
+        """Granian calls this in the worker before serving (the ASGI lifespan startup)."""
+
+    def __rsgi_del__(self, loop: Any) -> None:
+        """Granian calls this in the worker after serving (the ASGI lifespan shutdown)."""
+        self.platform.close()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            path = scope["path"]
-            if path.startswith("/_api/"):
-                if scope["method"] == "PUT" and path.startswith(BLOB_PREFIX):
-                    await put_blob(self.platform, scope, receive, send)
-                elif scope["method"] == "POST" and path == BATCH_PATH:
-                    await post_batch(self.platform, scope, receive, send)
-                else:
-                    await self.api(scope, receive, send)
+            if scope["path"].startswith("/_api/"):
+                await self.api_asgi(scope, receive, send)
             else:
                 await self.edge(scope, receive, send)
         elif kind == "lifespan":
@@ -50,6 +73,10 @@ class PlatformApp:
             await send({"type": "websocket.close", "code": 1000})
         else:  # pragma: no cover - unknown scope types
             await send_simple(send, 400, b"unsupported\n")
+
+
+async def _refuse_websocket(proto: Any) -> None:
+    proto.close(1000)
 
 
 def create_app(data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost") -> PlatformApp:

@@ -1,5 +1,6 @@
 """Run the platform: check the port, make sure an admin token exists and is
-saved for this user, then serve with granian (uvicorn when granian is missing)."""
+saved for this user, then serve with granian on its native RSGI interface
+(uvicorn on ASGI when granian is missing)."""
 
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def run(host: str, port: int, data_dir: Path, *, cache_mb: int = 64, domain: str
     if on_ready is not None:
         on_ready("granian" if use_granian else "uvicorn")
     if use_granian:
-        Granian(target, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
+        Granian(target, address=host, port=port, interface=Interfaces.RSGI, workers=workers, factory=True,
                 log_access=False).serve()
         return
     import uvicorn

@@ -1,4 +1,5 @@
-"""The serving path: a raw ASGI callable (no routing framework per request).
+"""The serving path: which deployment and file answer a request, as an
+interface-neutral decision plus thin ASGI (here) and RSGI (``rsgi.py``) adapters.
 
 Which deployment answers:
 
@@ -10,13 +11,19 @@ A request resolves its deployment once, then its path once per deployment
 (cached), so one response always comes from one complete deployment. Bytes
 come from the in-memory LRU (``BlobCache``); gzip/brotli variants were made at
 finalize time. ETag/If-None-Match -> 304, single byte ranges -> 206/416.
+
+``Server.respond`` returns a ``Reply``: ``(status, headers, body, stream)``.
+``headers`` is a ``Headers`` holding the ASGI byte pairs and, made once on
+first use, the RSGI str pairs; the 200 headers of a path are built once per
+encoding and kept on its ``Resolved``. ``stream`` is a ``FileSlice`` for files
+above ``STREAM_ABOVE`` (then ``body`` is empty), else None.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .service import Platform
@@ -25,20 +32,83 @@ from .views import DeployView, FileEntry, Resolved
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+RawHeaders = list[tuple[bytes, bytes]]
 
 COOKIE = "moai_bucket"
 CACHE_CONTROL = (b"cache-control", b"public, max-age=0, must-revalidate")
 STREAM_ABOVE = 8 << 20
 CHUNK = 256 << 10
+HOSTS_MAX = 1024
 
 
-async def send_simple(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None,
-                      head: bool = False) -> None:
+def text(value: bytes) -> str:
+    """A header byte string as the str granian writes back as the same bytes (UTF-8, else latin-1)."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+class Headers:
+    """Response headers: ``raw`` for ASGI; ``text`` (RSGI) is made on first use and kept."""
+
+    __slots__ = ("raw", "_text")
+
+    def __init__(self, raw: RawHeaders) -> None:
+        self.raw = raw
+        self._text: list[tuple[str, str]] | None = None
+
+    @property
+    def text(self) -> list[tuple[str, str]]:
+        made = self._text
+        if made is None:
+            made = self._text = [(k.decode("latin-1"), text(v)) for k, v in self.raw]
+        return made
+
+
+class FileSlice:
+    """``length`` bytes of a blob file from ``start``, read in ``CHUNK`` pieces off the event loop."""
+
+    __slots__ = ("path", "start", "length")
+
+    def __init__(self, path: str, start: int, length: int) -> None:
+        self.path, self.start, self.length = path, start, length
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        with open(self.path, "rb") as fh:
+            fh.seek(self.start)
+            left = self.length
+            while left > 0:
+                chunk = await loop.run_in_executor(None, fh.read, min(CHUNK, left))
+                if not chunk:
+                    return
+                left -= len(chunk)
+                yield chunk
+
+
+Reply = tuple[int, Headers, bytes, FileSlice | None]
+
+
+def simple(status: int, body: bytes, headers: RawHeaders | None = None, head: bool = False) -> Reply:
     hdrs = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
     if headers:
         hdrs.extend(headers)
-    await send({"type": "http.response.start", "status": status, "headers": hdrs})
-    await send({"type": "http.response.body", "body": b"" if head else body})
+    return status, Headers(hdrs), b"" if head else body, None
+
+
+async def send_simple(send: Send, status: int, body: bytes, headers: RawHeaders | None = None,
+                      head: bool = False) -> None:
+    _, hdrs, body, _ = simple(status, body, headers, head)
+    await send({"type": "http.response.start", "status": status, "headers": hdrs.raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+NOT_ALLOWED = simple(405, b"Method Not Allowed\n", [(b"allow", b"GET, HEAD")])
+_NO_HOST = b"moai-adk platform: use http://<site>.localhost:<port>/ or /_sites/<site>/\n"
+_NO_SITE = b"No such site or deployment on this moai-adk platform.\n"
+NO_HOST = (simple(404, _NO_HOST), simple(404, _NO_HOST, head=True))  # [head]
+NO_SITE = (simple(404, _NO_SITE), simple(404, _NO_SITE, head=True))
 
 
 def parse_range(value: str, size: int) -> tuple[int, int] | None | bool:
@@ -64,33 +134,60 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None | bool:
     return start, min(end, size - 1)
 
 
+def _query(raw: str | bytes) -> str:
+    return raw.decode("latin-1") if isinstance(raw, bytes) else raw
+
+
 class Server:
-    """The edge: maps a request to a deployment and a file, and sends it."""
+    """The edge: maps a request to a deployment and a file (``respond``); ASGI callable."""
 
     def __init__(self, platform: Platform) -> None:
         self.p = platform
         self.suffix = "." + platform.domain
+        self._hosts: dict[str | bytes, tuple[str, ...] | None] = {}  # Host header -> labels below the domain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope["method"]
-        head = method == "HEAD"
-        if method != "GET" and not head:
-            await send_simple(send, 405, b"Method Not Allowed\n", [(b"allow", b"GET, HEAD")])
-            return
         host = b""
         inm = accept = rng = cookie = None
         for k, v in scope["headers"]:
             if k == b"host":
                 host = v
             elif k == b"if-none-match":
-                inm = v
+                inm = v.decode("latin-1")
             elif k == b"accept-encoding":
-                accept = v
+                accept = v.decode("latin-1")
             elif k == b"range":
-                rng = v
+                rng = v.decode("latin-1")
             elif k == b"cookie":
-                cookie = v
-        path: str = scope["path"]
+                cookie = v.decode("latin-1")
+        status, headers, body, stream = await self.respond(
+            scope["method"], host, scope["path"], scope.get("query_string", b""), inm, accept, rng, cookie)
+        await send({"type": "http.response.start", "status": status, "headers": headers.raw})
+        if stream is None:
+            await send({"type": "http.response.body", "body": body})
+            return
+        async for chunk in stream.chunks():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    def _labels(self, host: str | bytes) -> tuple[str, ...] | None:
+        labels = self._hosts.get(host, ())
+        if labels == ():
+            name = host.decode("latin-1") if isinstance(host, bytes) else host
+            hostname = name.rsplit(":", 1)[0].lower() if name else ""
+            labels = (tuple(hostname[: -len(self.suffix)].split(".")) if hostname.endswith(self.suffix)
+                      else None)
+            if len(self._hosts) >= HOSTS_MAX:
+                self._hosts.clear()
+            self._hosts[host] = labels
+        return labels
+
+    async def respond(self, method: str, host: str | bytes, path: str, query: str | bytes, inm: str | None,
+                      accept: str | None, rng: str | None, cookie: str | None) -> Reply:
+        """The whole answer to one request; ``query`` is the raw query string."""
+        head = method == "HEAD"
+        if method != "GET" and not head:
+            return NOT_ALLOWED
         prefix = ""
         set_cookie: bytes | None = None
         view: DeployView | None
@@ -99,22 +196,18 @@ class Server:
             name, slash, tail = rest.partition("/")
             prefix = f"/{kind}/{name}"
             if not slash:
-                qs = scope.get("query_string", b"")
-                loc = prefix + "/" + ("?" + qs.decode("latin-1") if qs else "")
-                await send_simple(send, 308, b"", [(b"location", loc.encode())], head)
-                return
+                qs = _query(query)
+                loc = prefix + "/" + ("?" + qs if qs else "")
+                return simple(308, b"", [(b"location", loc.encode())], head)
             path = "/" + tail
             if kind == "_sites":
                 view, set_cookie = self._site_view(name, cookie)
             else:
                 view = self.p.ready_view(name)
         else:
-            hostname = host.decode("latin-1").rsplit(":", 1)[0].lower() if host else ""
-            if not hostname.endswith(self.suffix):
-                await send_simple(send, 404, b"moai-adk platform: use http://<site>.localhost:<port>/ "
-                                  b"or /_sites/<site>/\n", None, head)
-                return
-            labels = hostname[: -len(self.suffix)].split(".")
+            labels = self._labels(host)
+            if labels is None:
+                return NO_HOST[head]
             if len(labels) == 1:
                 view, set_cookie = self._site_view(labels[0], cookie)
             elif len(labels) == 2:
@@ -124,8 +217,7 @@ class Server:
             else:
                 view = None
         if view is None:
-            await send_simple(send, 404, b"No such site or deployment on this moai-adk platform.\n", None, head)
-            return
+            return NO_SITE[head]
         res = view.resolve(path)
         entry = res.entry
         if (res.kind == "file" and inm is None and rng is None and set_cookie is None and not head
@@ -133,34 +225,41 @@ class Server:
             # hot path: a full 200 with headers built once per (path, encoding)
             variant = ""
             if entry.compressible and accept is not None:
-                if entry.br and b"br" in accept:
+                if entry.br and "br" in accept:
                     variant = "br"
-                elif entry.gz and b"gzip" in accept:
+                elif entry.gz and "gzip" in accept:
                     variant = "gz"
             size = entry.gz if variant == "gz" else entry.br if variant == "br" else entry.size
-            body = await self._read(entry.sha, variant, size)
+            blobs = self.p.blobs
+            if blobs.cacheable(size):
+                body = blobs.get(entry.sha, variant)
+            else:
+                body = await self._read(entry.sha, variant, size)
             if len(body) == size:
                 headers = res.prebuilt.get(variant)
                 if headers is None:
-                    headers = res.prebuilt[variant] = self._headers(res, entry, variant, view.id_header, size)
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
-                return
-        extra: list[tuple[bytes, bytes]] = [(b"x-moai-deploy", view.id_header)]
+                    headers = res.prebuilt[variant] = Headers(
+                        self._headers(res, entry, variant, view.id_header, size))
+                return 200, headers, body, None
+        extra: RawHeaders = [(b"x-moai-deploy", view.id_header)]
         if set_cookie is not None:
             extra.append((b"vary", b"Cookie"))
             if set_cookie:
                 extra.append((b"set-cookie", set_cookie))
         if res.kind == "redirect":
-            await self._redirect(send, res, prefix, scope, extra, head)
-            return
+            loc = res.location
+            if prefix and loc.startswith("/"):
+                loc = prefix + loc
+            qs = _query(query)
+            if qs and "?" not in loc:
+                loc += "?" + qs
+            return simple(res.status, b"", extra + [(b"location", loc.encode("utf-8"))], head)
         if entry is None:
-            await send_simple(send, 404, b"Not Found\n", extra + res.headers, head)
-            return
-        await self._file(send, res, entry, inm, accept, rng, extra, head)
+            return simple(404, b"Not Found\n", extra + res.headers, head)
+        return await self._file(res, entry, inm, accept, rng, extra, head)
 
     @staticmethod
-    def _headers(res: Resolved, entry: FileEntry, variant: str, deploy: bytes, size: int) -> list[tuple[bytes, bytes]]:
+    def _headers(res: Resolved, entry: FileEntry, variant: str, deploy: bytes, size: int) -> RawHeaders:
         headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), CACHE_CONTROL,
                    (b"x-moai-deploy", deploy), *res.headers]
         if entry.compressible:
@@ -172,7 +271,7 @@ class Server:
         headers.append((b"content-length", str(size).encode()))
         return headers
 
-    def _site_view(self, site: str, cookie: bytes | None) -> tuple[DeployView | None, bytes | None]:
+    def _site_view(self, site: str, cookie: str | None) -> tuple[DeployView | None, bytes | None]:
         state = self.p.sites.get(site)
         if state is None:
             return None, None
@@ -181,8 +280,7 @@ class Server:
         if state.split is not None:
             found = -1
             if cookie is not None:
-                text = cookie.decode("latin-1")
-                for part in text.split(";"):
+                for part in cookie.split(";"):
                     k, _, v = part.strip().partition("=")
                     if k == COOKIE and v.isdigit():
                         found = int(v)
@@ -201,32 +299,20 @@ class Server:
             view = self.p.ready_view(deploy_id)
         return view, set_cookie
 
-    async def _redirect(self, send: Send, res: Resolved, prefix: str, scope: Scope,
-                        extra: list[tuple[bytes, bytes]], head: bool) -> None:
-        loc = res.location
-        if prefix and loc.startswith("/"):
-            loc = prefix + loc
-        qs = scope.get("query_string", b"")
-        if qs and "?" not in loc:
-            loc += "?" + qs.decode("latin-1")
-        await send_simple(send, res.status, b"", extra + [(b"location", loc.encode("utf-8"))], head)
-
-    async def _file(self, send: Send, res: Resolved, entry: FileEntry, inm: bytes | None, accept: bytes | None,
-                    rng: bytes | None, extra: list[tuple[bytes, bytes]], head: bool) -> None:
+    async def _file(self, res: Resolved, entry: FileEntry, inm: str | None, accept: str | None, rng: str | None,
+                    extra: RawHeaders, head: bool) -> Reply:
         variant = ""
         if entry.compressible and accept is not None and rng is None:
-            if entry.br and b"br" in accept:
+            if entry.br and "br" in accept:
                 variant = "br"
-            elif entry.gz and b"gzip" in accept:
+            elif entry.gz and "gzip" in accept:
                 variant = "gz"
         if inm is not None and res.status == 200 and _etag_matches(inm, entry):
             headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), CACHE_CONTROL,
                        *extra, *res.headers]
             if entry.compressible:
                 headers.append((b"vary", b"Accept-Encoding"))
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
-            return
+            return 304, Headers(headers), b"", None
         size = entry.gz if variant == "gz" else entry.br if variant == "br" else entry.size
         body = b""
         if not head and size <= STREAM_ABOVE:
@@ -245,24 +331,21 @@ class Server:
         else:
             headers.append((b"accept-ranges", b"bytes"))
             if rng is not None and status == 200:
-                parsed = parse_range(rng.decode("latin-1"), size)
+                parsed = parse_range(rng, size)
                 if parsed is False:
-                    await send_simple(send, 416, b"Range Not Satisfiable\n",
-                                      [(b"content-range", f"bytes */{size}".encode())], head)
-                    return
+                    return simple(416, b"Range Not Satisfiable\n", [(b"content-range", f"bytes */{size}".encode())],
+                                  head)
                 if parsed is not None:
                     start, end = parsed  # type: ignore[misc]
                     status = 206
                     headers.append((b"content-range", f"bytes {start}-{end}/{size}".encode()))
         length = end - start + 1 if size else 0
         headers.append((b"content-length", str(length).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
         if head:
-            await send({"type": "http.response.body", "body": b""})
-        elif size > STREAM_ABOVE:
-            await self._stream(send, entry.sha, variant, start, length)
-        else:
-            await send({"type": "http.response.body", "body": body if status != 206 else body[start:end + 1]})
+            return status, Headers(headers), b"", None
+        if size > STREAM_ABOVE:
+            return status, Headers(headers), b"", FileSlice(str(self.p.store.path(entry.sha, variant)), start, length)
+        return status, Headers(headers), body if status != 206 else body[start:end + 1], None
 
     async def _read(self, sha: str, variant: str, size: int) -> bytes:
         blobs = self.p.blobs
@@ -275,30 +358,15 @@ class Server:
                 raise
             return b""
 
-    async def _stream(self, send: Send, sha: str, variant: str, start: int, length: int) -> None:
-        loop = asyncio.get_running_loop()
-        path = self.p.store.path(sha, variant)
-        with open(path, "rb") as fh:
-            fh.seek(start)
-            left = length
-            while left > 0:
-                chunk = await loop.run_in_executor(None, fh.read, min(CHUNK, left))
-                if not chunk:
-                    break
-                left -= len(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": left > 0})
-        if left > 0:
-            await send({"type": "http.response.body", "body": b""})
 
-
-def _etag_matches(header: bytes, entry: FileEntry) -> bool:
-    if header.strip() == b"*":
+def _etag_matches(header: str, entry: FileEntry) -> bool:
+    if header.strip() == "*":
         return True
-    base = entry.etag[1:-1]
-    for tag in header.split(b","):
+    base = entry.etag[1:-1].decode("latin-1")
+    for tag in header.split(","):
         tag = tag.strip()
-        if tag.startswith(b"W/"):
+        if tag.startswith("W/"):
             tag = tag[2:]
-        if tag.strip(b'"').split(b"-", 1)[0] == base:
+        if tag.strip('"').split("-", 1)[0] == base:
             return True
     return False

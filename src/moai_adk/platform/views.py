@@ -102,7 +102,7 @@ class Resolved:
     entry: FileEntry | None = None
     location: str = ""
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    prebuilt: dict[str, list[tuple[bytes, bytes]]] = field(default_factory=dict)  # encoding -> 200 headers
+    prebuilt: dict[str, Any] = field(default_factory=dict)  # encoding -> 200 headers (serving.Headers)
 
 
 def make_entry(path: str, info: list[Any]) -> FileEntry:
