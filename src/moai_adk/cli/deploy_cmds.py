@@ -13,7 +13,7 @@ from ..deploy import pipeline
 from ..errors import ConfigError, MoaiError, UsageError
 from ..providers import available, get_provider_class, make_provider
 from ..providers.base import Deployment, Provider, ProviderContext
-from .main import State, common, state
+from .main import State, common, dry_run_option, state
 
 
 def load_project(st: State) -> Config:
@@ -128,7 +128,7 @@ def deployments(ctx: click.Context, platform: str | None, limit: int) -> None:
 @click.command()
 @click.argument("deployment_id")
 @platform_option
-@click.option("--dry-run", is_flag=True, help="Say what would change without changing it.")
+@dry_run_option
 @common
 @click.pass_context
 def promote(ctx: click.Context, deployment_id: str, platform: str | None, dry_run: bool) -> None:
@@ -137,8 +137,8 @@ def promote(ctx: click.Context, deployment_id: str, platform: str | None, dry_ru
     cfg = load_project(st)
     provider = provider_for(st, cfg, platform, "production")
     if dry_run:
-        st.output.result({"dry_run": True, "action": "promote", "platform": provider.name, "deployment_id": deployment_id},
-                         lambda con: con.print(f"Dry run: would promote {deployment_id} to production on {provider.name}."))
+        st.output.dry_run("promote", f"would promote {deployment_id} to production on {provider.name}.",
+                          platform=provider.name, deployment_id=deployment_id)
         return
     d = pipeline.promote(provider, cfg.root, deployment_id)
     st.output.result(_deployment_row(d), lambda con: con.print(
@@ -148,7 +148,7 @@ def promote(ctx: click.Context, deployment_id: str, platform: str | None, dry_ru
 @click.command()
 @click.argument("deployment_id", required=False)
 @platform_option
-@click.option("--dry-run", is_flag=True, help="Say what would change without changing it.")
+@dry_run_option
 @common
 @click.pass_context
 def rollback(ctx: click.Context, deployment_id: str | None, platform: str | None, dry_run: bool) -> None:
@@ -158,8 +158,8 @@ def rollback(ctx: click.Context, deployment_id: str | None, platform: str | None
     provider = provider_for(st, cfg, platform, "production")
     if dry_run:
         what = deployment_id or "the previous production deployment"
-        st.output.result({"dry_run": True, "action": "rollback", "platform": provider.name, "deployment_id": deployment_id},
-                         lambda con: con.print(f"Dry run: would roll production on {provider.name} back to {what}."))
+        st.output.dry_run("rollback", f"would roll production on {provider.name} back to {what}.",
+                          platform=provider.name, deployment_id=deployment_id)
         return
     d = pipeline.rollback(provider, cfg.root, deployment_id)
     st.output.result(_deployment_row(d), lambda con: con.print(

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..errors import NotSupported
 from .deploy_cmds import load_project, platform_option, provider_for
-from .main import common, state
+from .main import common, dry_run_option, state
 
 
 def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> Any:
@@ -54,7 +54,7 @@ def channels_list(ctx: click.Context, platform: str | None) -> None:
 @channels.command("delete")
 @click.argument("name")
 @platform_option
-@click.option("--dry-run", is_flag=True, help="Say what would be deleted without deleting it.")
+@dry_run_option
 @common
 @click.pass_context
 def channels_delete(ctx: click.Context, name: str, platform: str | None, dry_run: bool) -> None:
@@ -66,8 +66,7 @@ def channels_delete(ctx: click.Context, name: str, platform: str | None, dry_run
     if name == "live":
         delete(name)  # refuses with a clear error before sending anything
     if dry_run:
-        st.output.result({"dry_run": True, "action": "delete-channel", "channel": name},
-                         lambda con: con.print(f"Dry run: would delete channel {name} on {provider.name}."))
+        st.output.dry_run("delete-channel", f"would delete channel {name} on {provider.name}.", channel=name)
         return
     delete(name)
     st.output.result({"deleted": name}, lambda con: con.print(f"Deleted channel {name}."))
@@ -113,7 +112,7 @@ def functions_deploy(ctx: click.Context, names: tuple[str, ...], environment: st
 @click.argument("slug")
 @click.option("--env", "environment", default="production", show_default=True)
 @platform_option
-@click.option("--dry-run", is_flag=True, help="Say what would be deleted without deleting it.")
+@dry_run_option
 @common
 @click.pass_context
 def functions_delete(ctx: click.Context, slug: str, environment: str, platform: str | None, dry_run: bool) -> None:
@@ -123,8 +122,7 @@ def functions_delete(ctx: click.Context, slug: str, environment: str, platform: 
     provider = provider_for(st, cfg, platform or "supabase", environment)
     delete = _need(provider, "delete_function", "edge functions")
     if dry_run:
-        st.output.result({"dry_run": True, "action": "delete-function", "slug": slug},
-                         lambda con: con.print(f"Dry run: would delete function {slug} ({environment})."))
+        st.output.dry_run("delete-function", f"would delete function {slug} ({environment}).", slug=slug)
         return
     delete(slug, environment)
     st.output.result({"deleted": slug}, lambda con: con.print(f"Deleted function {slug}."))

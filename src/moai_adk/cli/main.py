@@ -50,6 +50,9 @@ def common(fn: F) -> F:
     return fn
 
 
+dry_run_option = click.option("--dry-run", is_flag=True, help="Say what would change without changing anything.")
+
+
 def state(ctx: click.Context) -> State:
     return ctx.ensure_object(State)
 

@@ -40,6 +40,10 @@ class Output:
         else:
             self.out.print(data)
 
+    def dry_run(self, action: str, message: str, **data: Any) -> None:
+        """The result of a ``--dry-run``: what would have changed, changing nothing."""
+        self.result({"dry_run": True, "action": action, **data}, lambda con: con.print(f"Dry run: {message}"))
+
     def info(self, message: str) -> None:
         if not self.quiet:
             self.err.print(message)
