@@ -14,6 +14,12 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@pytest.fixture(scope="module")
+def local_platform(each_server):
+    """Every test of this module runs on uvicorn (ASGI) and on granian (RSGI)."""
+    return each_server
+
+
 @pytest.fixture()
 def client(local_platform):
     with local_platform.client() as c:

@@ -14,6 +14,12 @@ PAGES = {"index.html": b"home", "blog/index.html": b"blog", "blog/post.html": b"
          "missing.html": b"not here page", "about.html": b"about"}
 
 
+@pytest.fixture(scope="module")
+def local_platform(each_server):
+    """Every test of this module runs on uvicorn (ASGI) and on granian (RSGI)."""
+    return each_server
+
+
 def serve(local_platform, files: dict[str, bytes]) -> str:
     site = local_platform.new_site("rules")
     local_platform.deploy(site, {**PAGES, **files})

@@ -27,6 +27,12 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
+def local_platform(each_server):
+    """Every test of this module runs on uvicorn (ASGI) and on granian (RSGI)."""
+    return each_server
+
+
+@pytest.fixture(scope="module")
 def served(local_platform):
     site = local_platform.new_site("serve")
     deploy_id = local_platform.deploy(site, FILES)

@@ -11,7 +11,8 @@ import httpx
 API = "/_api/v1"
 
 
-def test_readers_never_see_mixed_or_failed_responses(local_platform) -> None:
+def test_readers_never_see_mixed_or_failed_responses(each_server) -> None:
+    local_platform = each_server  # uvicorn (ASGI) and granian (RSGI)
     site = local_platform.new_site("atomic")
     marker_of: dict[str, str] = {}
     for k in range(6):
@@ -56,7 +57,8 @@ def test_readers_never_see_mixed_or_failed_responses(local_platform) -> None:
     assert len(seen) >= 3  # readers really observed several deployments during the switches
 
 
-def test_canary_weights_are_exact_per_bucket_and_sticky(local_platform) -> None:
+def test_canary_weights_are_exact_per_bucket_and_sticky(each_server) -> None:
+    local_platform = each_server  # uvicorn (ASGI) and granian (RSGI)
     site = local_platform.new_site("canary")
     stable = local_platform.deploy(site, {"index.html": b"stable"})
     canary = local_platform.deploy(site, {"index.html": b"canary"}, promote=False)

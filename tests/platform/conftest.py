@@ -1,0 +1,89 @@
+"""``each_server``: the platform on both servers it runs on, one per test module.
+
+* ``uvicorn``: the ASGI entry point, in-process (``tests.conftest.start_platform``);
+* ``granian``: the real ``moai-adk platform serve --server granian`` subprocess
+  (the RSGI entry point, what users run).
+
+Both yield a ``RunningPlatform``; for granian, ``.platform`` is a ``Platform``
+opened on the server's data folder for read-only peeking at the store and the
+database (its in-memory pointers are not the server's).
+
+A module runs every test on both with::
+
+    @pytest.fixture(scope="module")
+    def local_platform(each_server):
+        return each_server
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from moai_adk.platform.paths import CREDENTIALS_ENV
+from moai_adk.platform.service import Platform
+from tests.conftest import RunningPlatform, start_platform
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def start_granian(tmp: Path) -> Iterator[RunningPlatform]:
+    """``moai-adk platform serve --server granian`` on a free port until the block exits."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    data_dir = tmp / "platform-data"
+    creds = tmp / "config" / "platform.json"
+    env = {**os.environ, CREDENTIALS_ENV: str(creds)}
+    proc = subprocess.Popen([sys.executable, "-m", "moai_adk", "platform", "serve", "--server", "granian",
+                             "--port", str(port), "--data", str(data_dir)], env=env, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    peek: Platform | None = None
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/_api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("granian platform did not start: " + (proc.stderr.read() if proc.stderr else ""))
+            time.sleep(0.05)
+        token = json.loads(creds.read_text())["token"]
+        peek = Platform(data_dir)
+        yield RunningPlatform(url=url, token=token, data_dir=data_dir, credentials=creds, platform=peek, port=port)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, err = proc.communicate()
+        if peek is not None:
+            peek.close()
+    assert "granian" in err, err
+
+
+@pytest.fixture(scope="module", params=["uvicorn", "granian"])
+def each_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    tmp = tmp_path_factory.mktemp(f"platform-{request.param}")
+    starter = start_granian if request.param == "granian" else start_platform
+    with starter(tmp) as running:
+        yield running
