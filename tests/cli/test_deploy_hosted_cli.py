@@ -51,3 +51,28 @@ def test_link_deploy_promote_rollback(moai: Run, tmp_path: Path, platform: str) 
 
         r = moai("deploy", "--prod", "--no-health-check", cwd=root, env={**env, token_env: "revoked"})
         assert r.returncode == 1 and token_env in r.stderr
+
+
+def test_init_links_on_its_own_when_the_token_is_set(moai: Run, tmp_path: Path) -> None:
+    fake = FakeVercel(build_steps=0)
+    with fake.serve() as url:
+        env = {"VERCEL_TOKEN": "test-token", "MOAI_VERCEL_API_URL": url}
+        skip = tmp_path / "skip"
+        skip.mkdir()
+        r = moai("init", "--baas", "vercel", "--name", "skip", "--yes", "--no-link", cwd=skip, env=env)
+        assert r.returncode == 0, r.stderr
+        assert not (skip / ".vercel").exists() and not fake.projects
+
+        auto = tmp_path / "auto"
+        auto.mkdir()
+        r = moai("init", "--baas", "vercel", "--name", "auto", "--yes", "--json", cwd=auto, env=env)
+        assert r.returncode == 0, r.stderr
+        assert (auto / ".vercel" / "project.json").is_file()
+        assert [p["name"] for p in fake.projects.values()] == ["auto"]
+
+    none = tmp_path / "none"
+    none.mkdir()
+    r = moai("init", "--baas", "vercel", "--name", "none", "--yes", cwd=none, env={"VERCEL_TOKEN": ""})
+    assert r.returncode == 0, r.stderr
+    assert "vercel: not linked" in r.stdout and "VERCEL_TOKEN" in r.stdout
+    assert not (none / ".vercel").exists()

@@ -206,3 +206,13 @@ def test_env_secret_and_all_context(netlify: Harness, netlify_fake: FakeNetlify)
     assert netlify_fake.env["TOKEN"]["is_secret"] is True
     assert {v.key: v.value for v in p.env_list("production")}["TOKEN"] is None
     assert {v.key: v.value for v in p.env_list("development")} == {"SHARED": "everywhere"}
+
+
+def test_first_deploy_from_an_unlinked_folder_creates_the_site(netlify: Harness, netlify_fake: FakeNetlify) -> None:
+    p = netlify.provider()
+    d = p.deploy(netlify.snapshot({"index.html": "x"}, p), DeployTarget(environment="production", production=True))
+    state = json.loads((netlify.root / ".netlify" / "state.json").read_text())
+    assert state["siteId"] in netlify_fake.sites and d.id
+    again = netlify.provider()
+    again.deploy(netlify.snapshot({"index.html": "y"}, again), DeployTarget())
+    assert len(netlify_fake.sites) == 1

@@ -135,11 +135,16 @@ def test_unknown_project_id_hints_at_link(vercel: Harness, vercel_fake: FakeVerc
     assert not [r for r in vercel_fake.requests if r.path == "/v2/files"]
 
 
-def test_unlinked_folder_hints_at_link(vercel: Harness) -> None:
+def test_first_deploy_from_an_unlinked_folder_links_or_creates_the_project(vercel: Harness,
+                                                                           vercel_fake: FakeVercel) -> None:
     p = vercel.provider()
-    with pytest.raises(NotFoundError) as err:
-        p.deploy(vercel.snapshot({"index.html": "x"}, p), PROD)
-    assert ".vercel/project.json" in err.value.message and "--link" in (err.value.hint or "")
+    assert not (vercel.root / ".vercel" / "project.json").exists()
+    d = p.deploy(vercel.snapshot({"index.html": "x"}, p), PROD)
+    link = json.loads((vercel.root / ".vercel" / "project.json").read_text())
+    assert link["projectId"] in vercel_fake.projects and d.state == "ready"
+    again = vercel.provider()  # a second deploy reuses the link: no second project
+    again.deploy(vercel.snapshot({"index.html": "y"}, again), PROD)
+    assert len(vercel_fake.projects) == 1
 
 
 def test_corrupt_link_file_is_a_state_error(vercel: Harness) -> None:

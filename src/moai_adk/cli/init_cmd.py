@@ -107,13 +107,17 @@ def _render_contents(result: InitResult, console: Console) -> None:
             console.print(new.rstrip("\n"), markup=False)
 
 
-def _link(result: InitResult, environ: Mapping[str, str], out: Output, wanted: bool) -> None:
-    if not wanted:
+def _link(result: InitResult, environ: Mapping[str, str], out: Output, wanted: bool | None) -> None:
+    """``--link``: link every platform; ``--no-link``: none; neither: the cloud platforms
+    whose credentials are in the environment."""
+    if wanted is False:
         return
     from ..project.link import link_platforms
 
-    out.info(("Would link: " if result.dry_run else "Linking: ") + ", ".join(result.config.platforms))
-    result.links = link_platforms(result.root, result.config, environ, dry_run=result.dry_run)
+    if wanted:
+        out.info(("Would link: " if result.dry_run else "Linking: ") + ", ".join(result.config.platforms))
+    result.links = link_platforms(result.root, result.config, environ, dry_run=result.dry_run,
+                                  only_with_credentials=wanted is None)
 
 
 def _render_links(result: InitResult, console: Console) -> None:
@@ -137,15 +141,16 @@ def register(cli: click.Group) -> None:
     @click.option("--name", default=None, help="Project name (default: package.json name or the folder name).")
     @click.option("--example", default=None, metavar="NAME",
                   help="First copy an example site shipped with moai-adk into the folder (e.g. hello-site).")
-    @click.option("--link", "link", is_flag=True,
-                  help="Then link (or create) the project/site on each platform (needs its token).")
+    @click.option("--link/--no-link", "link", default=None,
+                  help="Link (or create) the project/site on each platform. Default: link the cloud "
+                       "platforms whose token is set (VERCEL_TOKEN, NETLIFY_AUTH_TOKEN, ...).")
     @click.option("-y", "--yes", is_flag=True, help="Accept the detected values; ask nothing.")
     @click.option("--force", is_flag=True, help="Overwrite existing files instead of merging into them.")
     @click.option("--dry-run", is_flag=True, help="Print what would be written; write nothing.")
     @common
     @click.pass_context
     def init(ctx: click.Context, platforms: tuple[str, ...], name: str | None, example: str | None,
-             link: bool, yes: bool, force: bool, dry_run: bool) -> None:
+             link: bool | None, yes: bool, force: bool, dry_run: bool) -> None:
         """Set up moai.toml and each platform's config files in the project folder.
 
         Detects the framework (Vite, Next.js export, Astro, SvelteKit, Hugo, Jekyll or a

@@ -16,16 +16,33 @@ import httpx
 
 from ..config import Config
 from ..errors import NotSupported, UsageError
-from ..providers import make_provider
+from ..providers import get_provider_class, make_provider
 from ..providers.base import ProviderContext
 
 
 def link_platforms(root: Path, config: Config, environ: Mapping[str, str], *, dry_run: bool = False,
-                   platforms: list[str] | None = None,
+                   platforms: list[str] | None = None, only_with_credentials: bool = False,
                    transport: httpx.BaseTransport | None = None) -> list[dict[str, Any]]:
-    """Link every platform of ``platforms`` (default: all of ``config.platforms``), in order."""
+    """Link every platform of ``platforms`` (default: all of ``config.platforms``), in order.
+
+    ``only_with_credentials`` (what a plain ``init`` does): link the cloud platforms whose
+    token is in ``environ``; report the others as not linked, with the variable to set.
+    Platforms that need no account (local) are left to the first deploy."""
     results: list[dict[str, Any]] = []
     for name in platforms if platforms is not None else config.platforms:
+        if only_with_credentials:
+            try:
+                needs = get_provider_class(name).credential_envs
+            except UsageError as exc:
+                results.append({"platform": name, "linked": False, "reason": exc.message})
+                continue
+            if not needs:
+                continue
+            if not any(environ.get(var) for var in needs):
+                results.append({"platform": name, "linked": False,
+                                "reason": f"set {' or '.join(needs)}, then run `moai-adk init --link`; "
+                                          "or let the first `moai-adk deploy` link it"})
+                continue
         ctx = ProviderContext(root=root, settings=config.settings_for(name), environ=environ,
                               transport=transport, project_name=config.name)
         try:

@@ -115,6 +115,8 @@ class Provider:
     hash_algorithms: ClassVar[tuple[str, ...]] = ("sha256",)
     capabilities: ClassVar[frozenset[str]] = frozenset()
     limits: ClassVar[Limits] = Limits()
+    # env vars that hold this platform's credentials (any one is enough); empty: none needed
+    credential_envs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: ProviderContext) -> None:
         self.ctx = ctx

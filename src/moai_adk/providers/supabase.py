@@ -51,6 +51,7 @@ _SKIP = frozenset({"node_modules", ".git", ".DS_Store"})
 class SupabaseProvider(Provider):
     name = "supabase"
     hash_algorithms = ("sha256",)
+    credential_envs = ("SUPABASE_ACCESS_TOKEN",)
     capabilities = frozenset({CAP_ENV, CAP_SECRETS})
 
     def __init__(self, ctx: ProviderContext) -> None:

@@ -54,6 +54,7 @@ _STATE = {"CREATED": "uploading", "FINALIZED": "ready", "CLONING": "processing",
 class FirebaseProvider(Provider):
     name = "firebase"
     hash_algorithms = ("gzip-sha256",)
+    credential_envs = ("FIREBASE_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS")
     capabilities = frozenset({CAP_PREVIEW, CAP_PROMOTE, CAP_ROLLBACK})
     limits = Limits(max_file_size=2 * 1024**3 - 1)
 

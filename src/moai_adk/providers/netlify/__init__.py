@@ -63,6 +63,7 @@ class NetlifyProvider(Provider):
     # Netlify has no per-deploy file-count limit; it fails deploys with more than
     # 54,000 files in one folder, which deploy() checks before uploading.
     limits: ClassVar[Limits] = Limits()
+    credential_envs: ClassVar[tuple[str, ...]] = ("NETLIFY_AUTH_TOKEN",)
 
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
@@ -149,6 +150,9 @@ class NetlifyProvider(Provider):
     # -- deploys -----------------------------------------------------------
     def deploy(self, snapshot: Snapshot, target: DeployTarget) -> Deployment:
         entries = _deploy.build_manifest(snapshot, self.ctx.root, target)
+        self.api()
+        if not self.site_id():  # first deploy from this folder: link (or create) the site
+            self.link(create=True)
         sid = self.linked_site_id()
         before = self.api().request_count
         final, stats = _deploy.run(self.api(), sid, entries, target,

@@ -62,6 +62,7 @@ class VercelProvider(Provider):
     # 15,000 files: above it Vercel's client switches to archive uploads, which we do not do.
     # 100 MB: the Hobby plan's static file upload limit ([platforms.vercel] max_file_size raises it).
     limits: ClassVar[Limits] = Limits(max_files=_deploy.FILE_LIMIT, max_file_size=100 * 1024 * 1024)
+    credential_envs: ClassVar[tuple[str, ...]] = ("VERCEL_TOKEN",)
 
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
@@ -159,6 +160,9 @@ class VercelProvider(Provider):
     # -- deploys -----------------------------------------------------------
     def deploy(self, snapshot: Snapshot, target: DeployTarget) -> Deployment:
         manifest = _deploy.build_manifest(snapshot, self.ctx.root, self.limits)
+        self.api()
+        if self._link is None:  # first deploy from this folder: link (or create) the project, as `vercel --yes` does
+            self.link(create=True)
         link = self.linked()
         requests_before = self.api().request_count
         project = self._project()
