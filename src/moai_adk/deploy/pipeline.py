@@ -4,9 +4,9 @@
 
 Each phase is timed. ``dry_run`` stops after the snapshot and returns the plan
 (what would be uploaded is the provider's business, so a dry run reports the
-files and bytes that make up the deployment). A deployment that fails its
-health check is never promoted; with a provider whose deploy goes live by
-itself (``deploy_promotes``), a failed check rolls production back.
+files and bytes that make up the deployment). Providers' ``deploy()`` never
+changes production, so a deployment that fails its health check is never
+promoted and production is untouched.
 """
 
 from __future__ import annotations
@@ -88,7 +88,6 @@ class DeployResult:
     bytes_total: int
     files_hashed: int
     phases: dict[str, float] = field(default_factory=dict)
-    rolled_back_to: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = self.deployment
@@ -108,7 +107,6 @@ class DeployResult:
             "files_uploaded": stats.files_uploaded if stats else 0,
             "bytes_uploaded": stats.bytes_uploaded if stats else 0,
             "durations": {k: round(v, 4) for k, v in self.phases.items()},
-            "rolled_back_to": self.rolled_back_to,
         }
 
 
@@ -211,7 +209,6 @@ def run_deploy(req: DeployRequest, provider: Provider, *, environ: Mapping[str, 
     record(cfg.root, {"event": "deploy", "platform": provider.name, "environment": req.environment,
                       "deployment": deployment.id, "url": deployment.url})
 
-    goes_live_alone = bool(getattr(provider, "deploy_promotes", False)) and req.production
     url = _health_url(deployment, cfg.environment(req.environment).health_check or cfg.health_check)
     if req.health_check and url:
         t = clock()
@@ -219,22 +216,13 @@ def run_deploy(req: DeployRequest, provider: Provider, *, environ: Mapping[str, 
         try:
             health_check(url, timeout=cfg.health_timeout, transport=health_transport,
                          headers=provider.health_headers())
-        except HealthCheckFailed:
-            if goes_live_alone:
-                restored = provider.rollback(None)
-                result.rolled_back_to = restored.id
-                record(cfg.root, {"event": "auto-rollback", "platform": provider.name, "to": restored.id})
-            raise
         finally:
             timed("health", t)
 
     if req.production:
         t = clock()
-        if goes_live_alone:
-            result.promoted = True
-        else:
-            result.deployment = _merge(deployment, provider.promote(deployment.id))
-            result.promoted = True
+        result.deployment = _merge(deployment, provider.promote(deployment.id))
+        result.promoted = True
         timed("promote", t)
         record(cfg.root, {"event": "promote", "platform": provider.name, "deployment": deployment.id})
     t = clock()
