@@ -117,9 +117,11 @@ def deployments(ctx: click.Context, platform: str | None, limit: int) -> None:
     rows = [_deployment_row(d) for d in items]
 
     def render(con: Console) -> None:
-        table = Table("id", "state", "production", "created", "url")
+        table = Table("id", "state", "live", "created")
+        table.add_column("url", overflow="fold")
         for r in rows:
-            table.add_row(r["id"], r["state"], "yes" if r["production"] else "", str(r["created_at"] or ""), r["url"] or "")
+            created = str(r["created_at"] or "").replace("T", " ")[:16]
+            table.add_row(r["id"], r["state"], "yes" if r["production"] else "", created, r["url"] or "")
         con.print(table)
 
     st.output.result(rows, render)

@@ -81,6 +81,16 @@ def _changed(paths: list[str], exc: IntegrityError) -> IntegrityError:
         f"({exc.message})", hint="A file changed while deploying; re-run the deploy.", status=exc.status)
 
 
+_REFUSAL_HINTS = {
+    "no_previous": "Run `moai-adk deployments` to see the deployments, then `moai-adk rollback ID` or "
+                   "`moai-adk promote ID`.",
+    "not_ready": "Pick a deployment whose state is ready (`moai-adk deployments`), or deploy again.",
+    "missing_blobs": "Run the deploy again: it uploads only what is still missing.",
+    "bad_rules": "Fix _redirects, _headers or vercel.json in the output folder, then deploy again.",
+    "bad_weights": "Give each deployment a whole-number weight; the weights must add up to 100.",
+}
+
+
 def site_slug(name: str) -> str:
     """A DNS-label-safe site name derived from a project name."""
     slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
@@ -154,8 +164,9 @@ class LocalProvider(Provider):
             return IntegrityError(f"The local platform rejected an upload: {message}.",
                                   hint="Re-run the deploy; it re-hashes changed files and uploads only what is missing.",
                                   status=response.status_code)
+        hint = _REFUSAL_HINTS.get(code, "Re-run with --debug for the full response.")
         return ProviderError(f"The local platform refused {method} {path} ({response.status_code}: {message}).",
-                             hint="Re-run with --debug for the full response.", status=response.status_code)
+                             hint=hint, status=response.status_code)
 
     def _deployment(self, data: Mapping[str, Any]) -> Deployment:
         return Deployment(
