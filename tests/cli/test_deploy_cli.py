@@ -129,3 +129,12 @@ def test_missing_token_names_the_fix(moai: Run, local_platform, tmp_path: Path) 
                                       "MOAI_PLATFORM_CREDENTIALS": str(tmp_path / "none.json")})
     assert r.returncode == 1
     assert "MOAI_PLATFORM_TOKEN" in r.stderr and "Hint:" in r.stderr
+
+
+def test_rollback_with_nothing_to_roll_back_to(moai: Run, local_platform, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = site_project(tmp_path / "p", local_platform.new_site("norb"))
+    env = local_platform.environ()
+    deploy_json(moai, root, env, "--prod")
+    r = moai("rollback", cwd=root, env=env)
+    assert r.returncode == 1
+    assert "no earlier production deploy" in r.stderr and "moai-adk deployments" in r.stderr
