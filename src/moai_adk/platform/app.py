@@ -76,7 +76,7 @@ class PlatformApp:
 
 
 async def _refuse_websocket(proto: Any) -> None:
-    proto.close(1000)
+    proto.close(403)  # an HTTP status: the upgrade is refused, as ASGI close-before-accept does
 
 
 def create_app(data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost") -> PlatformApp:

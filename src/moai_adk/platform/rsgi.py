@@ -16,6 +16,7 @@ installed.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import aclosing
 from typing import Any, Protocol
 
 from .serving import Server, text
@@ -51,11 +52,12 @@ async def serve(server: Server, scope: RsgiScope, proto: Any) -> None:
     hdrs = headers._text or headers.text
     if stream is not None:
         transport = proto.response_stream(status, hdrs)
-        try:
-            async for chunk in stream.chunks():
-                await transport.send_bytes(chunk)
-        except RuntimeError:  # granian's ProtocolClosed: the client went away
-            return
+        async with aclosing(stream.chunks()) as chunks:
+            try:
+                async for chunk in chunks:
+                    await transport.send_bytes(chunk)
+            except RuntimeError:  # granian's ProtocolClosed: the client went away
+                return
     elif body:
         proto.response_bytes(status, hdrs, body)
     else:
