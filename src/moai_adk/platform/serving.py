@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
+from contextlib import aclosing
 from typing import Any
 
 from .service import Platform
@@ -74,7 +75,7 @@ class FileSlice:
     def __init__(self, path: str, start: int, length: int) -> None:
         self.path, self.start, self.length = path, start, length
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         loop = asyncio.get_running_loop()
         with open(self.path, "rb") as fh:
             fh.seek(self.start)
@@ -166,8 +167,9 @@ class Server:
         if stream is None:
             await send({"type": "http.response.body", "body": body})
             return
-        async for chunk in stream.chunks():
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        async with aclosing(stream.chunks()) as chunks:
+            async for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
 
     def _labels(self, host: str | bytes) -> tuple[str, ...] | None:
