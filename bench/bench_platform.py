@@ -4,8 +4,10 @@
    switches, while reader threads poll production and count errors and
    responses whose body does not belong to the deployment that sent it;
 2. requests/s for a 5 KB file with ``wrk -t2 -c64 -d10s``: our platform
-   (granian, 1 worker) vs nginx (1 worker, sendfile on) serving the same file,
-   measured in the same run, and the ratio;
+   (``platform serve --server granian``: RSGI, 1 worker) vs nginx (1 worker,
+   sendfile on) serving the same file, measured in the same run, and the
+   ratio; plus the same platform app on granian's ASGI interface and no-op
+   ASGI/RSGI apps (the Python ceilings);
 3. peak RSS of the platform processes while serving that site.
 
 Installs wrk and nginx with apt-get when missing. Run:
@@ -193,6 +195,29 @@ def noop_ceiling(tmp: Path, duration: int, interface: str = "asgi") -> float:
         proc.wait(10)
 
 
+def platform_on_asgi(data: Path, duration: int) -> float:
+    """req/s of the same platform app and data on granian's ASGI interface (what uvicorn also speaks)."""
+    port = free_port()
+    granian = str(Path(sys.executable).with_name("granian"))
+    env = {**os.environ, "MOAI_PLATFORM_DATA": str(data)}
+    proc = subprocess.Popen([granian, "--interface", "asgi", "--port", str(port), "--workers", "1", "--no-ws",
+                             "--log-level", "warning", "--factory", "moai_adk.platform.app:app_from_env"],
+                            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url, host = f"http://127.0.0.1:{port}/file5k.html", f"{SITE}.localhost:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(url, headers={"host": host}, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        wrk(url, 2, host)
+        return wrk(url, duration, host)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+
+
 def nginx(root: Path, port: int, tmp: Path) -> subprocess.Popen[bytes]:
     conf = tmp / "nginx.conf"
     conf.write_text(f"""
@@ -267,12 +292,13 @@ def main() -> None:
             host = f"{SITE}.localhost:{port}"
             wrk(f"{url}/file5k.html", 2, host)  # warm-up
             ours = wrk(f"{url}/file5k.html", args.duration, host)
-            print(f"platform (granian, 1 worker): {ours:,.0f} req/s", flush=True)
+            print(f"platform (granian RSGI, 1 worker): {ours:,.0f} req/s", flush=True)
             pids = tree_pids(proc.pid)
             peak = {pid: rss_kb(pid, "VmHWM") for pid in pids}
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(10)
+        on_asgi = platform_on_asgi(tmp / "data", args.duration)
         nport = free_port()
         ng = nginx(tmp / "siteA", nport, tmp)
         try:
@@ -283,11 +309,14 @@ def main() -> None:
             ng.wait(10)
         ceiling = noop_ceiling(tmp, args.duration)
         rsgi = noop_ceiling(tmp, args.duration, "rsgi")
-        print(f"5 KB file, wrk -t2 -c64 -d{args.duration}s: platform (granian, 1 worker) {ours:,.0f} req/s, "
+        print(f"5 KB file, wrk -t2 -c64 -d{args.duration}s: platform (granian RSGI, 1 worker) {ours:,.0f} req/s, "
               f"nginx (1 worker, sendfile) {theirs:,.0f} req/s, ratio {ours / theirs:.2f}x")
-        print(f"  no-op ASGI app on granian (same 5 KB from memory): {ceiling:,.0f} req/s = {ceiling / theirs:.2f}x "
-              f"nginx; the platform reaches {ours / ceiling:.2f}x of that ceiling")
-        print(f"  no-op RSGI app on granian (granian's native interface): {rsgi:,.0f} req/s = {rsgi / theirs:.2f}x nginx")
+        print(f"  the same platform on granian's ASGI interface: {on_asgi:,.0f} req/s = {on_asgi / theirs:.2f}x nginx; "
+              f"RSGI is {ours / on_asgi:.2f}x ASGI")
+        print(f"  no-op RSGI app on granian (same 5 KB from memory): {rsgi:,.0f} req/s = {rsgi / theirs:.2f}x nginx; "
+              f"the platform reaches {ours / rsgi:.2f}x of that ceiling")
+        print(f"  no-op ASGI app on granian: {ceiling:,.0f} req/s = {ceiling / theirs:.2f}x nginx; "
+              f"the platform on ASGI reaches {on_asgi / ceiling:.2f}x of it")
         print("peak RSS (VmHWM) of platform processes: "
               + ", ".join(f"pid {p}: {kb / 1024:.0f} MB" for p, kb in peak.items())
               + f"; largest {max(peak.values()) / 1024:.0f} MB")

@@ -43,15 +43,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def start_granian(tmp: Path) -> Iterator[RunningPlatform]:
-    """``moai-adk platform serve --server granian`` on a free port until the block exits."""
+def start_granian(tmp: Path, *args: str) -> Iterator[RunningPlatform]:
+    """``moai-adk platform serve --server granian [args]`` on a free port until the block exits."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     data_dir = tmp / "platform-data"
     creds = tmp / "config" / "platform.json"
     env = {**os.environ, CREDENTIALS_ENV: str(creds)}
     proc = subprocess.Popen([sys.executable, "-m", "moai_adk", "platform", "serve", "--server", "granian",
-                             "--port", str(port), "--data", str(data_dir)], env=env, text=True,
+                             "--port", str(port), "--data", str(data_dir), *args], env=env, text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     peek: Platform | None = None
     try:

@@ -9,6 +9,9 @@ import brotli
 import httpx
 import pytest
 
+from tests.conftest import start_platform
+from tests.platform.conftest import start_granian
+
 BIG_TEXT = ("<p>" + "moai platform serving test " * 200 + "</p>\n").encode()
 FILES = {
     "index.html": b"<h1>home</h1>",
@@ -170,3 +173,30 @@ def test_percent_escapes_are_decoded_once(local_platform) -> None:
     site = local_platform.new_site()
     local_platform.deploy(site, {"a%41.txt": b"literal percent", "aA.txt": b"decoded twice"})
     assert get(local_platform, f"/_sites/{site}/a%2541.txt").content == b"literal percent"
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_files_above_the_cache_item_limit_are_read_from_disk(tmp_path, server: str) -> None:
+    """A 1 MB cache keeps items up to 128 KB: larger files take the disk path, same answers."""
+    text = (b"<p>" + b"read from disk, not from the blob cache " * 8000 + b"</p>")[:300_000]
+    binary = bytes(range(256)) * 1200
+    with (start_granian(tmp_path, "--cache-mb", "1") if server == "granian"
+          else start_platform(tmp_path, cache_bytes=1 << 20)) as running:
+        site = running.new_site()
+        deploy_id = running.deploy(site, {"page.html": text, "blob.bin": binary, "small.html": b"<p>s</p>"})
+        base = f"{running.url}/_sites/{site}"
+        with httpx.Client() as c:
+            for _ in range(2):  # the second time through the resolved-path cache
+                r = c.get(f"{base}/page.html", headers={"accept-encoding": "identity"})
+                assert r.status_code == 200 and r.content == text and r.headers["x-moai-deploy"] == deploy_id
+                small = c.get(f"{base}/small.html", headers={"accept-encoding": "identity"})
+                assert list(r.headers.keys()) == list(small.headers.keys())  # same headers, same order
+                assert r.headers["content-length"] == str(len(text)) and r.headers["accept-ranges"] == "bytes"
+                with c.stream("GET", f"{base}/page.html", headers={"accept-encoding": "gzip"}) as s:
+                    assert s.headers["content-encoding"] == "gzip"
+                    assert gzip.decompress(b"".join(s.iter_raw())) == text
+                assert c.get(f"{base}/blob.bin").content == binary
+                part = c.get(f"{base}/blob.bin", headers={"range": "bytes=200000-200009"})
+                assert part.status_code == 206 and part.content == binary[200000:200010]
+        if server == "uvicorn":  # in-process: the cache really stayed out of it
+            assert running.platform.blobs.used < 1000

@@ -46,9 +46,11 @@ class RsgiScope(Protocol):
 
 async def serve(server: Server, scope: RsgiScope, proto: Any) -> None:
     get = scope.headers.get
-    status, headers, body, stream = await server.respond(
-        scope.method, get("host", ""), scope.path, scope.query_string, get("if-none-match"),
-        get("accept-encoding"), get("range"), get("cookie"))
+    reply = server.respond(scope.method, get("host", ""), scope.path, scope.query_string, get("if-none-match"),
+                           get("accept-encoding"), get("range"), get("cookie"))
+    if not isinstance(reply, tuple):
+        reply = await reply
+    status, headers, body, stream = reply
     hdrs = headers._text or headers.text
     if stream is not None:
         transport = proto.response_stream(status, hdrs)

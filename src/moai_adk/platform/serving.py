@@ -12,7 +12,8 @@ A request resolves its deployment once, then its path once per deployment
 come from the in-memory LRU (``BlobCache``); gzip/brotli variants were made at
 finalize time. ETag/If-None-Match -> 304, single byte ranges -> 206/416.
 
-``Server.respond`` returns a ``Reply``: ``(status, headers, body, stream)``.
+``Server.respond`` returns a ``Reply``: ``(status, headers, body, stream)``
+(or an awaitable of one when bytes come from disk).
 ``headers`` is a ``Headers`` holding the ASGI byte pairs and, made once on
 first use, the RSGI str pairs; the 200 headers of a path are built once per
 encoding and kept on its ``Resolved``. ``stream`` is a ``FileSlice`` for files
@@ -161,8 +162,11 @@ class Server:
                 rng = v.decode("latin-1")
             elif k == b"cookie":
                 cookie = v.decode("latin-1")
-        status, headers, body, stream = await self.respond(
-            scope["method"], host, scope["path"], scope.get("query_string", b""), inm, accept, rng, cookie)
+        reply = self.respond(scope["method"], host, scope["path"], scope.get("query_string", b""), inm, accept,
+                             rng, cookie)
+        if not isinstance(reply, tuple):
+            reply = await reply
+        status, headers, body, stream = reply
         await send({"type": "http.response.start", "status": status, "headers": headers.raw})
         if stream is None:
             await send({"type": "http.response.body", "body": body})
@@ -184,16 +188,18 @@ class Server:
             self._hosts[host] = labels
         return labels
 
-    async def respond(self, method: str, host: str | bytes, path: str, query: str | bytes, inm: str | None,
-                      accept: str | None, rng: str | None, cookie: str | None) -> Reply:
-        """The whole answer to one request; ``query`` is the raw query string."""
+    def respond(self, method: str, host: str | bytes, path: str, query: str | bytes, inm: str | None,
+                accept: str | None, rng: str | None, cookie: str | None) -> Reply | Awaitable[Reply]:
+        """The whole answer to one request (``query``: the raw query string): a ``Reply``,
+        or an awaitable of it when the answer needs more than the in-memory blob cache
+        (a coroutine less on the hot path)."""
         head = method == "HEAD"
         if method != "GET" and not head:
             return NOT_ALLOWED
         prefix = ""
         set_cookie: bytes | None = None
         view: DeployView | None
-        if path.startswith("/_sites/") or path.startswith("/_deploys/"):
+        if path.startswith(("/_sites/", "/_deploys/")):
             kind, _, rest = path[1:].partition("/")
             name, slash, tail = rest.partition("/")
             prefix = f"/{kind}/{name}"
@@ -233,16 +239,14 @@ class Server:
                     variant = "gz"
             size = entry.gz if variant == "gz" else entry.br if variant == "br" else entry.size
             blobs = self.p.blobs
-            if blobs.cacheable(size):
+            if blobs.cacheable(size):  # else (or a damaged variant) ``_file`` below reads it from disk
                 body = blobs.get(entry.sha, variant)
-            else:
-                body = await self._read(entry.sha, variant, size)
-            if len(body) == size:
-                headers = res.prebuilt.get(variant)
-                if headers is None:
-                    headers = res.prebuilt[variant] = Headers(
-                        self._headers(res, entry, variant, view.id_header, size))
-                return 200, headers, body, None
+                if len(body) == size:
+                    headers = res.prebuilt.get(variant)
+                    if headers is None:
+                        headers = res.prebuilt[variant] = Headers(
+                            self._headers(res, entry, variant, view.id_header, size))
+                    return 200, headers, body, None
         extra: RawHeaders = [(b"x-moai-deploy", view.id_header)]
         if set_cookie is not None:
             extra.append((b"vary", b"Cookie"))
@@ -258,7 +262,7 @@ class Server:
             return simple(res.status, b"", extra + [(b"location", loc.encode("utf-8"))], head)
         if entry is None:
             return simple(404, b"Not Found\n", extra + res.headers, head)
-        return await self._file(res, entry, inm, accept, rng, extra, head)
+        return self._file(res, entry, inm, accept, rng, extra, head)
 
     @staticmethod
     def _headers(res: Resolved, entry: FileEntry, variant: str, deploy: bytes, size: int) -> RawHeaders:
