@@ -6,8 +6,9 @@
 2. requests/s for a 5 KB file with ``wrk -t2 -c64 -d10s``: our platform
    (``platform serve --server granian``: RSGI, 1 worker) vs nginx (1 worker,
    sendfile on) serving the same file, measured in the same run, and the
-   ratio; plus the same platform app on granian's ASGI interface and no-op
-   ASGI/RSGI apps (the Python ceilings);
+   ratio; plus the same platform app on granian's ASGI interface, no-op
+   ASGI/RSGI apps (the Python ceilings) and the in-process Python time per
+   request of both adapters;
 3. peak RSS of the platform processes while serving that site.
 
 Installs wrk and nginx with apt-get when missing. Run:
@@ -218,6 +219,63 @@ def platform_on_asgi(data: Path, duration: int) -> float:
         proc.wait(10)
 
 
+class _Proto:
+    """Stands in for granian's RSGI protocol object: takes the answer, sends nothing."""
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status = status
+
+    def response_empty(self, status: int, headers: list[tuple[str, str]]) -> None:
+        self.status = status
+
+
+class _Headers(dict):  # type: ignore[type-arg]
+    def items(self):  # type: ignore[no-untyped-def, override]
+        return list(super().items())
+
+
+class _Scope:
+    proto, method, path, query_string = "http", "GET", "/file5k.html", ""
+    headers = _Headers({"host": f"{SITE}.localhost:8787", "user-agent": "wrk", "accept": "*/*"})
+
+
+def python_cost(data: Path, rounds: int = 100_000) -> tuple[float, float]:
+    """µs of Python per request of the serving path in-process (no server, no socket) for the
+    5 KB file through the RSGI and the ASGI adapters of the same app: what the server's own
+    per-request cost comes on top of."""
+    from moai_adk.platform.app import create_app
+
+    app = create_app(data)
+    scope, proto = _Scope(), _Proto()
+    asgi_scope = {"type": "http", "method": "GET", "path": "/file5k.html", "query_string": b"",
+                  "headers": [(b"host", f"{SITE}.localhost:8787".encode()), (b"user-agent", b"wrk"),
+                              (b"accept", b"*/*")]}
+
+    async def send(message: object) -> None:
+        return None
+
+    def drive(make: object) -> float:
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(rounds):
+                coro = make()  # type: ignore[operator]
+                try:
+                    coro.send(None)
+                except StopIteration:
+                    pass
+            best = min(best, (time.perf_counter() - t0) / rounds * 1e6)
+        return best
+
+    try:
+        rsgi = drive(lambda: app.__rsgi__(scope, proto))
+        assert proto.status == 200, "the RSGI adapter did not answer 200"
+        asgi = drive(lambda: app(asgi_scope, None, send))
+    finally:
+        app.platform.close()
+    return rsgi, asgi
+
+
 def nginx(root: Path, port: int, tmp: Path) -> subprocess.Popen[bytes]:
     conf = tmp / "nginx.conf"
     conf.write_text(f"""
@@ -299,6 +357,7 @@ def main() -> None:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(10)
         on_asgi = platform_on_asgi(tmp / "data", args.duration)
+        py_rsgi, py_asgi = python_cost(tmp / "data")
         nport = free_port()
         ng = nginx(tmp / "siteA", nport, tmp)
         try:
@@ -313,6 +372,8 @@ def main() -> None:
               f"nginx (1 worker, sendfile) {theirs:,.0f} req/s, ratio {ours / theirs:.2f}x")
         print(f"  the same platform on granian's ASGI interface: {on_asgi:,.0f} req/s = {on_asgi / theirs:.2f}x nginx; "
               f"RSGI is {ours / on_asgi:.2f}x ASGI")
+        print(f"  Python per request in-process (serving path, 5 KB file): RSGI adapter {py_rsgi:.2f} µs, "
+              f"ASGI adapter {py_asgi:.2f} µs")
         print(f"  no-op RSGI app on granian (same 5 KB from memory): {rsgi:,.0f} req/s = {rsgi / theirs:.2f}x nginx; "
               f"the platform reaches {ours / rsgi:.2f}x of that ceiling")
         print(f"  no-op ASGI app on granian: {ceiling:,.0f} req/s = {ceiling / theirs:.2f}x nginx; "
