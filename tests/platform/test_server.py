@@ -117,3 +117,31 @@ def test_token_command_mints_a_working_token(local_platform, tmp_path: Path) -> 
     dry = subprocess.run([sys.executable, "-m", "moai_adk", "platform", "token", "--dry-run"], env=env,
                          capture_output=True, text=True, timeout=30)
     assert dry.returncode == 0 and "would mint a deployer token" in dry.stdout
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_stopping_closes_the_database(tmp_path: Path, server: str) -> None:
+    """The shutdown hook (RSGI ``__rsgi_del__`` on granian, the ASGI lifespan on uvicorn) closes
+    the platform: SQLite folds the WAL back and removes it only when the last connection closes."""
+    port = free_port()
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    data = tmp_path / "data"
+    proc = cli("platform", "serve", "--port", str(port), "--server", server, "--data", str(data), env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if httpx.get(f"{url}/_api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        token = json.loads((tmp_path / "cfg" / "moai-adk" / "platform.json").read_text())["token"]
+        made = httpx.post(f"{url}/_api/v1/sites", json={"name": "closing"},
+                          headers={"authorization": f"Bearer {token}"})
+        assert made.status_code == 201
+        assert (data / "meta.sqlite3-wal").exists()
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert not (data / "meta.sqlite3-wal").exists()
