@@ -7,6 +7,8 @@ import hashlib
 import httpx
 import pytest
 
+from tests.conftest import RunningPlatform
+
 API = "/_api/v1"
 
 
@@ -15,7 +17,7 @@ def sha(data: bytes) -> str:
 
 
 @pytest.fixture(scope="module")
-def local_platform(each_server):
+def local_platform(each_server: RunningPlatform) -> RunningPlatform:
     """Every test of this module runs on uvicorn (ASGI) and on granian (RSGI)."""
     return each_server
 

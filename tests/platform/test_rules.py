@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from moai_adk.platform.rules import RulesError, compile_pattern, parse_rules, substitute
+from tests.conftest import RunningPlatform
 
 PAGES = {"index.html": b"home", "blog/index.html": b"blog", "blog/post.html": b"post",
          "app/index.html": b"spa shell", "real.html": b"real file", "404.html": b"custom 404",
@@ -15,7 +16,7 @@ PAGES = {"index.html": b"home", "blog/index.html": b"blog", "blog/post.html": b"
 
 
 @pytest.fixture(scope="module")
-def local_platform(each_server):
+def local_platform(each_server: RunningPlatform) -> RunningPlatform:
     """Every test of this module runs on uvicorn (ASGI) and on granian (RSGI)."""
     return each_server
 

@@ -9,7 +9,7 @@ import brotli
 import httpx
 import pytest
 
-from tests.conftest import start_platform
+from tests.conftest import RunningPlatform, start_platform
 from tests.platform.conftest import start_granian
 
 BIG_TEXT = ("<p>" + "moai platform serving test " * 200 + "</p>\n").encode()
@@ -30,7 +30,7 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def local_platform(each_server):
+def local_platform(each_server: RunningPlatform) -> RunningPlatform:
     """Every test of this module runs on uvicorn (ASGI) and on granian (RSGI)."""
     return each_server
 
