@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import StateError, UsageError
 from .app import CACHE_ENV, DATA_ENV, DOMAIN_ENV
 from .paths import credentials_path, read_credentials, write_credentials
 from .service import Platform
@@ -58,7 +58,17 @@ def prepare(data_dir: Path, url: str, environ: Mapping[str, str]) -> Prepared:
     saved = read_credentials(creds_file) or {}
     try:
         platform = Platform(data_dir)
-    except (OSError, sqlite3.Error) as exc:
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError):  # cannot open or write: a folder problem
+            raise UsageError(f"Cannot use {data_dir} as the platform's data folder ({exc}).",
+                             hint="Pass a writable folder with --data DIR.") from exc
+        raise StateError(
+            f"The platform's metadata database in {data_dir} is damaged ({exc}); the platform will not start "
+            "on it, so nothing more is lost.",
+            hint=f"Restore {data_dir}/meta.sqlite3 from a backup, or move {data_dir} aside and start with an "
+                 "empty --data folder and deploy again.",
+        ) from exc
+    except OSError as exc:
         raise UsageError(f"Cannot use {data_dir} as the platform's data folder ({exc}).",
                          hint="Pass a writable folder with --data DIR.") from exc
     try:
