@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import marshal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ class HashCache:
                 return None
         return pairs, entry[3]
 
-    def put(self, rel: str, size: int, mtime_ns: int, ino: int, hashes: dict[str, str], secret: str) -> None:
+    def put(self, rel: str, size: int, mtime_ns: int, ino: int, hashes: Mapping[str, str], secret: str) -> None:
         old = self.entries.get(rel)
         if old is not None and old[0] == size and old[1] == mtime_ns and old[2] == ino:
             merged = dict(zip(old[4::2], old[5::2], strict=True))

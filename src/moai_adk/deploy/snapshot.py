@@ -18,11 +18,12 @@ from __future__ import annotations
 import os
 import re
 import stat as statmod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
+from types import MappingProxyType
 
 from ..errors import LimitError, SecretFileError, SnapshotError, UnsafePathError
 from ..providers.base import Limits
@@ -43,6 +44,9 @@ HASH_WORKERS = 2
 BIG_FILE = 4 * 1024 * 1024
 
 
+_NO_HASHES: Mapping[str, str] = MappingProxyType({})
+
+
 class SnapshotFile:
     """One file of a snapshot. ``path`` is relative POSIX with no leading '/';
     ``hashes`` maps algorithm -> hex digest; ``secret`` says why the secret
@@ -57,7 +61,7 @@ class SnapshotFile:
         self.mode = mode
         self.mtime_ns = mtime_ns
         self.ino = ino
-        self.hashes: dict[str, str] = {}
+        self.hashes: Mapping[str, str] = _NO_HASHES  # replaced (never mutated) once hashed
         self.secret = ""
 
     def __repr__(self) -> str:
@@ -134,6 +138,14 @@ def walk(root: Path, skip_top: frozenset[str] = frozenset()) -> list[SnapshotFil
                 if not rel_prefix and name in skip_top:
                     continue
                 rel = rel_prefix + name
+                if entry.is_file(follow_symlinks=False):  # the common case: a regular file, not a link
+                    if name in SKIP_FILES and (not rel_prefix or name != "moai.toml"):
+                        continue
+                    if "\\" in name:
+                        raise _unsafe_name(rel, root)
+                    st = entry.stat(follow_symlinks=False)
+                    append(SnapshotFile(rel, entry.path, st.st_size, st.st_mode & 0o777, st.st_mtime_ns, st.st_ino))
+                    continue
                 if entry.is_dir(follow_symlinks=False):
                     if name not in SKIP_DIRS:
                         stack.append((entry.path, rel + "/"))
@@ -158,11 +170,8 @@ def walk(root: Path, skip_top: frozenset[str] = frozenset()) -> list[SnapshotFil
                             stack.append((target, rel + "/"))
                         continue
                     path = target
-                else:
-                    if name in SKIP_FILES and (not rel_prefix or name != "moai.toml"):
-                        continue
-                    st = entry.stat(follow_symlinks=False)
-                    path = entry.path
+                else:  # sockets, FIFOs, devices: never published
+                    continue
                 if not S_ISREG(st.st_mode):
                     continue
                 if "\\" in name:
