@@ -55,7 +55,7 @@ def test_preview_then_production(local_platform, tmp_path: Path) -> None:  # typ
     (root / "public" / "index.html").write_text(f"<h1>{site} v2</h1>")
     prod = run_deploy(DeployRequest(config=cfg, platform="local", environment="production", production=True),
                       prov, environ={})
-    assert prod.promoted and "promote" in prod.phases
+    assert prod.promoted and {"promote", "verify"} <= set(prod.phases)  # production checked after the switch
     assert prod.deployment is not None and prod.deployment.stats.files_uploaded == 1  # only the changed file
     assert prod.files_hashed == 1  # the hash cache answered for the other three
     assert production_body(local_platform, site).text == f"<h1>{site} v2</h1>"

@@ -34,6 +34,7 @@ class FakeVercel(FakeApi):
         self.aliases: dict[str, str] = {}
         self.fail_next_build: str | None = None  # error message for the next deployment
         self.protection_bypass: str | None = None  # Deployment Protection: edge answers 401 without it
+        self.broken_hosts: set[str] = set()  # the edge answers 502 for these hosts (a broken domain)
         self._clock = itertools.count(int(time.time() * 1000))
         r = self.route
         r("GET", "/v9/projects/{idOrName}", self.get_project)
@@ -101,7 +102,7 @@ class FakeVercel(FakeApi):
 
     def _point_production(self, project: dict[str, Any], d: dict[str, Any], kind: str) -> None:
         previous = self.production_id(project["id"])
-        project["targets"]["production"] = {"id": d["id"], "url": d["url"]}
+        project["targets"]["production"] = {"id": d["id"], "url": d["url"], "alias": [f"{project['name']}.vercel.app"]}
         self.aliases[f"{project['name']}.vercel.app"] = d["id"]
         d["readySubstate"] = "PROMOTED"
         project["lastAliasRequest"] = {"fromDeploymentId": previous, "toDeploymentId": d["id"],
@@ -311,6 +312,8 @@ class FakeVercel(FakeApi):
             if self.protection_bypass and request.headers.get("x-vercel-protection-bypass") != self.protection_bypass:
                 return httpx.Response(401, text="Authentication Required")
             host = request.url.host
+            if host in self.broken_hosts:
+                return httpx.Response(502, text="DEPLOYMENT_NOT_REACHABLE")
             with self.lock:
                 dep_id = self.aliases.get(host) or next(
                     (d["id"] for d in self.deployments.values() if d["url"] == host), None)

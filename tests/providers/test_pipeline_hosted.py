@@ -64,3 +64,45 @@ def test_vercel_protected_preview_is_checked_with_the_bypass_secret(request: pyt
         pipeline.run_deploy(req, unprotected, environ={}, health_transport=edge)
     p = h.provider(environ={"VERCEL_AUTOMATION_BYPASS_SECRET": "bypass-123"})
     assert pipeline.run_deploy(req, p, environ={}, health_transport=edge).promoted
+
+
+def test_production_that_fails_after_the_switch_is_rolled_back(request: pytest.FixtureRequest) -> None:
+    h: Harness = request.getfixturevalue("vercel")
+    fake = h.fake
+    assert fake is not None
+    cfg = load_config(_config(h.root, "vercel"))
+    p = h.provider()
+    p.link()
+    edge = fake.edge_transport()  # type: ignore[attr-defined]
+    req = pipeline.DeployRequest(config=cfg, platform="vercel", environment="production", production=True, build=False)
+
+    write_site(h.root / "dist", {"index.html": "<h1>one</h1>"})
+    first = pipeline.run_deploy(req, p, environ={}, health_transport=edge)
+    assert first.promoted and "verify" in first.phases
+    live_before = [d.id for d in p.list_deployments() if d.production]
+    domain = first.deployment.production_url if first.deployment else None
+    assert domain and domain.startswith("https://") and live_before
+
+    # the new deployment is healthy on its own URL, but the production domain breaks
+    fake.broken_hosts.add(domain.removeprefix("https://"))  # type: ignore[attr-defined]
+    write_site(h.root / "dist", {"index.html": "<h1>two</h1>"})
+    with pytest.raises(HealthCheckFailed) as err:
+        pipeline.run_deploy(req, p, environ={}, health_transport=edge)
+    assert "rolled back to" in err.value.message and "HTTP 502" in err.value.message
+    assert [d.id for d in p.list_deployments() if d.production] == live_before
+    history = (h.root / ".moai" / "history.jsonl").read_text()
+    assert '"event": "auto-rollback"' in history
+
+
+def test_first_production_that_fails_has_nothing_to_roll_back_to(request: pytest.FixtureRequest) -> None:
+    h: Harness = request.getfixturevalue("vercel")
+    fake = h.fake
+    assert fake is not None
+    cfg = load_config(_config(h.root, "vercel"))
+    p = h.provider()
+    p.link()
+    fake.broken_hosts.add("site.vercel.app")  # type: ignore[attr-defined]
+    write_site(h.root / "dist", {"index.html": "<h1>one</h1>"})
+    req = pipeline.DeployRequest(config=cfg, platform="vercel", environment="production", production=True, build=False)
+    with pytest.raises(HealthCheckFailed, match="no earlier production deployment"):
+        pipeline.run_deploy(req, p, environ={}, health_transport=fake.edge_transport())  # type: ignore[attr-defined]

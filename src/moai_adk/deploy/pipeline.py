@@ -6,7 +6,9 @@ Each phase is timed. ``dry_run`` stops after the snapshot and returns the plan
 (what would be uploaded is the provider's business, so a dry run reports the
 files and bytes that make up the deployment). Providers' ``deploy()`` never
 changes production, so a deployment that fails its health check is never
-promoted and production is untouched.
+promoted and production is untouched. After a promotion, production itself
+is checked; if that fails, the previous production deployment is restored
+at once (automatic rollback).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Protocol
 import httpx
 
 from ..config import Config
-from ..errors import HealthCheckFailed, MoaiError
+from ..errors import HealthCheckFailed, MoaiError, NotSupported
 from ..providers.base import Deployment, DeployTarget, Provider
 from .build import run_build
 from .hashcache import HashCache
@@ -110,9 +112,10 @@ class DeployResult:
         }
 
 
-def health_check(url: str, *, timeout: float, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep, headers: dict[str, str] | None = None) -> None:
-    """GET ``url`` until it answers 2xx/3xx or ``timeout`` seconds pass."""
+def probe(url: str, *, timeout: float, transport: httpx.BaseTransport | None = None,
+          sleep: Callable[[float], None] = time.sleep, headers: dict[str, str] | None = None) -> str | None:
+    """GET ``url`` until it answers 2xx/3xx (returns None) or ``timeout`` seconds
+    pass (returns the last answer, e.g. "HTTP 502")."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     with httpx.Client(transport=transport, timeout=min(10.0, max(1.0, timeout)), follow_redirects=False,
@@ -121,18 +124,29 @@ def health_check(url: str, *, timeout: float, transport: httpx.BaseTransport | N
             try:
                 response = client.get(url)
                 if response.status_code < 400:
-                    return
+                    return None
                 last = f"HTTP {response.status_code}"
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}"
             if time.monotonic() >= deadline:
-                raise HealthCheckFailed(
-                    f"The new deployment failed its health check: {url} answered {last} for {timeout:g} s. "
-                    "It was not promoted; production is unchanged.",
-                    hint="Open the URL to see what is wrong, fix it and deploy again; change the path with "
-                         "[deploy] health_check in moai.toml, or skip the check with --no-health-check.",
-                )
+                return last
             sleep(0.25)
+
+
+CHECK_HINT = ("Open the URL to see what is wrong, fix it and deploy again; change the path with "
+              "[deploy] health_check in moai.toml, or skip the check with --no-health-check.")
+
+
+def health_check(url: str, *, timeout: float, transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep, headers: dict[str, str] | None = None) -> None:
+    """The check of a new deployment before it is promoted."""
+    last = probe(url, timeout=timeout, transport=transport, sleep=sleep, headers=headers)
+    if last is not None:
+        raise HealthCheckFailed(
+            f"The new deployment failed its health check: {url} answered {last} for {timeout:g} s. "
+            "It was not promoted; production is unchanged.",
+            hint=CHECK_HINT,
+        )
 
 
 def record(root: Path, event: dict[str, Any]) -> None:
@@ -220,15 +234,64 @@ def run_deploy(req: DeployRequest, provider: Provider, *, environ: Mapping[str, 
             timed("health", t)
 
     if req.production:
+        previous = _current_production(provider)
         t = clock()
         result.deployment = _merge(deployment, provider.promote(deployment.id))
         result.promoted = True
         timed("promote", t)
         record(cfg.root, {"event": "promote", "platform": provider.name, "deployment": deployment.id})
+        if req.health_check:
+            t = clock()
+            try:
+                _verify_production(result.deployment, previous, provider, cfg, req, ui, health_transport)
+            finally:
+                timed("verify", t)
     t = clock()
     if provider.run_hooks("postdeploy", ui.info):
         timed("postdeploy", t)
     return result
+
+
+def _current_production(provider: Provider) -> str | None:
+    """The deployment production serves now (to return to if the switch goes wrong)."""
+    try:
+        live = [d.id for d in provider.list_deployments(limit=20) if d.production]
+    except NotSupported:
+        return None
+    return live[0] if live else None
+
+
+def _verify_production(promoted: Deployment, previous: str | None, provider: Provider, cfg: Config,
+                       req: DeployRequest, ui: UI, transport: httpx.BaseTransport | None) -> None:
+    """Check production right after the switch; if it fails, switch back (automatic rollback).
+
+    The new deployment passed its own check, so a failure here is the production side
+    (domain, alias, routing): the previous deployment is restored at once."""
+    base = promoted.production_health_url or promoted.production_url
+    if not base:
+        return
+    path = cfg.environment(req.environment).health_check or cfg.health_check
+    url = base.rstrip("/") + path
+    ui.info(f"Checking production: {url}")
+    last = probe(url, timeout=cfg.health_timeout, transport=transport, headers=provider.health_headers())
+    if last is None:
+        return
+    if previous is None or previous == promoted.id:
+        raise HealthCheckFailed(
+            f"Production failed its check after the switch to {promoted.id}: {url} answered {last} for "
+            f"{cfg.health_timeout:g} s. There was no earlier production deployment to roll back to, so production "
+            f"still serves {promoted.id}.",
+            hint=CHECK_HINT,
+        )
+    restored = provider.rollback(previous)
+    record(cfg.root, {"event": "auto-rollback", "platform": provider.name, "from": promoted.id, "to": restored.id,
+                      "reason": f"{url} answered {last}"})
+    raise HealthCheckFailed(
+        f"Production failed its check after the switch to {promoted.id}: {url} answered {last} for "
+        f"{cfg.health_timeout:g} s. Production was rolled back to {restored.id} automatically.",
+        hint=f"The deployment itself passed its check, so look at the production side (domain, alias, routing); "
+             f"`moai-adk promote {promoted.id}` switches again once it is fixed.",
+    )
 
 
 def _merge(deployed: Deployment, promoted: Deployment) -> Deployment:
@@ -236,6 +299,8 @@ def _merge(deployed: Deployment, promoted: Deployment) -> Deployment:
     promoted.stats = deployed.stats
     promoted.url = promoted.url or deployed.url
     promoted.health_url = promoted.health_url or deployed.health_url
+    promoted.production_health_url = promoted.production_health_url or deployed.production_health_url
+    promoted.production_url = promoted.production_url or deployed.production_url
     return promoted
 
 

@@ -69,6 +69,7 @@ class Deployment:
     url: str | None = None  # the deployment's own (preview) URL
     production_url: str | None = None  # the site's production URL
     health_url: str | None = None  # a URL this machine can fetch to check health (no special DNS)
+    production_health_url: str | None = None  # the same for production, where production_url needs special DNS
     production: bool = False  # currently serving production
     target: str = "preview"
     created_at: str | None = None

@@ -171,7 +171,7 @@ class LocalProvider(Provider):
     def _deployment(self, data: Mapping[str, Any]) -> Deployment:
         return Deployment(
             id=data["id"], state=data["state"], url=data.get("url"), production_url=data.get("production_url"),
-            health_url=data.get("path_url"), production=bool(data.get("production")),
+            health_url=data.get("path_url"), production_health_url=data.get("site_path_url"), production=bool(data.get("production")),
             target=str(data.get("environment") or "preview"), created_at=data.get("created_at"),
             extra={"site": data.get("site"), "file_count": data.get("file_count"),
                    "site_path_url": data.get("site_path_url"), "meta": data.get("meta") or {}},

@@ -191,14 +191,16 @@ class VercelProvider(Provider):
 
     def get_deployment(self, deployment_id: str) -> Deployment:
         data = self.api().json("GET", f"/v13/deployments/{deployment_id}")
-        return _deploy.to_deployment(data, self._production_id(self._project()))
+        project = self._project()
+        return _deploy.to_deployment(data, self._production_id(project), _deploy.production_url(project))
 
     def list_deployments(self, limit: int = 20) -> list[Deployment]:
         link = self.linked()
-        prod = self._production_id(self._project())
+        project = self._project()
+        prod, domain = self._production_id(project), _deploy.production_url(project)
         data = self.api().json("GET", "/v6/deployments", params={"projectId": link.project_id, "limit": str(limit)})
         items = data.get("deployments", []) if isinstance(data, dict) else []
-        return [_deploy.to_deployment(d, prod) for d in items]
+        return [_deploy.to_deployment(d, prod, domain) for d in items]
 
     def _wait_alias_job(self, deployment_id: str, kind: str) -> None:
         def done(project: dict[str, Any]) -> bool:

@@ -161,7 +161,16 @@ def https(url: str | None) -> str | None:
     return url if url.startswith(("http://", "https://")) else f"https://{url}"
 
 
-def to_deployment(data: dict[str, Any], production_id: str | None = None) -> Deployment:
+def production_url(project: dict[str, Any]) -> str | None:
+    """The project's production domain: the first alias of ``targets.production``."""
+    targets = project.get("targets") or {}
+    prod = targets.get("production") if isinstance(targets, dict) else None
+    aliases = prod.get("alias") if isinstance(prod, dict) else None
+    return https(str(aliases[0])) if isinstance(aliases, list) and aliases else None
+
+
+def to_deployment(data: dict[str, Any], production_id: str | None = None,
+                  production_domain: str | None = None) -> Deployment:
     """A ``Deployment`` from a v13 deployment or a v6 list item."""
     dep_id = str(data.get("id") or data.get("uid"))
     ready = str(data.get("readyState") or data.get("state") or "")
@@ -172,6 +181,7 @@ def to_deployment(data: dict[str, Any], production_id: str | None = None) -> Dep
         state=STATE_MAP.get(ready, ready.lower() or "unknown"),
         url=url,
         health_url=url,
+        production_url=production_domain,
         production=production_id is not None and production_id == dep_id,
         target=str(data.get("target") or "preview"),
         created_at=str(created) if created is not None else None,
