@@ -12,7 +12,8 @@ Concurrent runs of moai-adk are serialised by a session-level advisory lock
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -104,3 +105,20 @@ def lock(conn: Conn, on_wait: object = None) -> None:
 
 def unlock(conn: Conn) -> None:
     conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+
+
+@contextmanager
+def locked(conn: Conn, *, enabled: bool = True, on_wait: object = None) -> Iterator[Conn]:
+    """Hold the migration lock for the block (when ``enabled``: dry runs take none),
+    then release it and close ``conn`` whatever happened."""
+    try:
+        if enabled:
+            lock(conn, on_wait=on_wait)
+        yield conn
+    finally:
+        try:
+            if enabled and not conn.closed:
+                unlock(conn)
+        except psycopg.Error:
+            pass
+        conn.close()

@@ -20,7 +20,7 @@ import psycopg
 from .apply import Applier, Prepared, prepare
 from .connect import Target, connect, translate
 from .files import MIGRATIONS_DIR, LocalMigrations, MigrationFile, scan
-from .history import Conn, list_versions, lock, unlock
+from .history import Conn, list_versions, locked
 from .plan import find_pending
 
 Connector = Callable[[Target], Conn]
@@ -62,10 +62,8 @@ def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool
     local.refuse_bad_names(root)
     result = PushResult(pending=[], dry_run=dry_run, warnings=local.warnings())
     retry = f"moai-adk db push {target.flag}" + (" --include-all" if include_all else "")
-    conn = connector(target)
-    try:
-        if not dry_run:
-            lock(conn, on_wait=lambda: events("waiting", {"reason": "another migration run holds the lock"}))
+    waiting = lambda: events("waiting", {"reason": "another migration run holds the lock"})  # noqa: E731
+    with locked(connector(target), enabled=not dry_run, on_wait=waiting) as conn:
         try:
             remote = list_versions(conn)
         except psycopg.Error as exc:
@@ -86,13 +84,6 @@ def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool
         events("applying", {"count": len(prepared)})
         Applier(conn, target, retry, applied, chunk_files=chunk_files, async_commit=async_commit).apply(prepared)
         return result
-    finally:
-        try:
-            if not conn.closed and not dry_run:
-                unlock(conn)
-        except psycopg.Error:
-            pass
-        conn.close()
 
 
 @dataclass

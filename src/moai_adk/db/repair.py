@@ -16,7 +16,7 @@ import psycopg
 from ..errors import MigrationError, UsageError
 from .connect import Target, connect, translate
 from .files import MIGRATIONS_DIR, scan
-from .history import HistoryRow, create_table, delete, list_versions, lock, unlock, upsert
+from .history import HistoryRow, create_table, delete, list_versions, locked, upsert
 from .push import Connector
 
 STATUSES = ("applied", "reverted")
@@ -62,11 +62,8 @@ def repair(root: Path, target: Target, versions: list[str], status: str, *, dry_
             mf = local[v]
             _text, split = mf.parsed(str(mf.path.relative_to(root)) if mf.path.is_relative_to(root) else None)
             rows.append(HistoryRow(v, mf.name, split.history_statements()))
-    conn = connector(target)
     try:
-        try:
-            if not dry_run:
-                lock(conn)
+        with locked(connector(target), enabled=not dry_run) as conn:
             remote = set(list_versions(conn))
             if dry_run:
                 changed = [v for v in versions if status == "applied" or v in remote]
@@ -78,13 +75,6 @@ def repair(root: Path, target: Target, versions: list[str], status: str, *, dry_
             else:
                 changed = [v for v in versions if v in remote]
                 delete(conn, versions)
-        except psycopg.Error as exc:
-            raise translate(exc, target, "updating the migration history") from exc
-        return RepairResult(status, versions, changed, False)
-    finally:
-        try:
-            if not conn.closed and not dry_run:
-                unlock(conn)
-        except psycopg.Error:
-            pass
-        conn.close()
+    except psycopg.Error as exc:
+        raise translate(exc, target, "updating the migration history") from exc
+    return RepairResult(status, versions, changed, False)
