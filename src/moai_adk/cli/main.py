@@ -73,9 +73,9 @@ def cli(ctx: click.Context, project_dir: Path | None, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from . import db_cmd, deploy_cmds, env_cmd, hosting_cmd, init_cmd, platform_cmd
+    from . import db_cmd, deploy_cmds, env_cmd, hosting_cmd, init_cmd, platform_cmd, release_cmds
 
-    for module in (init_cmd, deploy_cmds, platform_cmd, env_cmd, db_cmd, hosting_cmd):
+    for module in (init_cmd, deploy_cmds, release_cmds, platform_cmd, env_cmd, db_cmd, hosting_cmd):
         module.register(cli)
 
 

@@ -153,7 +153,12 @@ class Provider:
         return []
 
     def set_traffic(self, weights: dict[str, int]) -> None:
-        """Split production traffic between deployments (canary); weights sum to 100."""
+        """Split production traffic between deployments (canary); weights sum to 100.
+        An empty mapping ends the split: production serves all traffic again."""
+        raise self._unsupported("canary traffic split")
+
+    def traffic(self) -> dict[str, int] | None:
+        """The current split of production traffic, or None when production takes it all."""
         raise self._unsupported("canary traffic split")
 
     # -- env vars ------------------------------------------------------

@@ -285,6 +285,11 @@ class LocalProvider(Provider):
     def set_traffic(self, weights: dict[str, int]) -> None:
         self._json("PUT", f"/sites/{self.site}/traffic", json={"weights": weights})
 
+    def traffic(self) -> dict[str, int] | None:
+        data = self._json("GET", f"/sites/{self.site}/traffic") or {}
+        weights = data.get("weights")
+        return {str(k): int(v) for k, v in weights.items()} if weights else None
+
     # -- env vars -------------------------------------------------------------------
     def env_list(self, environment: str) -> list[EnvVar]:
         data = self._json("GET", f"/sites/{self.site}/env/{environment}")

@@ -1,0 +1,82 @@
+"""CLI wiring for canary releases: split production traffic, show the split."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.console import Console
+
+from ..deploy.release import canary_weights
+from .deploy_cmds import load_project, platform_option, provider_for
+from .main import common, dry_run_option, state
+
+
+@click.command()
+@click.argument("deployment_id", required=False)
+@click.option("--percent", type=click.IntRange(0, 100), default=None,
+              help="Share of production traffic DEPLOYMENT_ID gets (the rest stays on production).")
+@click.option("--off", is_flag=True, help="End the canary: production takes all traffic again.")
+@platform_option
+@dry_run_option
+@common
+@click.pass_context
+def canary(ctx: click.Context, deployment_id: str | None, percent: int | None, off: bool, platform: str | None,
+           dry_run: bool) -> None:
+    """Send PERCENT of production traffic to DEPLOYMENT_ID (sticky per visitor).
+
+    `moai-adk promote DEPLOYMENT_ID` completes the release; `--off` abandons it.
+    """
+    st = state(ctx)
+    if off == (deployment_id is not None):
+        raise click.UsageError("Give a DEPLOYMENT_ID with --percent, or --off (not both).")
+    if deployment_id is not None and percent is None:
+        raise click.UsageError("Say how much traffic the canary gets: --percent N (1-99).")
+    cfg = load_project(st)
+    provider = provider_for(st, cfg, platform, "production")
+    production = next((d.id for d in provider.list_deployments(limit=50) if d.production), None)
+    weights = {} if off else canary_weights(production, deployment_id or "", percent or 0)
+    if dry_run:
+        what = "end the canary" if not weights else ", ".join(f"{k} {v}%" for k, v in weights.items())
+        st.output.dry_run("canary", f"would set production traffic on {provider.name} to: {what}.",
+                          platform=provider.name, weights=weights)
+        return
+    provider.set_traffic(weights)
+    data: dict[str, Any] = {"platform": provider.name, "production": production, "weights": weights or None}
+
+    def render(con: Console) -> None:
+        if not weights:
+            con.print(f"Canary ended: production ({production}) takes all traffic on {provider.name}.")
+        else:
+            con.print("Production traffic on " + provider.name + ": "
+                      + ", ".join(f"{k} {v}%" for k, v in weights.items()))
+
+    st.output.result(data, render)
+
+
+@click.command()
+@platform_option
+@common
+@click.pass_context
+def traffic(ctx: click.Context, platform: str | None) -> None:
+    """Show how production traffic is split between deployments."""
+    st = state(ctx)
+    cfg = load_project(st)
+    provider = provider_for(st, cfg, platform, "production")
+    weights = provider.traffic()
+    production = next((d.id for d in provider.list_deployments(limit=50) if d.production), None)
+    data = {"platform": provider.name, "production": production, "weights": weights}
+
+    def render(con: Console) -> None:
+        if not weights:
+            con.print(f"All production traffic on {provider.name} goes to {production or '(nothing yet)'}.")
+        else:
+            for dep, share in weights.items():
+                con.print(f"{dep}  {share:3d}%" + ("  (production)" if dep == production else ""))
+
+    st.output.result(data, render)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(canary)
+    cli.add_command(traffic)
