@@ -29,15 +29,22 @@ def platform() -> None:
               help="Memory budget for hot files.")
 @click.option("--server", type=click.Choice(["auto", "granian", "uvicorn"]), default="auto", show_default=True,
               help="HTTP server to run the app on.")
+@click.option("--edge", type=click.Choice(["nginx"]), default=None,
+              help="Put nginx on --host/--port: it sends plain files itself, the app answers the rest.")
 @common
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, data_dir: Path | None, cache_mb: int, server: str) -> None:
+def serve(ctx: click.Context, host: str, port: int, data_dir: Path | None, cache_mb: int, server: str,
+          edge: str | None) -> None:
     """Serve deploys: production at http://<site>.localhost:PORT/."""
     from ..platform.paths import default_data_dir
     from ..platform.server import check_port, prepare, public_url, run
 
     st = state(ctx)
     data = (data_dir or default_data_dir(st.environ)).resolve()
+    if edge == "nginx":
+        from ..platform.edge_nginx import find_nginx
+
+        find_nginx(st.environ)
     check_port(host, port)
     url = public_url(host, port)
     prepared = prepare(data, url, st.environ)
@@ -50,7 +57,7 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: Path | None, cache
         out.info(f"{note} saved in {prepared.credentials} (mode 0600); the CLI of this user finds it there.")
         out.info("Stop with Ctrl+C.")
 
-    run(host, port, data, cache_mb=cache_mb, server=server, on_ready=ready)
+    run(host, port, data, cache_mb=cache_mb, server=server, on_ready=ready, edge=edge)
 
 
 @platform.command()

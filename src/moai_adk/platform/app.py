@@ -18,6 +18,7 @@ from .uploads import BATCH_PATH, BLOB_PREFIX, post_batch, put_blob
 DATA_ENV = "MOAI_PLATFORM_DATA"
 CACHE_ENV = "MOAI_PLATFORM_CACHE_MB"
 DOMAIN_ENV = "MOAI_PLATFORM_DOMAIN"
+EDGE_ENV = "MOAI_PLATFORM_EDGE"  # "nginx": keep the nginx edge's trees and symlinks (platform/edge.py)
 
 
 class PlatformApp:
@@ -79,8 +80,9 @@ async def _refuse_websocket(proto: Any) -> None:
     proto.close(403)  # an HTTP status: the upgrade is refused, as ASGI close-before-accept does
 
 
-def create_app(data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost") -> PlatformApp:
-    return PlatformApp(Platform(data_dir, cache_bytes=cache_bytes, domain=domain))
+def create_app(data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost",
+               edge: bool = False) -> PlatformApp:
+    return PlatformApp(Platform(data_dir, cache_bytes=cache_bytes, domain=domain, edge=edge))
 
 
 def app_from_env() -> PlatformApp:
@@ -90,4 +92,5 @@ def app_from_env() -> PlatformApp:
     if not data:
         raise RuntimeError(f"{DATA_ENV} is not set; start the platform with `moai-adk platform serve`")
     cache_mb = int(os.environ.get(CACHE_ENV, "64"))
-    return create_app(Path(data), cache_bytes=cache_mb << 20, domain=os.environ.get(DOMAIN_ENV, "localhost"))
+    return create_app(Path(data), cache_bytes=cache_mb << 20, domain=os.environ.get(DOMAIN_ENV, "localhost"),
+                      edge=os.environ.get(EDGE_ENV) == "nginx")

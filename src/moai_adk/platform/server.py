@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StateError, UsageError
-from .app import CACHE_ENV, DATA_ENV, DOMAIN_ENV
+from .app import CACHE_ENV, DATA_ENV, DOMAIN_ENV, EDGE_ENV
 from .paths import credentials_path, read_credentials, write_credentials
 from .service import Platform
 
@@ -82,11 +82,17 @@ def prepare(data_dir: Path, url: str, environ: Mapping[str, str]) -> Prepared:
 
 
 def run(host: str, port: int, data_dir: Path, *, cache_mb: int = 64, domain: str = "localhost",
-        workers: int = 1, server: str = "auto", on_ready: Callable[[str], None] | None = None) -> None:
-    """Serve until interrupted. ``server``: "auto" (granian, else uvicorn), "granian" or "uvicorn"."""
+        workers: int = 1, server: str = "auto", on_ready: Callable[[str], None] | None = None,
+        edge: str | None = None) -> None:
+    """Serve until interrupted. ``server``: "auto" (granian, else uvicorn), "granian" or "uvicorn";
+    ``edge="nginx"``: nginx on host:port in front of the app on a loopback socket."""
     os.environ[DATA_ENV] = str(data_dir)
     os.environ[CACHE_ENV] = str(cache_mb)
     os.environ[DOMAIN_ENV] = domain
+    if edge == "nginx":
+        _run_behind_nginx(host, port, data_dir, cache_mb=cache_mb, domain=domain, workers=workers,
+                          server=server, on_ready=on_ready)
+        return
     target = "moai_adk.platform.app:app_from_env"
     use_granian = server in ("auto", "granian")
     if use_granian:
@@ -107,3 +113,33 @@ def run(host: str, port: int, data_dir: Path, *, cache_mb: int = 64, domain: str
 
     uvicorn.run(target, host=host, port=port, factory=True, workers=workers if workers > 1 else None,
                 log_level="warning", access_log=False)
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _run_behind_nginx(host: str, port: int, data_dir: Path, *, cache_mb: int, domain: str, workers: int,
+                      server: str, on_ready: Callable[[str], None] | None) -> None:
+    """Materialize the edge's trees, start nginx on host:port, serve the app behind it, stop nginx on exit."""
+    from .edge import Edge
+    from .edge_nginx import NginxProcess, find_nginx, nginx_config
+
+    binary = find_nginx()
+    platform = Platform(data_dir)
+    try:
+        edge = Edge(data_dir, platform.store)
+        edge.sync(platform)
+    finally:
+        platform.close()
+    os.environ[EDGE_ENV] = "nginx"
+    inner_port = _free_loopback_port()
+    nginx = NginxProcess(binary, edge.root, nginx_config(edge.root, host, port, f"127.0.0.1:{inner_port}", domain))
+    nginx.start(host, port)
+    try:
+        run("127.0.0.1", inner_port, data_dir, cache_mb=cache_mb, domain=domain, workers=workers, server=server,
+            on_ready=None if on_ready is None else (lambda engine: on_ready(f"nginx + {engine}")))
+    finally:
+        nginx.stop()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .edge import Edge
 from .meta import DeployRow, MetaDB
 from .rules import RulesError, parse_rules
 from .store import SHA256_RE, BlobHashMismatch, BlobStore, is_compressible
@@ -93,13 +94,15 @@ def split_table(weights: dict[str, int]) -> tuple[tuple[int, str], ...]:
 class Platform:
     """State of one platform instance (one data folder)."""
 
-    def __init__(self, data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost") -> None:
+    def __init__(self, data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost",
+                 edge: bool = False) -> None:
         self.data_dir = data_dir
         self.domain = domain
         self.store = BlobStore(data_dir / "blobs")
         self.meta = MetaDB(data_dir / "meta.sqlite3")
         self.blobs = BlobCache(self.store, cache_bytes)
         self.views = ViewCache(self._load_view)
+        self.edge: Edge | None = Edge(data_dir, self.store) if edge else None  # the nginx edge's trees (edge.py)
         self._finalize_lock = threading.Lock()
         self._switch_lock = threading.RLock()  # DB pointer and in-memory pointer change together
         self._roles: dict[str, str] = {}
@@ -226,6 +229,8 @@ class Platform:
             except RulesError as exc:
                 raise ApiError(422, "bad_rules", str(exc)) from exc
             total = sum(v[1] for v in full.values())
+            if self.edge is not None:  # the tree exists before the deployment is ready
+                self.edge.materialize(deploy_id, row.site, full)
             self.meta.finalize_deploy(deploy_id, full, rules, total)
             return self.deploy(deploy_id)
 
@@ -250,6 +255,8 @@ class Platform:
         with self._switch_lock:
             self.meta.switch_production(site, row.id)
             self.sites[site] = SiteState(row.id)  # one reference assignment: readers see old or new
+            if self.edge is not None:
+                self.edge.set_live(site, row.id)
         return row
 
     def rollback(self, site: str, deploy_id: object | None) -> DeployRow:
@@ -275,6 +282,8 @@ class Platform:
         with self._switch_lock:
             self.meta.set_traffic(site, clean or None)
             self._set_state(site, self.sites[site].production, clean or None)
+            if self.edge is not None:  # a split is decided by the app: no production symlink meanwhile
+                self.edge.set_live(site, None if clean else self.sites[site].production)
         return clean or None
 
     # -- serving helpers ------------------------------------------------------------

@@ -1,0 +1,217 @@
+"""nginx for the edge: find the binary, write ``<data>/edge/nginx.conf``, run it as a child.
+
+What nginx answers itself: GET/HEAD of an existing regular file in a
+deployment tree (``edge.py``), on ``<site>.<domain>`` (``live/<site>``),
+``<deploy>.<site>.<domain>`` (``sites/<site>/<deploy>``), ``/_sites/<site>/...``
+and ``/_deploys/<deploy>/...``. Everything else (the API, other methods,
+folders and ``/``, missing files, ``.gz`` names, other hosts) is proxied to
+the app with the original Host header. open_file_cache stays off so a
+replaced symlink is seen by the next request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import mimetypes
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ..errors import MoaiError, UsageError
+from .views import _EXTRA_TYPES, content_type
+
+NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+SITE = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DEPLOY = r"[a-z][a-z0-9]{9}"
+
+
+def find_nginx(environ: Mapping[str, str] | None = None, candidates: Sequence[str] = NGINX_CANDIDATES) -> str:
+    """The nginx binary: on PATH, else in the usual sbin folders; UsageError when there is none."""
+    path = (os.environ if environ is None else environ).get("PATH", "")
+    found = shutil.which("nginx", path=path)
+    if found:
+        return found
+    for candidate in candidates:
+        if os.access(candidate, os.X_OK):
+            return candidate
+    raise UsageError("--edge nginx needs the nginx binary, and none was found on PATH or in /usr/sbin.",
+                     hint="Install it (`apt-get install nginx`) or run without --edge.")
+
+
+def _types() -> str:
+    exts = {e.lower() for e in (*mimetypes.types_map, *_EXTRA_TYPES) if re.fullmatch(r"\.[A-Za-z0-9_+-]+", e)}
+    by_type: dict[str, list[str]] = {}
+    for ext in sorted(exts):
+        by_type.setdefault(content_type("x" + ext), []).append(ext[1:])
+    return "\n".join(f'        "{t}" {" ".join(e)};' for t, e in sorted(by_type.items()))
+
+
+def _static(root: str, uri: str) -> str:
+    """A location body: GET/HEAD of a file under ``root`` goes to ``@tree``, the rest to the app.
+
+    ``root`` may be a symlink (``live/<site>``): it is resolved once here
+    ($realpath_root), and ``@tree`` serves from the resolved folder, so the
+    bytes and X-Moai-Deploy come from the same deployment even while the
+    symlink is being replaced."""
+    return f"""            error_page 404 418 = @app;
+            error_page 419 = @tree;
+            if ($moai_to_app) {{ return 418; }}
+            root {root};
+            if (!-d $document_root) {{ return 418; }}
+            set $moai_tree $realpath_root;
+            set $moai_file {uri};
+            return 419;"""
+
+
+def nginx_config(edge_root: Path, host: str, port: int, upstream: str, domain: str) -> str:
+    """The whole nginx.conf text (``upstream``: ``127.0.0.1:PORT``)."""
+    e = str(edge_root)
+    dom = re.escape(domain.lower())
+    listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    user = ""
+    if os.geteuid() == 0:  # workers would run as nobody, which cannot read a private data folder
+        import grp
+        import pwd
+        user = f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
+    temps = "\n".join(f"    {kind}_temp_path {e}/tmp/{kind};" for kind in
+                      ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return f"""# written by moai-adk platform serve --edge nginx; rewritten at every start
+{user}
+worker_processes 1;
+pid {e}/nginx.pid;
+error_log {e}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    types {{
+{_types()}
+    }}
+    default_type application/octet-stream;
+    charset off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    access_log off;
+    log_not_found off;
+    open_file_cache off;
+    keepalive_timeout 75s;
+    keepalive_requests 100000;
+    server_tokens on;
+    autoindex off;
+    gzip off;
+    gzip_static on;
+    gzip_vary on;
+    client_max_body_size 0;
+{temps}
+    upstream moai_app {{ server {upstream}; keepalive 32; }}
+    map $request_method $moai_method {{ GET 0; HEAD 0; default 1; }}
+    map $uri $moai_uri_to_app {{ ~/$ 1; ~\\.gz$ 1; default 0; }}
+    map $moai_method$moai_uri_to_app $moai_to_app {{ 00 ""; default 1; }}
+    map $host $moai_host_root {{
+        "~^(?<moai_hd>{DEPLOY})\\.(?<moai_hs>{SITE})\\.{dom}$" {e}/sites/$moai_hs/$moai_hd;
+        "~^(?<moai_ls>{SITE})\\.{dom}$" {e}/live/$moai_ls;
+        default {e}/none;
+    }}
+    map $moai_tree $moai_deploy_id {{ "~/trees/(?<moai_rid>{DEPLOY})$" $moai_rid; default ""; }}
+    server {{
+        listen {listen} default_server;
+        server_name _;
+        error_page 418 = @app;
+        location @app {{
+            proxy_pass http://moai_app;
+            proxy_http_version 1.1;
+            proxy_set_header Host $http_host;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_request_buffering off;
+            proxy_buffering off;
+            proxy_read_timeout 3600s;
+        }}
+        location @tree {{
+            root $moai_tree;
+            try_files $moai_file @app;
+            error_page 404 = @app;
+            add_header Cache-Control "{CACHE_CONTROL}";
+            add_header X-Moai-Deploy $moai_deploy_id;
+        }}
+        location ^~ /_api/ {{ error_page 418 = @app; return 418; }}
+        location ~ "^/_sites/(?<moai_ps>{SITE})(?<moai_pp>/.*)$" {{
+{_static(e + "/live/$moai_ps", "$moai_pp")}
+        }}
+        location ~ "^/_deploys/(?<moai_pd>{DEPLOY})(?<moai_pq>/.*)$" {{
+{_static(e + "/trees/$moai_pd", "$moai_pq")}
+        }}
+        location /_sites/ {{ return 418; }}
+        location /_deploys/ {{ return 418; }}
+        location / {{
+{_static("$moai_host_root", "$uri")}
+        }}
+    }}
+}}
+"""
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class NginxProcess:
+    """nginx as a child process: ``start`` waits until it listens, ``stop`` ends it."""
+
+    def __init__(self, binary: str, edge_root: Path, config: str) -> None:
+        self.binary = binary
+        self.root = edge_root
+        self.conf = edge_root / "nginx.conf"
+        self.config = config
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, host: str, port: int, timeout: float = 10.0) -> None:
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (self.root / "tmp" / kind).mkdir(parents=True, exist_ok=True)
+        tmp = self.conf.with_name(f".tmp-nginx.conf-{os.getpid()}")
+        tmp.write_text(self.config)
+        os.replace(tmp, self.conf)
+        log = self.root / "error.log"
+        with contextlib.suppress(FileNotFoundError):
+            log.unlink()
+        self.proc = subprocess.Popen(
+            [self.binary, "-e", str(log), "-c", str(self.conf), "-p", str(self.root) + "/", "-g", "daemon off;"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent)
+        probe = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+        deadline = time.monotonic() + timeout
+        while True:
+            code = self.proc.poll()
+            if code is not None:
+                err = (self.proc.stderr.read().decode("utf-8", "replace") if self.proc.stderr else "").strip()
+                with contextlib.suppress(OSError):
+                    err = err or log.read_text().strip()
+                self.proc = None
+                raise MoaiError(f"nginx exited at start (code {code}) with {self.conf}: {err or 'no message'}",
+                                hint=f"Check {log}; is --port {port} free? Run without --edge to serve from Python.")
+            with contextlib.suppress(OSError), socket.create_connection((probe, port), timeout=0.2):
+                return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise MoaiError(f"nginx did not listen on {host}:{port} within {timeout:.0f}s.",
+                                hint=f"Check {log}.")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGQUIT)  # graceful: finish the requests in flight
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
