@@ -8,12 +8,14 @@
    sendfile on) serving the same file, measured in the same run, and the
    ratio; plus the same platform app on granian's ASGI interface, no-op
    ASGI/RSGI apps (the Python ceilings) and the in-process Python time per
-   request of both adapters;
+   request of both adapters; and ``platform serve --edge nginx`` (nginx in
+   front sends the file from the deployment's hard-linked tree, the app
+   behind it on a loopback port) on the same data, with its ratio to nginx;
 3. peak RSS of the platform processes while serving that site.
 
 Installs wrk and nginx with apt-get when missing. Run:
 
-    .venv/bin/python bench/bench_platform.py [--files 20000] [--duration 10]
+    .venv/bin/python bench/bench_platform.py [--files 20000] [--duration 10] [--edge nginx|none]
 """
 
 from __future__ import annotations
@@ -69,10 +71,10 @@ def make_site(root: Path, files: int, marker: str) -> None:
     (root / "file5k.html").write_text(FIVE_KB)
 
 
-def start_platform(data: Path, config: Path, port: int) -> subprocess.Popen[bytes]:
+def start_platform(data: Path, config: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "XDG_CONFIG_HOME": str(config)}
     proc = subprocess.Popen([sys.executable, "-m", "moai_adk", "platform", "serve", "--port", str(port),
-                             "--data", str(data), "--server", "granian"], env=env,
+                             "--data", str(data), "--server", "granian", *extra], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -196,6 +198,22 @@ def noop_ceiling(tmp: Path, duration: int, interface: str = "asgi") -> float:
         proc.wait(10)
 
 
+def platform_behind_nginx(data: Path, config: Path, duration: int) -> float:
+    """req/s of ``platform serve --edge nginx`` on the same data: nginx sends the 5 KB file itself."""
+    port = free_port()
+    proc = start_platform(data, config, port, "--edge", "nginx")
+    url, host = f"http://127.0.0.1:{port}/file5k.html", f"{SITE}.localhost:{port}"
+    try:
+        first = httpx.get(url, headers={"host": host})
+        if first.status_code != 200 or "last-modified" not in first.headers:
+            raise SystemExit(f"the edge did not send file5k.html itself: {first.status_code} {dict(first.headers)}")
+        wrk(url, 2, host)
+        return wrk(url, duration, host)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+
+
 def platform_on_asgi(data: Path, duration: int) -> float:
     """req/s of the same platform app and data on granian's ASGI interface (what uvicorn also speaks)."""
     port = free_port()
@@ -314,6 +332,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=20000)
     ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--edge", choices=["nginx", "none"], default="nginx",
+                    help="also measure `platform serve --edge nginx` (default) or skip it")
     args = ap.parse_args()
     ensure_tools()
     import importlib.util
@@ -357,6 +377,7 @@ def main() -> None:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(10)
         on_asgi = platform_on_asgi(tmp / "data", args.duration)
+        edge = platform_behind_nginx(tmp / "data", tmp / "config", args.duration) if args.edge == "nginx" else 0.0
         py_rsgi, py_asgi = python_cost(tmp / "data")
         nport = free_port()
         ng = nginx(tmp / "siteA", nport, tmp)
@@ -370,6 +391,9 @@ def main() -> None:
         rsgi = noop_ceiling(tmp, args.duration, "rsgi")
         print(f"5 KB file, wrk -t2 -c64 -d{args.duration}s: platform (granian RSGI, 1 worker) {ours:,.0f} req/s, "
               f"nginx (1 worker, sendfile) {theirs:,.0f} req/s, ratio {ours / theirs:.2f}x")
+        if edge:
+            print(f"  platform serve --edge nginx (nginx sends the file, the app behind it): {edge:,.0f} req/s, "
+                  f"ratio {edge / theirs:.2f}x nginx ({edge / ours:.2f}x the Python edge)")
         print(f"  the same platform on granian's ASGI interface: {on_asgi:,.0f} req/s = {on_asgi / theirs:.2f}x nginx; "
               f"RSGI is {ours / on_asgi:.2f}x ASGI")
         print(f"  Python per request in-process (serving path, 5 KB file): RSGI adapter {py_rsgi:.2f} µs, "

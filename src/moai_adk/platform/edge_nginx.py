@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..errors import MoaiError, UsageError
+from .store import COMPRESSIBLE_TYPES
 from .views import _EXTRA_TYPES, content_type
 
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
@@ -54,21 +55,27 @@ def _types() -> str:
     return "\n".join(f'        "{t}" {" ".join(e)};' for t, e in sorted(by_type.items()))
 
 
-def _static(root: str, uri: str) -> str:
-    """A location body: GET/HEAD of a file under ``root`` goes to ``@tree``, the rest to the app.
+def _static(path: str, deploy_id: str) -> str:
+    """A location body: GET/HEAD of the file at ``path`` from nginx, anything else from the app.
 
-    ``root`` may be a symlink (``live/<site>``): it is resolved once here
-    ($realpath_root), and ``@tree`` serves from the resolved folder, so the
-    bytes and X-Moai-Deploy come from the same deployment even while the
-    symlink is being replaced."""
-    return f"""            error_page 404 418 = @app;
-            error_page 419 = @tree;
-            if ($moai_to_app) {{ return 418; }}
-            root {root};
-            if (!-d $document_root) {{ return 418; }}
-            set $moai_tree $realpath_root;
-            set $moai_file {uri};
-            return 419;"""
+    No try_files: a missing file (404), a folder (nginx's 301 to ``/``), a
+    refused method (403) all become a call to the app, which answers them."""
+    return f"""            limit_except GET {{ deny all; }}
+            error_page 301 403 404 405 = @app;
+            {path};
+            add_header Cache-Control "{CACHE_CONTROL}";
+            add_header X-Moai-Deploy {deploy_id};
+            add_header Vary $moai_vary;"""
+
+
+def _proxy() -> str:
+    return "            proxy_pass http://moai_app;"
+
+
+def _compressible() -> str:
+    """A regex of the content types the app marks ``Vary: Accept-Encoding`` (store.is_compressible)."""
+    types = "|".join(re.escape(t) for t in sorted(COMPRESSIBLE_TYPES))
+    return f"~^(text/|(?:{types})(?:;|$))"
 
 
 def nginx_config(edge_root: Path, host: str, port: int, upstream: str, domain: str) -> str:
@@ -86,6 +93,7 @@ def nginx_config(edge_root: Path, host: str, port: int, upstream: str, domain: s
     return f"""# written by moai-adk platform serve --edge nginx; rewritten at every start
 {user}
 worker_processes 1;
+pcre_jit on;
 pid {e}/nginx.pid;
 error_log {e}/error.log warn;
 events {{ worker_connections 4096; }}
@@ -107,51 +115,52 @@ http {{
     autoindex off;
     gzip off;
     gzip_static on;
-    gzip_vary on;
     client_max_body_size 0;
 {temps}
     upstream moai_app {{ server {upstream}; keepalive 32; }}
-    map $request_method $moai_method {{ GET 0; HEAD 0; default 1; }}
-    map $uri $moai_uri_to_app {{ ~/$ 1; ~\\.gz$ 1; default 0; }}
-    map $moai_method$moai_uri_to_app $moai_to_app {{ 00 ""; default 1; }}
     map $host $moai_host_root {{
         "~^(?<moai_hd>{DEPLOY})\\.(?<moai_hs>{SITE})\\.{dom}$" {e}/sites/$moai_hs/$moai_hd;
         "~^(?<moai_ls>{SITE})\\.{dom}$" {e}/live/$moai_ls;
         default {e}/none;
     }}
-    map $moai_tree $moai_deploy_id {{ "~/trees/(?<moai_rid>{DEPLOY})$" $moai_rid; default ""; }}
+    # X-Moai-Deploy where the request names the deployment; production (live/<site>) sends none:
+    # reading the symlink per request ($realpath_root) costs a quarter of the throughput
+    map $host $moai_host_deploy {{ "~^(?<moai_hd2>{DEPLOY})\\.{SITE}\\.{dom}$" $moai_hd2; default ""; }}
+    map $sent_http_content_type $moai_vary {{ "{_compressible()}" Accept-Encoding; default ""; }}
     server {{
         listen {listen} default_server;
         server_name _;
-        error_page 418 = @app;
+        proxy_http_version 1.1;
+        proxy_set_header Host $http_host;
+        proxy_set_header Connection "";
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_request_buffering off;
+        proxy_buffering off;
+        proxy_read_timeout 3600s;
         location @app {{
-            proxy_pass http://moai_app;
-            proxy_http_version 1.1;
-            proxy_set_header Host $http_host;
-            proxy_set_header Connection "";
-            proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_request_buffering off;
-            proxy_buffering off;
-            proxy_read_timeout 3600s;
+{_proxy()}
         }}
-        location @tree {{
-            root $moai_tree;
-            try_files $moai_file @app;
-            error_page 404 = @app;
-            add_header Cache-Control "{CACHE_CONTROL}";
-            add_header X-Moai-Deploy $moai_deploy_id;
+        location ^~ /_api/ {{
+{_proxy()}
         }}
-        location ^~ /_api/ {{ error_page 418 = @app; return 418; }}
+        # folders and / (the app resolves index.html), .gz names (variants are not files of the site)
+        location ~ "(/|\\.gz)$" {{
+{_proxy()}
+        }}
         location ~ "^/_sites/(?<moai_ps>{SITE})(?<moai_pp>/.*)$" {{
-{_static(e + "/live/$moai_ps", "$moai_pp")}
+{_static(f"alias {e}/live/$moai_ps$moai_pp", '""')}
         }}
         location ~ "^/_deploys/(?<moai_pd>{DEPLOY})(?<moai_pq>/.*)$" {{
-{_static(e + "/trees/$moai_pd", "$moai_pq")}
+{_static(f"alias {e}/trees/$moai_pd$moai_pq", "$moai_pd")}
         }}
-        location /_sites/ {{ return 418; }}
-        location /_deploys/ {{ return 418; }}
+        location /_sites/ {{
+{_proxy()}
+        }}
+        location /_deploys/ {{
+{_proxy()}
+        }}
         location / {{
-{_static("$moai_host_root", "$uri")}
+{_static("root $moai_host_root", "$moai_host_deploy")}
         }}
     }}
 }}
