@@ -15,7 +15,7 @@ On disk, under ``<data>/edge``:
   serves; replaced atomically on promote/rollback and removed while the site
   has a traffic split or its production has no tree (rules), so those
   requests fall through to the app;
-* ``nginx.conf`` (written by ``nginx_config``), ``tmp/``, ``nginx.pid``.
+* ``nginx.conf``, ``error.log``, ``nginx.pid``, ``tmp/``: see ``edge_nginx.py``.
 """
 
 from __future__ import annotations
