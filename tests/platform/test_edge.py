@@ -26,8 +26,8 @@ import httpx
 import pytest
 
 from moai_adk.deploy.snapshot import take_snapshot
-from moai_adk.errors import UsageError
-from moai_adk.platform.edge_nginx import NGINX_CANDIDATES, find_nginx, nginx_config
+from moai_adk.errors import MoaiError, UsageError
+from moai_adk.platform.edge_nginx import NGINX_CANDIDATES, NginxProcess, find_nginx, nginx_config
 from moai_adk.platform.paths import CREDENTIALS_ENV
 from moai_adk.platform.service import Platform
 from moai_adk.providers.base import DeployTarget
@@ -338,3 +338,14 @@ def test_config_names_the_hosts_and_keeps_file_cache_off(tmp_path: Path) -> None
     assert "open_file_cache off;" in text and "sendfile on;" in text and "worker_processes 1;" in text
     assert "example\\.test$" in text and "listen 127.0.0.1:8080 default_server;" in text
     assert "server 127.0.0.1:9000;" in text and "autoindex off;" in text
+
+
+@needs_nginx
+def test_nginx_dying_at_start_is_a_clear_error(tmp_path: Path) -> None:
+    assert NGINX is not None
+    port = _free_port()
+    bad = nginx_config(tmp_path, "127.0.0.1", port, "127.0.0.1:1", "localhost").replace("sendfile on;", "sendfile;")
+    with pytest.raises(MoaiError) as info:
+        NginxProcess(NGINX, tmp_path, bad).start("127.0.0.1", port)
+    assert "nginx exited at start" in info.value.message and "sendfile" in info.value.message
+    assert str(tmp_path / "error.log") in (info.value.hint or "")

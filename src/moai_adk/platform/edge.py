@@ -71,7 +71,10 @@ class Edge:
                 shutil.rmtree(tmp, ignore_errors=True)
                 if not final.is_dir():  # a file/folder clash in the manifest, or another disk
                     return False
-        self._symlink(self.by_site / site / deploy_id, f"../../trees/{deploy_id}")
+        try:
+            self._symlink(self.by_site / site / deploy_id, f"../../trees/{deploy_id}")
+        except OSError:  # the <deploy>.<site> host form then falls through to the app
+            return False
         return True
 
     def _link_all(self, tmp: Path, files: Mapping[str, Sequence[Any]]) -> None:
