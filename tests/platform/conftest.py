@@ -43,14 +43,16 @@ def _free_port() -> int:
 
 
 @contextmanager
-def start_granian(tmp: Path, *args: str) -> Iterator[RunningPlatform]:
-    """``moai-adk platform serve --server granian [args]`` on a free port until the block exits."""
+def start_serve(tmp: Path, *args: str, stop: signal.Signals = signal.SIGINT,
+                group: bool = True) -> Iterator[tuple[RunningPlatform, subprocess.Popen[str]]]:
+    """``moai-adk platform serve [args]`` on a free port until the block exits; yields the running
+    platform and its process. ``stop`` is sent to the process group (``group``) or the process."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     data_dir = tmp / "platform-data"
     creds = tmp / "config" / "platform.json"
     env = {**os.environ, CREDENTIALS_ENV: str(creds)}
-    proc = subprocess.Popen([sys.executable, "-m", "moai_adk", "platform", "serve", "--server", "granian",
+    proc = subprocess.Popen([sys.executable, "-m", "moai_adk", "platform", "serve",
                              "--port", str(port), "--data", str(data_dir), *args], env=env, text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     peek: Platform | None = None
@@ -63,22 +65,34 @@ def start_granian(tmp: Path, *args: str) -> Iterator[RunningPlatform]:
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("granian platform did not start: " + (proc.stderr.read() if proc.stderr else ""))
+                raise RuntimeError("the platform did not start: " + (proc.stderr.read() if proc.stderr else ""))
             time.sleep(0.05)
         token = json.loads(creds.read_text())["token"]
         peek = Platform(data_dir)
-        yield RunningPlatform(url=url, token=token, data_dir=data_dir, credentials=creds, platform=peek, port=port)
+        yield RunningPlatform(url=url, token=token, data_dir=data_dir, credentials=creds, platform=peek,
+                              port=port), proc
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
+            if group:
+                os.killpg(proc.pid, stop)
+            else:
+                proc.send_signal(stop)
         try:
             _, err = proc.communicate(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             _, err = proc.communicate()
+        proc.stderr_text = err  # type: ignore[attr-defined]  # what the server printed, for checks
         if peek is not None:
             peek.close()
-    assert "granian" in err, err
+
+
+@contextmanager
+def start_granian(tmp: Path, *args: str) -> Iterator[RunningPlatform]:
+    """``moai-adk platform serve --server granian [args]`` on a free port until the block exits."""
+    with start_serve(tmp, "--server", "granian", *args) as (running, proc):
+        yield running
+    assert "granian" in proc.stderr_text, proc.stderr_text  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module", params=["uvicorn", "granian"])

@@ -8,7 +8,6 @@ app's ETag (32 hex digits of the sha256) and no ``Last-Modified``.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -28,11 +27,11 @@ import pytest
 from moai_adk.deploy.snapshot import take_snapshot
 from moai_adk.errors import MoaiError, UsageError
 from moai_adk.platform.edge_nginx import NGINX_CANDIDATES, NginxProcess, find_nginx, nginx_config
-from moai_adk.platform.paths import CREDENTIALS_ENV
 from moai_adk.platform.service import Platform
 from moai_adk.providers.base import DeployTarget
 from moai_adk.providers.local import LocalProvider
 from tests.conftest import RunningPlatform
+from tests.platform.conftest import start_serve
 
 API = "/_api/v1"
 APP_ETAG = re.compile(r'^"[0-9a-f]{32}(-gz|-br)?"$')
@@ -55,40 +54,8 @@ def _free_port() -> int:
 @contextmanager
 def start_edge(tmp: Path) -> Iterator[tuple[RunningPlatform, subprocess.Popen[str]]]:
     """``moai-adk platform serve --edge nginx`` on a free port; stopped with SIGTERM (the serve process only)."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    data_dir = tmp / "platform-data"
-    creds = tmp / "config" / "platform.json"
-    env = {**os.environ, CREDENTIALS_ENV: str(creds)}
-    proc = subprocess.Popen([sys.executable, "-m", "moai_adk", "platform", "serve", "--edge", "nginx",
-                             "--port", str(port), "--data", str(data_dir)], env=env, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    peek: Platform | None = None
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}{API}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the edge did not start: " + (proc.stderr.read() if proc.stderr else ""))
-            time.sleep(0.05)
-        token = json.loads(creds.read_text())["token"]
-        peek = Platform(data_dir)
-        yield RunningPlatform(url=url, token=token, data_dir=data_dir, credentials=creds, platform=peek,
-                              port=port), proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-        if peek is not None:
-            peek.close()
+    with start_serve(tmp, "--edge", "nginx", stop=signal.SIGTERM, group=False) as started:
+        yield started
 
 
 def nginx_pid(data_dir: Path) -> int:
