@@ -42,6 +42,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    """Wait until the platform at ``url`` answers its health route; fail with its stderr
+    when the process exits or ``timeout`` passes first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/_api/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the platform did not start: " + (proc.stderr.read() if proc.stderr else ""))
+        time.sleep(0.05)
+
+
 @contextmanager
 def start_serve(tmp: Path, *args: str, stop: signal.Signals = signal.SIGINT,
                 group: bool = True) -> Iterator[tuple[RunningPlatform, subprocess.Popen[str]]]:
@@ -57,16 +72,7 @@ def start_serve(tmp: Path, *args: str, stop: signal.Signals = signal.SIGINT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     peek: Platform | None = None
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/_api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the platform did not start: " + (proc.stderr.read() if proc.stderr else ""))
-            time.sleep(0.05)
+        wait_healthy(url, proc)
         token = json.loads(creds.read_text())["token"]
         peek = Platform(data_dir)
         yield RunningPlatform(url=url, token=token, data_dir=data_dir, credentials=creds, platform=peek,

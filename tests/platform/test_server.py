@@ -9,7 +9,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,7 @@ import pytest
 from moai_adk.platform.paths import CREDENTIALS_ENV
 from moai_adk.platform.server import prepare
 from moai_adk.platform.service import Platform
+from tests.platform.conftest import wait_healthy
 
 
 def free_port() -> int:
@@ -54,14 +54,7 @@ def test_serve_writes_credentials_and_serves(tmp_path: Path, server: str) -> Non
     proc = cli("platform", "serve", "--port", str(port), "--server", server, env=env)
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                if httpx.get(f"{url}/_api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("platform serve did not answer")
+        wait_healthy(url, proc)
         creds = tmp_path / "cfg" / "moai-adk" / "platform.json"
         assert stat.S_IMODE(creds.stat().st_mode) == 0o600
         saved = json.loads(creds.read_text())
@@ -129,12 +122,7 @@ def test_stopping_closes_the_database(tmp_path: Path, server: str) -> None:
     proc = cli("platform", "serve", "--port", str(port), "--server", server, "--data", str(data), env=env)
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                if httpx.get(f"{url}/_api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_healthy(url, proc)
         token = json.loads((tmp_path / "cfg" / "moai-adk" / "platform.json").read_text())["token"]
         made = httpx.post(f"{url}/_api/v1/sites", json={"name": "closing"},
                           headers={"authorization": f"Bearer {token}"})

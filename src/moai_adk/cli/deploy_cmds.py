@@ -40,6 +40,15 @@ def provider_for(st: State, cfg: Config, platform: str | None, environment: str 
     return make_provider(name, ctx)
 
 
+def open_provider(ctx: click.Context, platform: str | None,
+                  environment: str | None = None) -> tuple[State, Config, Provider]:
+    """What most commands start with: the invocation state, the project's config, and the
+    provider for ``platform`` (default: the one moai.toml names for ``environment``)."""
+    st = state(ctx)
+    cfg = load_project(st)
+    return st, cfg, provider_for(st, cfg, platform, environment)
+
+
 def _deployment_row(d: Deployment) -> dict[str, Any]:
     return {"id": d.id, "state": d.state, "production": d.production, "target": d.target,
             "url": d.url, "production_url": d.production_url, "created_at": d.created_at}
@@ -110,9 +119,7 @@ def deploy(ctx: click.Context, platform: str | None, environment: str | None, pr
 @click.pass_context
 def deployments(ctx: click.Context, platform: str | None, limit: int) -> None:
     """List deployments, newest first."""
-    st = state(ctx)
-    cfg = load_project(st)
-    provider = provider_for(st, cfg, platform)
+    st, cfg, provider = open_provider(ctx, platform)
     items = provider.list_deployments(limit=limit)
     rows = [_deployment_row(d) for d in items]
 
@@ -135,9 +142,7 @@ def deployments(ctx: click.Context, platform: str | None, limit: int) -> None:
 @click.pass_context
 def promote(ctx: click.Context, deployment_id: str, platform: str | None, dry_run: bool) -> None:
     """Point production at DEPLOYMENT_ID (one atomic switch)."""
-    st = state(ctx)
-    cfg = load_project(st)
-    provider = provider_for(st, cfg, platform, "production")
+    st, cfg, provider = open_provider(ctx, platform, "production")
     if dry_run:
         st.output.dry_run("promote", f"would promote {deployment_id} to production on {provider.name}.",
                           platform=provider.name, deployment_id=deployment_id)
@@ -155,9 +160,7 @@ def promote(ctx: click.Context, deployment_id: str, platform: str | None, dry_ru
 @click.pass_context
 def rollback(ctx: click.Context, deployment_id: str | None, platform: str | None, dry_run: bool) -> None:
     """Point production back at DEPLOYMENT_ID, or at the previous production deployment."""
-    st = state(ctx)
-    cfg = load_project(st)
-    provider = provider_for(st, cfg, platform, "production")
+    st, cfg, provider = open_provider(ctx, platform, "production")
     if dry_run:
         what = deployment_id or "the previous production deployment"
         st.output.dry_run("rollback", f"would roll production on {provider.name} back to {what}.",

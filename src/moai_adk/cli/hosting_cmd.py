@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import NotSupported
-from .deploy_cmds import load_project, platform_option, provider_for
-from .main import common, dry_run_option, state
+from .deploy_cmds import open_provider, platform_option
+from .main import common, dry_run_option
 
 
 def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> Any:
@@ -44,9 +44,7 @@ def channels() -> None:
 @click.pass_context
 def channels_list(ctx: click.Context, platform: str | None) -> None:
     """List preview channels with their URLs and expiry."""
-    st = state(ctx)
-    cfg = load_project(st)
-    provider = provider_for(st, cfg, platform or "firebase")
+    st, _, provider = open_provider(ctx, platform or "firebase")
     rows = _need(provider, "list_channels", "preview channels")()
     st.output.result(rows, _table(rows, ("id", "url", "expire_time", "version")))
 
@@ -59,9 +57,7 @@ def channels_list(ctx: click.Context, platform: str | None) -> None:
 @click.pass_context
 def channels_delete(ctx: click.Context, name: str, platform: str | None, dry_run: bool) -> None:
     """Delete preview channel NAME (never `live`)."""
-    st = state(ctx)
-    cfg = load_project(st)
-    provider = provider_for(st, cfg, platform or "firebase")
+    st, _, provider = open_provider(ctx, platform or "firebase")
     delete = _need(provider, "delete_channel", "preview channels")
     if name == "live":
         delete(name)  # refuses with a clear error before sending anything
@@ -84,9 +80,7 @@ def functions() -> None:
 @click.pass_context
 def functions_list(ctx: click.Context, environment: str, platform: str | None) -> None:
     """List deployed edge functions of ENV's project."""
-    st = state(ctx)
-    cfg = load_project(st)
-    provider = provider_for(st, cfg, platform or "supabase", environment)
+    st, _, provider = open_provider(ctx, platform or "supabase", environment)
     rows = _need(provider, "list_functions", "edge functions")(environment)
     st.output.result(rows, _table(rows, ("slug", "status", "version", "verify_jwt", "updated_at")))
 
@@ -101,9 +95,7 @@ def functions_list(ctx: click.Context, environment: str, platform: str | None) -
 def functions_deploy(ctx: click.Context, names: tuple[str, ...], environment: str, platform: str | None,
                      dry_run: bool) -> None:
     """Deploy supabase/functions/<name> (all of them when no NAMES are given)."""
-    st = state(ctx)
-    cfg = load_project(st)
-    provider = provider_for(st, cfg, platform or "supabase", environment)
+    st, _, provider = open_provider(ctx, platform or "supabase", environment)
     rows = _need(provider, "deploy_functions", "edge functions")(list(names) or None, environment, dry_run=dry_run)
     st.output.result(rows, _table(rows, ("slug", "status", "version", "files", "bytes")))
 
@@ -117,9 +109,7 @@ def functions_deploy(ctx: click.Context, names: tuple[str, ...], environment: st
 @click.pass_context
 def functions_delete(ctx: click.Context, slug: str, environment: str, platform: str | None, dry_run: bool) -> None:
     """Delete the deployed edge function SLUG."""
-    st = state(ctx)
-    cfg = load_project(st)
-    provider = provider_for(st, cfg, platform or "supabase", environment)
+    st, _, provider = open_provider(ctx, platform or "supabase", environment)
     delete = _need(provider, "delete_function", "edge functions")
     if dry_run:
         st.output.dry_run("delete-function", f"would delete function {slug} ({environment}).", slug=slug)

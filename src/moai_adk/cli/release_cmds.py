@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 
 from ..deploy.release import canary_weights
-from .deploy_cmds import load_project, platform_option, provider_for
+from .deploy_cmds import open_provider, platform_option
 from .main import common, dry_run_option, state
 
 
@@ -32,8 +32,7 @@ def canary(ctx: click.Context, deployment_id: str | None, percent: int | None, o
         raise click.UsageError("Give a DEPLOYMENT_ID with --percent, or --off (not both).")
     if deployment_id is not None and percent is None:
         raise click.UsageError("Say how much traffic the canary gets: --percent N (1-99).")
-    cfg = load_project(st)
-    provider = provider_for(st, cfg, platform, "production")
+    _, _, provider = open_provider(ctx, platform, "production")
     production = next((d.id for d in provider.list_deployments(limit=50) if d.production), None)
     weights = {} if off else canary_weights(production, deployment_id or "", percent or 0)
     if dry_run:
@@ -60,9 +59,7 @@ def canary(ctx: click.Context, deployment_id: str | None, percent: int | None, o
 @click.pass_context
 def traffic(ctx: click.Context, platform: str | None) -> None:
     """Show how production traffic is split between deployments."""
-    st = state(ctx)
-    cfg = load_project(st)
-    provider = provider_for(st, cfg, platform, "production")
+    st, _, provider = open_provider(ctx, platform, "production")
     weights = provider.traffic()
     production = next((d.id for d in provider.list_deployments(limit=50) if d.production), None)
     data = {"platform": provider.name, "production": production, "weights": weights}
