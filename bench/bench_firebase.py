@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from sitegen import make_site  # noqa: E402
 
-from moai_adk.deploy import hashing  # noqa: E402
-from moai_adk.deploy.hashcache import HashCache  # noqa: E402
-from moai_adk.deploy.snapshot import take_snapshot, walk  # noqa: E402
+from moai_adk.artifacts import hashing  # noqa: E402
+from moai_adk.artifacts.hashcache import HashCache  # noqa: E402
+from moai_adk.artifacts.snapshot import take_snapshot, walk  # noqa: E402
 from moai_adk.providers.base import DeployTarget, ProviderContext  # noqa: E402
 from moai_adk.providers.firebase import FirebaseProvider  # noqa: E402
 from tests.fakes.firebase import FakeFirebase  # noqa: E402

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import httpx
 
-from moai_adk.deploy.snapshot import take_snapshot
+from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.providers.base import DeployTarget, ProviderContext
 from moai_adk.providers.local import LocalProvider
 

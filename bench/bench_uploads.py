@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from moai_adk.deploy.snapshot import Snapshot, take_snapshot  # noqa: E402
+from moai_adk.artifacts.snapshot import Snapshot, take_snapshot  # noqa: E402
 from moai_adk.providers.base import DeployTarget, Provider, ProviderContext  # noqa: E402
 from moai_adk.providers.netlify import NetlifyProvider  # noqa: E402
 from moai_adk.providers.vercel import VercelProvider  # noqa: E402

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from moai_adk.deploy.snapshot import take_snapshot
+from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.errors import MoaiError, UsageError
 from moai_adk.platform.edge_nginx import NGINX_CANDIDATES, NginxProcess, find_nginx, nginx_config
 from moai_adk.platform.service import Platform

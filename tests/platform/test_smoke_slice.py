@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from moai_adk.deploy.snapshot import take_snapshot
+from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.providers.base import DeployTarget
 from moai_adk.providers.local import LocalProvider
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from moai_adk.deploy.snapshot import Snapshot, take_snapshot
+from moai_adk.artifacts.snapshot import Snapshot, take_snapshot
 from moai_adk.providers.base import Provider, ProviderContext
 from moai_adk.providers.netlify import NetlifyProvider
 from moai_adk.providers.vercel import VercelProvider

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from moai_adk.deploy.hashcache import HashCache
-from moai_adk.deploy.snapshot import Snapshot, take_snapshot
+from moai_adk.artifacts.hashcache import HashCache
+from moai_adk.artifacts.snapshot import Snapshot, take_snapshot
 from moai_adk.errors import IntegrityError, NotFoundError, NotSupported, StateError, UsageError
 from moai_adk.providers.base import DeployTarget
 from tests.fakes.firebase import FakeFirebase, firebase_provider

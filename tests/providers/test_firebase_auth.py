@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from moai_adk.deploy.snapshot import take_snapshot
+from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.errors import AuthError
 from moai_adk.providers.base import DeployTarget
 from tests.fakes.firebase import FakeFirebase, firebase_provider

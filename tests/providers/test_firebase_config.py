@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from moai_adk.deploy.snapshot import take_snapshot
+from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.errors import BuildError, ConfigError, UsageError
 from moai_adk.providers.base import DeployTarget
 from moai_adk.providers.firebase.config import find_schema, load_project

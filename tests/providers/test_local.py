@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from moai_adk.deploy.snapshot import Snapshot, SnapshotFile, take_snapshot
+from moai_adk.artifacts.snapshot import Snapshot, SnapshotFile, take_snapshot
 from moai_adk.errors import AuthError, IntegrityError, NotFoundError, PlatformUnavailable, UnsafePathError
 from moai_adk.platform.paths import CREDENTIALS_ENV
 from moai_adk.providers import make_provider
@@ -178,7 +178,7 @@ def test_env_and_traffic(provider, local_platform, tmp_path) -> None:
 KILLER = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    from moai_adk.deploy.snapshot import take_snapshot
+    from moai_adk.artifacts.snapshot import take_snapshot
     from moai_adk.providers.base import DeployTarget, ProviderContext
     from moai_adk.providers.local import LocalProvider
     done = []

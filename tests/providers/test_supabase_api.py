@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from moai_adk.deploy.snapshot import take_snapshot
+from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.errors import AuthError, ConfigError, NotFoundError, NotSupported, UsageError
 from moai_adk.providers.base import DeployTarget
 from tests.fakes.supabase_api import SPEC, FakeSupabaseApi, parse_multipart, supabase_provider

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from moai_adk.deploy.snapshot import take_snapshot
+from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.errors import AuthError, DeployFailed, LimitError, NotFoundError, ProviderError, StateError
 from moai_adk.providers.base import DeployTarget, Limits
 from moai_adk.providers.vercel import VercelProvider

@@ -24,12 +24,12 @@ from typing import Any, Protocol
 
 import httpx
 
+from ..artifacts.hashcache import HashCache
+from ..artifacts.snapshot import Snapshot, take_snapshot
 from ..config import Config
 from ..errors import HealthCheckFailed, MoaiError, NotSupported
 from ..providers.base import Deployment, DeployTarget, Provider
 from .build import run_build
-from .hashcache import HashCache
-from .snapshot import Snapshot, take_snapshot
 
 CACHE_FILE = Path(".moai") / "cache" / "hashes.bin"
 HISTORY_FILE = Path(".moai") / "history.jsonl"

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
+from ..artifacts.snapshot import Limits
 from ..errors import NotSupported
 
 if TYPE_CHECKING:
-    from ..deploy.snapshot import Snapshot
+    from ..artifacts.snapshot import Snapshot
 
 # Capability names providers declare.
 CAP_PREVIEW = "preview"
@@ -29,15 +30,6 @@ CAP_ENV = "env"
 CAP_CANARY = "canary"
 CAP_ALIASES = "aliases"
 CAP_SECRETS = "secrets"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Platform limits checked before any upload. ``None`` means no limit."""
-
-    max_files: int | None = None
-    max_file_size: int | None = None
-    max_total_size: int | None = None
 
 
 @dataclass
@@ -112,7 +104,7 @@ class Provider:
     """Base class; concrete providers override what they support."""
 
     name: ClassVar[str] = "base"
-    # hash algorithms (see deploy.hashing.ALGORITHMS) this provider's manifest needs
+    # hash algorithms (see artifacts.hashing.ALGORITHMS) this provider's manifest needs
     hash_algorithms: ClassVar[tuple[str, ...]] = ("sha256",)
     capabilities: ClassVar[frozenset[str]] = frozenset()
     limits: ClassVar[Limits] = Limits()

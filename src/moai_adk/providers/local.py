@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from ..deploy.snapshot import Snapshot, SnapshotFile
+from ..artifacts.snapshot import Snapshot, SnapshotFile
 from ..errors import (
     AuthError,
     DeployFailed,

@@ -32,7 +32,7 @@ from ._http import ApiClient
 from .base import CAP_ENV, CAP_SECRETS, Deployment, DeployTarget, EnvVar, Provider, ProviderContext
 
 if TYPE_CHECKING:
-    from ..deploy.snapshot import Snapshot
+    from ..artifacts.snapshot import Snapshot
 
 TOKEN_ENV = "SUPABASE_ACCESS_TOKEN"
 API_URL_ENV = "MOAI_SUPABASE_API_URL"

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...deploy import hashing
+from ...artifacts import hashing
 from ...errors import IntegrityError, NotFoundError, NotSupported, ProviderError, StateError, UsageError
 from .._http import run_concurrently
 from ..base import (
@@ -42,7 +42,7 @@ from .config import FirebaseProject, load_project, run_hooks
 from .serving import IgnoreMatcher, channel_id, parse_ttl, serving_config
 
 if TYPE_CHECKING:
-    from ...deploy.snapshot import Snapshot, SnapshotFile
+    from ...artifacts.snapshot import Snapshot, SnapshotFile
 
 API_URL_ENV = "MOAI_FIREBASE_API_URL"
 DEFAULT_API_URL = "https://firebasehosting.googleapis.com"

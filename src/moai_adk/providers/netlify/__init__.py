@@ -46,7 +46,7 @@ from . import _deploy
 from ._env import NetlifyEnv
 
 if TYPE_CHECKING:
-    from ...deploy.snapshot import Snapshot
+    from ...artifacts.snapshot import Snapshot
 
 DEFAULT_API = "https://api.netlify.com/api/v1"
 TOKEN_ENV = "NETLIFY_AUTH_TOKEN"

@@ -26,7 +26,7 @@ from ..base import Deployment, DeployStats, DeployTarget
 from . import _config
 
 if TYPE_CHECKING:
-    from ...deploy.snapshot import Snapshot
+    from ...artifacts.snapshot import Snapshot
 
 UPLOAD_RETRIES = 12  # uploads are idempotent: outlast long 429/503 bursts
 SYNC_LIMIT = 100  # above this many files the diff runs asynchronously

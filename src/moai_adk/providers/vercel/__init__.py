@@ -47,7 +47,7 @@ from ._env import VercelEnv
 from ._link import LINK_FILE, LINK_HINT, VercelLink, read_link, write_link
 
 if TYPE_CHECKING:
-    from ...deploy.snapshot import Snapshot
+    from ...artifacts.snapshot import Snapshot
 
 DEFAULT_API = "https://api.vercel.com"
 TOKEN_ENV = "VERCEL_TOKEN"

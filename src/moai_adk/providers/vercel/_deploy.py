@@ -25,7 +25,7 @@ from .._http import ApiClient, poll_until
 from ..base import Deployment, Limits
 
 if TYPE_CHECKING:
-    from ...deploy.snapshot import Snapshot
+    from ...artifacts.snapshot import Snapshot
 
 UPLOAD_RETRIES = 12  # uploads are idempotent: outlast long 429/503 bursts
 FILE_LIMIT = 15_000  # above this Vercel's client switches to archive uploads

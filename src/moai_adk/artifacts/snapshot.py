@@ -26,11 +26,20 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ..errors import LimitError, SecretFileError, SnapshotError, UnsafePathError
-from ..providers.base import Limits
 from .hashcache import HashCache
 from .hashing import hash_bytes
 
+
 # Folders never published (tool state, VCS, dependencies).
+@dataclass(frozen=True)
+class Limits:
+    """Platform limits checked before any upload. ``None`` means no limit."""
+
+    max_files: int | None = None
+    max_file_size: int | None = None
+    max_total_size: int | None = None
+
+
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".moai", ".vercel", ".netlify", ".firebase", "node_modules", "__pycache__"})
 SKIP_FILES = frozenset({".DS_Store", "Thumbs.db", "moai.toml"})
 

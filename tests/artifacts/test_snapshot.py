@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from moai_adk.deploy.hashcache import HashCache
-from moai_adk.deploy.hashing import deterministic_gzip
-from moai_adk.deploy.snapshot import take_snapshot, walk
+from moai_adk.artifacts.hashcache import HashCache
+from moai_adk.artifacts.hashing import deterministic_gzip
+from moai_adk.artifacts.snapshot import take_snapshot, walk
 from moai_adk.errors import LimitError, SecretFileError, SnapshotError, UnsafePathError
 from moai_adk.providers.base import Limits
 
