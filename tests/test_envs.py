@@ -9,7 +9,9 @@ import pytest
 
 from moai_adk import envs
 from moai_adk.errors import ConfigError, UsageError
-from moai_adk.providers.base import Provider
+from moai_adk.providers import make_provider
+from moai_adk.providers.base import Provider, ProviderContext
+from moai_adk.providers.capabilities import EnvStore
 from moai_adk.providers.netlify import NetlifyProvider
 from moai_adk.providers.vercel import VercelProvider
 from tests.fakes.netlify import FakeNetlify
@@ -34,18 +36,25 @@ def provider(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Provide
         assert_spec_conformant("netlify", nfake)
 
 
-def test_mapping_of_our_environments() -> None:
-    assert envs.platform_environment("vercel", "staging") == "preview"
-    assert envs.platform_environment("vercel", "development") == "development"
-    assert envs.platform_environment("vercel", "qa") == "preview"
-    assert envs.platform_environment("vercel", "staging", {"custom_environments": {"staging": "env_1"}}) == "custom:env_1"
-    assert envs.platform_environment("netlify", "preview") == "deploy-preview"
-    assert envs.platform_environment("netlify", "staging") == "branch-deploy"
-    assert envs.platform_environment("netlify", "development") == "dev"
-    assert envs.platform_environment("local", "staging") == "staging"
-    assert "preview" in (envs.mapping_note("vercel", "staging") or "")
-    assert envs.mapping_note("vercel", "production") is None
-    assert envs.mapping_note("netlify", "staging") is None
+def _store(platform: str, settings: dict | None = None) -> EnvStore:  # type: ignore[type-arg]
+    ctx = ProviderContext(root=Path("."), settings=settings or {}, environ={"MOAI_PLATFORM_URL": "http://127.0.0.1:9"})
+    provider = make_provider(platform, ctx)
+    assert isinstance(provider, EnvStore)
+    return provider
+
+
+def test_each_adapter_maps_our_environments() -> None:
+    assert _store("vercel").platform_environment("staging") == "preview"
+    assert _store("vercel").platform_environment("development") == "development"
+    assert _store("vercel").platform_environment("qa") == "preview"
+    assert _store("vercel", {"custom_environments": {"staging": "env_1"}}).platform_environment("staging") == "custom:env_1"
+    assert _store("netlify").platform_environment("preview") == "deploy-preview"
+    assert _store("netlify").platform_environment("staging") == "branch-deploy"
+    assert _store("netlify").platform_environment("development") == "dev"
+    assert _store("local").platform_environment("staging") == "staging"
+    assert "preview" in (_store("vercel").mapping_note("staging") or "")
+    assert _store("vercel").mapping_note("production") is None
+    assert _store("netlify").mapping_note("staging") is None
 
 
 def test_dotenv_round_trip(tmp_path: Path) -> None:

@@ -1,21 +1,10 @@
 """Environment variables across platforms: list, set, unset, pull, push.
 
-Works against the ``Provider`` base API only (``env_list``/``env_set``/
-``env_unset``), so every platform that implements those (local, Vercel,
-Netlify, ...) gets the same behaviour. Our environments map to each
-platform's own notion:
-
-=============  ===========  ===============  =====================================
-ours           Vercel       Netlify context  note
-=============  ===========  ===============  =====================================
-production     production   production
-preview        preview      deploy-preview
-staging        preview      branch-deploy    Vercel: shares preview values unless
-                                             ``[platforms.vercel] custom_environments``
-                                             maps it to a custom environment id
-development    development  dev
-<other>        preview      branch-deploy
-=============  ===========  ===============  =====================================
+Works against the ``EnvStore`` capability only (``env_list``/``env_set``/
+``env_unset``), so every platform that has it (local, Vercel, Netlify,
+Supabase) gets the same behaviour. Each adapter maps our environment names to
+its own (``EnvStore.platform_environment``): Vercel targets or custom
+environments, Netlify deploy contexts; see docs/providers/.
 
 ``pull`` writes a ``.env`` file atomically and never writes a value the
 platform would not reveal (a secret) as an empty string: such keys are
@@ -32,36 +21,12 @@ from typing import Any
 
 from .errors import ConfigError, UsageError
 from .fsutil import atomic_write
-from .providers.base import EnvVar, Provider
+from .providers.base import EnvVar
+from .providers.capabilities import EnvStore
 
-VERCEL_TARGETS = {"production": "production", "preview": "preview", "staging": "preview",
-                  "development": "development"}
-NETLIFY_CONTEXTS = {"production": "production", "preview": "deploy-preview", "staging": "branch-deploy",
-                    "development": "dev"}
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LINE_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
-
-
-def platform_environment(platform: str, environment: str, settings: Mapping[str, Any] | None = None) -> str:
-    """The platform's name for our ``environment`` (``custom:<id>`` for a Vercel custom environment)."""
-    if platform == "vercel":
-        custom = (settings or {}).get("custom_environments") or {}
-        if isinstance(custom, Mapping) and environment in custom:
-            return f"custom:{custom[environment]}"
-        return VERCEL_TARGETS.get(environment, "preview")
-    if platform == "netlify":
-        return NETLIFY_CONTEXTS.get(environment, "branch-deploy")
-    return environment
-
-
-def mapping_note(platform: str, environment: str, settings: Mapping[str, Any] | None = None) -> str | None:
-    """A sentence to show when ``environment`` shares values with another one on ``platform``."""
-    mapped = platform_environment(platform, environment, settings)
-    if platform == "vercel" and environment != mapped and not mapped.startswith("custom:"):
-        return (f"Vercel has no '{environment}' target: its variables are the '{mapped}' ones. Map it to a custom "
-                f"environment with [platforms.vercel] custom_environments = {{ {environment} = \"env_...\" }}.")
-    return None
 
 
 def check_key(key: str) -> None:
@@ -157,11 +122,11 @@ def env_to_json(var: EnvVar, *, reveal: bool = False) -> dict[str, Any]:
             "environments": var.environments}
 
 
-def list_env(provider: Provider, environment: str) -> list[EnvVar]:
+def list_env(provider: EnvStore, environment: str) -> list[EnvVar]:
     return sorted(provider.env_list(environment), key=lambda v: v.key)
 
 
-def set_env(provider: Provider, environment: str, key: str, value: str, *, secret: bool = False,
+def set_env(provider: EnvStore, environment: str, key: str, value: str, *, secret: bool = False,
             dry_run: bool = False) -> dict[str, Any]:
     check_key(key)
     existing = {v.key: v for v in provider.env_list(environment)}
@@ -174,7 +139,7 @@ def set_env(provider: Provider, environment: str, key: str, value: str, *, secre
             "secret": secret, "dry_run": dry_run}
 
 
-def unset_env(provider: Provider, environment: str, key: str, *, dry_run: bool = False) -> dict[str, Any]:
+def unset_env(provider: EnvStore, environment: str, key: str, *, dry_run: bool = False) -> dict[str, Any]:
     check_key(key)
     existing = {v.key for v in provider.env_list(environment)}
     if key not in existing:
@@ -188,7 +153,7 @@ def unset_env(provider: Provider, environment: str, key: str, *, dry_run: bool =
             "dry_run": dry_run}
 
 
-def pull_env(provider: Provider, environment: str, path: Path, *, dry_run: bool = False) -> PullResult:
+def pull_env(provider: EnvStore, environment: str, path: Path, *, dry_run: bool = False) -> PullResult:
     """Write the environment's readable variables to ``path``; unreadable ones keep their local value."""
     current: dict[str, str] = {}
     if path.exists():
@@ -212,7 +177,7 @@ def pull_env(provider: Provider, environment: str, path: Path, *, dry_run: bool 
     return result
 
 
-def push_env(provider: Provider, environment: str, path: Path, *, secret: bool = False,
+def push_env(provider: EnvStore, environment: str, path: Path, *, secret: bool = False,
              secret_keys: frozenset[str] = frozenset(), dry_run: bool = False) -> PushResult:
     """Set every ``KEY=value`` of ``path`` on the platform; unchanged values are not sent."""
     try:

@@ -10,8 +10,9 @@ import pytest
 from moai_adk.config import load_config
 from moai_adk.errors import AuthError
 from moai_adk.project import scaffold
-from moai_adk.project.files import read_netlify_link, read_vercel_link
 from moai_adk.project.link import link_platforms
+from moai_adk.providers.netlify._link import read_link_file as read_netlify_link
+from moai_adk.providers.vercel._link import read_link_file as read_vercel_link
 from tests.fakes.netlify import FakeNetlify
 from tests.fakes.vercel import FakeVercel
 

@@ -13,6 +13,7 @@ from moai_adk.artifacts.hashcache import HashCache
 from moai_adk.artifacts.snapshot import Snapshot, take_snapshot
 from moai_adk.errors import IntegrityError, NotFoundError, NotSupported, StateError, UsageError
 from moai_adk.providers.base import DeployTarget
+from moai_adk.providers.capabilities import EnvStore, require
 from tests.fakes.firebase import FakeFirebase, firebase_provider
 
 
@@ -47,8 +48,9 @@ def get(fake: FakeFirebase, url: str) -> tuple[int, str]:
 def test_preview_deploy_then_redeploy_uploads_only_the_changed_file(tmp_path: Path, fake: FakeFirebase) -> None:
     out = make_site(tmp_path, 2500)
     progress: list[tuple[int, int]] = []
-    provider = firebase_provider(fake, tmp_path, progress=lambda f, b: progress.append((f, b)))
-    first = provider.deploy(snap(out), DeployTarget(environment="preview", branch="feature/login"))
+    provider = firebase_provider(fake, tmp_path)
+    first = provider.deploy(snap(out), DeployTarget(environment="preview", branch="feature/login"),
+                            lambda f, b: progress.append((f, b)))
     assert first.state == "ready" and first.url and first.url == first.health_url
     assert first.extra["channel"] == "feature-login"
     assert first.stats.files_total == 2500 and first.stats.files_uploaded == 2500
@@ -240,19 +242,21 @@ def test_429_bursts_are_retried(tmp_path: Path, fake: FakeFirebase) -> None:
 
 def test_env_vars_are_not_supported(tmp_path: Path, fake: FakeFirebase) -> None:
     provider = firebase_provider(fake, tmp_path)
-    with pytest.raises(NotSupported, match="no environment variables"):
-        provider.env_list("production")
-    with pytest.raises(NotSupported):
-        provider.env_set("production", "A", "b")
+    assert not isinstance(provider, EnvStore)
+    with pytest.raises(NotSupported, match="firebase platform has no environment variables") as info:
+        require(provider, EnvStore, "environment variables")
+    assert "--platform" in (info.value.hint or "")
 
 
 def test_link_finds_or_creates_the_site(tmp_path: Path, fake: FakeFirebase) -> None:
     found = firebase_provider(fake, tmp_path).link()
-    assert found["exists"] and not found["created"]
+    assert found.extra["exists"] and not found.created and found.id == found.name
     missing = firebase_provider(fake, tmp_path, settings={"site": "brand-new-site", "project": "demo-project"})
-    assert missing.link(dry_run=True) == {"site": "brand-new-site", "project": "demo-project", "exists": False, "created": False}
+    planned = missing.link(dry_run=True)
+    assert (planned.id, planned.extra, planned.created, planned.dry_run) == (
+        "brand-new-site", {"project": "demo-project", "exists": False}, False, True)
     assert "brand-new-site" not in fake.sites
-    assert missing.link()["created"] and "brand-new-site" in fake.sites
+    assert missing.link().created and "brand-new-site" in fake.sites
 
 
 def test_fake_refuses_finalize_with_missing_uploads(tmp_path: Path, fake: FakeFirebase) -> None:

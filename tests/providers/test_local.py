@@ -19,6 +19,7 @@ from moai_adk.errors import AuthError, IntegrityError, NotFoundError, PlatformUn
 from moai_adk.platform.paths import CREDENTIALS_ENV
 from moai_adk.providers import make_provider
 from moai_adk.providers.base import DeployTarget, ProviderContext
+from moai_adk.providers.capabilities import capabilities_of
 from moai_adk.providers.local import LocalProvider, site_slug
 
 
@@ -39,7 +40,7 @@ def provider(local_platform, tmp_path) -> LocalProvider:
 
 def test_declares_its_protocol() -> None:
     assert LocalProvider.name == "local" and LocalProvider.hash_algorithms == ("sha256",)
-    assert LocalProvider.capabilities == {"preview", "promote", "rollback", "env", "canary"}
+    assert capabilities_of(LocalProvider) == ["env", "hosting", "traffic"]
     assert site_slug("My_Cool Site!") == "my-cool-site" and site_slug("___") == "site"
 
 
@@ -75,21 +76,22 @@ def test_deploy_never_touches_production_and_promote_does(provider, local_platfo
 
 def test_progress_and_concurrency(local_platform, tmp_path) -> None:
     calls: list[tuple[int, int]] = []
-    ctx = local_platform.context(tmp_path, progress=lambda f, b: calls.append((f, b)), concurrency=4)
+    ctx = local_platform.context(tmp_path, concurrency=4)
     files = {f"f{i}.txt": f"{tmp_path.name} {i}" for i in range(30)}
-    dep = LocalProvider(ctx).deploy(take_snapshot(make_site(tmp_path / "s", files)), DeployTarget())
+    dep = LocalProvider(ctx).deploy(take_snapshot(make_site(tmp_path / "s", files)), DeployTarget(),
+                                    lambda f, b: calls.append((f, b)))
     assert sum(f for f, _ in calls) == 30 and sum(b for _, b in calls) == dep.stats.bytes_uploaded
     assert dep.stats.bytes_uploaded == sum(len(t) for t in files.values())
 
 
 def test_small_files_go_in_batches_and_large_ones_alone(local_platform, tmp_path) -> None:
     calls: list[int] = []
-    ctx = local_platform.context(tmp_path, progress=lambda f, b: calls.append(f))
+    ctx = local_platform.context(tmp_path)
     root = make_site(tmp_path / "s", {f"d/f{i}.txt": f"{tmp_path.name} small {i}" for i in range(230)})
     big = os.urandom(300 << 10)
     (root / "big.bin").write_bytes(big)
     provider = LocalProvider(ctx)
-    dep = provider.deploy(take_snapshot(root), DeployTarget())
+    dep = provider.deploy(take_snapshot(root), DeployTarget(), lambda f, b: calls.append(f))
     assert dep.stats.files_uploaded == 231 and sorted(calls) == [1, 30, 100, 100]
     assert provider.api.request_count < 12
     assert httpx.get(f"{dep.health_url}big.bin").content == big
@@ -142,7 +144,7 @@ def test_credentials_file_is_found_without_env(local_platform, tmp_path) -> None
     ctx = local_platform.context(tmp_path, environ={CREDENTIALS_ENV: str(local_platform.credentials)})
     provider = LocalProvider(ctx)
     assert provider.url == local_platform.url and provider.token == creds["token"]
-    assert provider.link()["created"] is True
+    assert provider.link().created is True
 
 
 def test_platform_not_running(tmp_path) -> None:
@@ -188,8 +190,8 @@ KILLER = textwrap.dedent("""
             os.kill(os.getpid(), signal.SIGKILL)
     env = {"MOAI_PLATFORM_URL": sys.argv[1], "MOAI_PLATFORM_TOKEN": sys.argv[2]}
     ctx = ProviderContext(root=Path(sys.argv[4]), settings={"site": sys.argv[5]}, environ=env,
-                          progress=progress, concurrency=1)
-    LocalProvider(ctx).deploy(take_snapshot(Path(sys.argv[4])), DeployTarget())
+                          concurrency=1)
+    LocalProvider(ctx).deploy(take_snapshot(Path(sys.argv[4])), DeployTarget(), progress)
 """)
 
 

@@ -39,15 +39,15 @@ def linked(h: Harness, **kw: object) -> NetlifyProvider:
 def test_link_creates_site_and_writes_state(netlify: Harness, netlify_fake: FakeNetlify) -> None:
     result = netlify.provider().link()
     state = json.loads((netlify.root / ".netlify" / "state.json").read_text())
-    assert state["siteId"] == result["site_id"] and result["site_id"] in netlify_fake.sites
-    assert netlify.provider().link()["created"] is False
+    assert state["siteId"] == result.id and result.id in netlify_fake.sites
+    assert netlify.provider().link().created is False
     assert len(netlify_fake.sites) == 1
 
 
 def test_site_id_from_environment(netlify: Harness, netlify_fake: FakeNetlify) -> None:
     site = netlify_fake.add_site("other")
     p = netlify.provider(environ={"NETLIFY_SITE_ID": site["id"]})
-    assert p.link()["site_id"] == site["id"]
+    assert p.link().id == site["id"]
     assert not (netlify.root / ".netlify").exists()
 
 

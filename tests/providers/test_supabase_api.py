@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.errors import AuthError, ConfigError, NotFoundError, NotSupported, UsageError
-from moai_adk.providers.base import DeployTarget
+from moai_adk.providers.capabilities import Hosting, require
 from tests.fakes.supabase_api import SPEC, FakeSupabaseApi, parse_multipart, supabase_provider
 
 REF = "abcdefghijklmnopqrst"
@@ -40,7 +39,7 @@ def test_secrets_round_trip(project: Path, fake: FakeSupabaseApi) -> None:
     assert sb.env_list("production") == []
     var = sb.env_set("production", "STRIPE_KEY", "sk_test_123")
     assert var.key == "STRIPE_KEY" and var.value is None and var.secret
-    sb.env_set_many("production", {"OPENAI_KEY": "x" * 24_576, "STRIPE_KEY": "sk_test_456"})
+    sb.set_secrets("production", {"OPENAI_KEY": "x" * 24_576, "STRIPE_KEY": "sk_test_456"})
     listed = sb.env_list("production")
     assert [v.key for v in listed] == ["OPENAI_KEY", "STRIPE_KEY"]
     assert all(v.value is None and v.secret and v.environments == ["production"] for v in listed)
@@ -69,7 +68,7 @@ def test_bad_secrets_are_refused_before_sending(project: Path, fake: FakeSupabas
     with pytest.raises(UsageError, match=match):
         sb.env_set("production", key, value)
     with pytest.raises(UsageError, match=match):
-        sb.env_set_many("production", {"GOOD": "1", key: value})
+        sb.set_secrets("production", {"GOOD": "1", key: value})
     assert fake.calls == []
 
 
@@ -181,9 +180,12 @@ def test_static_deploy_is_not_supported(project: Path, fake: FakeSupabaseApi) ->
     out = project / "dist"
     out.mkdir()
     (out / "index.html").write_text("x")
+    provider = supabase_provider(fake, project)
+    assert not isinstance(provider, Hosting)
     with pytest.raises(NotSupported) as info:
-        supabase_provider(fake, project).deploy(take_snapshot(out), DeployTarget())
-    assert "no static sites" in info.value.message and "functions deploy" in (info.value.hint or "")
+        require(provider, Hosting, "site hosting")
+    assert "supabase platform has no site hosting" in info.value.message
+    assert "functions deploy" in (info.value.hint or "")
 
 
 def test_rate_limits_are_retried(project: Path, fake: FakeSupabaseApi) -> None:

@@ -31,19 +31,19 @@ def linked(h: Harness, **kw: object) -> VercelProvider:
 def test_link_creates_project_and_writes_link_file(vercel: Harness, vercel_fake: FakeVercel) -> None:
     p = vercel.provider()
     result = p.link()
-    assert result["created"] is True
+    assert result.created is True
     data = json.loads((vercel.root / ".vercel" / "project.json").read_text())
-    assert data["projectId"] == result["project_id"] and data["projectId"] in vercel_fake.projects
+    assert data["projectId"] == result.id and data["projectId"] in vercel_fake.projects
     assert data["orgId"] == vercel_fake.projects[data["projectId"]]["accountId"]
     # linking again finds it and creates nothing
     again = vercel.provider().link()
-    assert again["created"] is False and again["project_id"] == result["project_id"]
+    assert again.created is False and again.id == result.id
     assert len(vercel_fake.projects) == 1
 
 
 def test_link_dry_run_creates_nothing(vercel: Harness, vercel_fake: FakeVercel) -> None:
     result = vercel.provider().link(dry_run=True)
-    assert result["dry_run"] is True and result["created"] is True
+    assert result.dry_run is True and result.created is True
     assert vercel_fake.projects == {}
     assert not (vercel.root / ".vercel").exists()
 
@@ -51,7 +51,7 @@ def test_link_dry_run_creates_nothing(vercel: Harness, vercel_fake: FakeVercel) 
 def test_link_finds_existing_project_by_name(vercel: Harness, vercel_fake: FakeVercel) -> None:
     existing = vercel_fake.add_project("site")
     result = vercel.provider().link(create=False)
-    assert result["project_id"] == existing["id"] and result["created"] is False
+    assert result.id == existing["id"] and result.created is False
 
 
 def test_deploy_follows_the_client_handshake(vercel: Harness, vercel_fake: FakeVercel) -> None:

@@ -13,7 +13,7 @@ from rich.table import Table
 from ..config import Config, find_config, load_config
 from ..db import files
 from ..errors import ConfigError
-from .main import State, common, state
+from .options import State, common, state
 
 if TYPE_CHECKING:
     from ..db.connect import Target

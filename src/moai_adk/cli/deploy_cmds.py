@@ -8,54 +8,16 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..config import Config, find_config, load_config
+from .. import workspace
 from ..deploy import pipeline
-from ..errors import ConfigError, MoaiError, UsageError
-from ..providers import available, get_provider_class, make_provider
-from ..providers.base import Deployment, Provider, ProviderContext
-from .main import State, common, dry_run_option, state
+from ..providers.capabilities import Hosting, require
+from .options import common, dry_run_option, open_project, open_provider, platform_option
 
 
-def load_project(st: State) -> Config:
-    path = find_config(st.project_dir)
-    if path is None:
-        raise ConfigError(
-            f"No moai.toml in {st.project_dir} or any folder above it.",
-            hint="Run `moai-adk init` in your project folder (or pass -C DIR).",
-        )
-    return load_config(path)
-
-
-def provider_for(st: State, cfg: Config, platform: str | None, environment: str | None = None,
-                 concurrency: int | None = None) -> Provider:
-    name = platform or cfg.platform_for(environment)
-    if concurrency is None and st.environ.get("MOAI_UPLOAD_CONCURRENCY"):
-        raw = st.environ["MOAI_UPLOAD_CONCURRENCY"]
-        if not raw.isdigit() or int(raw) < 1:
-            raise UsageError(f"MOAI_UPLOAD_CONCURRENCY={raw!r} is not a positive whole number.",
-                             hint="Unset it, or set it to e.g. 8.")
-        concurrency = int(raw)
-    ctx = ProviderContext(root=cfg.root, settings=cfg.settings_for(name), environ=st.environ,
-                          project_name=cfg.name, concurrency=concurrency)
-    return make_provider(name, ctx)
-
-
-def open_provider(ctx: click.Context, platform: str | None,
-                  environment: str | None = None) -> tuple[State, Config, Provider]:
-    """What most commands start with: the invocation state, the project's config, and the
-    provider for ``platform`` (default: the one moai.toml names for ``environment``)."""
-    st = state(ctx)
-    cfg = load_project(st)
-    return st, cfg, provider_for(st, cfg, platform, environment)
-
-
-def _deployment_row(d: Deployment) -> dict[str, Any]:
-    return {"id": d.id, "state": d.state, "production": d.production, "target": d.target,
-            "url": d.url, "production_url": d.production_url, "created_at": d.created_at}
-
-
-platform_option = click.option("--platform", "-p", default=None, metavar="NAME",
-                               help="Platform to use (default: from moai.toml, else local).")
+def _hosting(ctx: click.Context, platform: str | None, environment: str | None = None, *,
+             concurrency: int | None = None) -> tuple[Any, Any, Hosting]:
+    st, cfg, provider = open_provider(ctx, platform, environment, concurrency=concurrency)
+    return st, cfg, require(provider, Hosting, "site hosting")
 
 
 @click.command()
@@ -79,13 +41,12 @@ def deploy(ctx: click.Context, platform: str | None, environment: str | None, pr
            skip_build: bool, allow_secret: tuple[str, ...], message: str | None, branch: str | None,
            expires: str | None, no_health_check: bool, concurrency: int | None) -> None:
     """Build, upload and (with --prod) promote the project."""
-    st = state(ctx)
-    cfg = load_project(st)
     if prod and environment not in (None, "production"):
         raise click.UsageError(f"--prod conflicts with --env {environment}; use one of them.")
     env_name = "production" if prod else (environment or "preview")
+    _, cfg = open_project(ctx)
     cfg.environment(env_name)  # validates the name
-    provider = provider_for(st, cfg, platform, env_name, concurrency)
+    st, cfg, provider = _hosting(ctx, platform, env_name, concurrency=concurrency)
     req = pipeline.DeployRequest(
         config=cfg, platform=provider.name, environment=env_name, production=env_name == "production",
         build=not skip_build, dry_run=dry_run, allow_secret_files=allow_secret, message=message,
@@ -119,9 +80,8 @@ def deploy(ctx: click.Context, platform: str | None, environment: str | None, pr
 @click.pass_context
 def deployments(ctx: click.Context, platform: str | None, limit: int) -> None:
     """List deployments, newest first."""
-    st, cfg, provider = open_provider(ctx, platform)
-    items = provider.list_deployments(limit=limit)
-    rows = [_deployment_row(d) for d in items]
+    st, cfg, provider = _hosting(ctx, platform)
+    rows = [workspace.deployment_row(d) for d in provider.list_deployments(limit=limit)]
 
     def render(con: Console) -> None:
         table = Table("id", "state", "live", "created")
@@ -142,13 +102,13 @@ def deployments(ctx: click.Context, platform: str | None, limit: int) -> None:
 @click.pass_context
 def promote(ctx: click.Context, deployment_id: str, platform: str | None, dry_run: bool) -> None:
     """Point production at DEPLOYMENT_ID (one atomic switch)."""
-    st, cfg, provider = open_provider(ctx, platform, "production")
+    st, cfg, provider = _hosting(ctx, platform, "production")
     if dry_run:
         st.output.dry_run("promote", f"would promote {deployment_id} to production on {provider.name}.",
                           platform=provider.name, deployment_id=deployment_id)
         return
     d = pipeline.promote(provider, cfg.root, deployment_id)
-    st.output.result(_deployment_row(d), lambda con: con.print(
+    st.output.result(workspace.deployment_row(d), lambda con: con.print(
         f"Production on {provider.name} now serves {d.id}" + (f": {d.production_url}" if d.production_url else ".")))
 
 
@@ -160,14 +120,14 @@ def promote(ctx: click.Context, deployment_id: str, platform: str | None, dry_ru
 @click.pass_context
 def rollback(ctx: click.Context, deployment_id: str | None, platform: str | None, dry_run: bool) -> None:
     """Point production back at DEPLOYMENT_ID, or at the previous production deployment."""
-    st, cfg, provider = open_provider(ctx, platform, "production")
+    st, cfg, provider = _hosting(ctx, platform, "production")
     if dry_run:
         what = deployment_id or "the previous production deployment"
         st.output.dry_run("rollback", f"would roll production on {provider.name} back to {what}.",
                           platform=provider.name, deployment_id=deployment_id)
         return
     d = pipeline.rollback(provider, cfg.root, deployment_id)
-    st.output.result(_deployment_row(d), lambda con: con.print(
+    st.output.result(workspace.deployment_row(d), lambda con: con.print(
         f"Rolled back: production on {provider.name} serves {d.id}" + (f": {d.production_url}" if d.production_url else ".")))
 
 
@@ -176,27 +136,9 @@ def rollback(ctx: click.Context, deployment_id: str | None, platform: str | None
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Show the project, its platforms, and what production serves on each."""
-    st = state(ctx)
-    cfg = load_project(st)
-    platforms: list[dict[str, Any]] = []
-    for name in cfg.platforms:
-        entry: dict[str, Any] = {"platform": name}
-        try:
-            cls = get_provider_class(name)
-            entry["capabilities"] = sorted(cls.capabilities)
-            provider = provider_for(st, cfg, name)
-            live = [d for d in provider.list_deployments(limit=20) if d.production]
-            entry["production"] = _deployment_row(live[0]) if live else None
-            entry["ok"] = True
-        except MoaiError as exc:
-            entry["ok"] = False
-            entry["error"] = exc.message
-            entry["hint"] = exc.hint
-        platforms.append(entry)
-    data = {"project": cfg.name, "config": str(cfg.path), "output": str(cfg.output_dir),
-            "build_command": cfg.build_command, "default_platform": cfg.platform,
-            "environments": sorted(set(cfg.environments) | {"development", "preview", "staging", "production"}),
-            "platforms": platforms, "known_platforms": sorted(available())}
+    st, cfg = open_project(ctx)
+    data = workspace.project_status(cfg, st.environ)
+    platforms = data["platforms"]
 
     def render(con: Console) -> None:
         con.print(f"Project [bold]{cfg.name}[/bold] ({cfg.path})")

@@ -13,30 +13,25 @@ from rich.table import Table
 
 from .. import envs
 from ..errors import UsageError
-from ..providers.base import Provider
-from .deploy_cmds import load_project, provider_for
-from .main import State, common, state
+from ..providers.capabilities import EnvStore, require
+from .options import State, common, open_project, open_provider
 
-ENV_OPT = click.option("--env", "environment", required=True, metavar="ENVIRONMENT",
+DEFAULT_ENV = "development"
+ENV_OPT = click.option("--env", "environment", default=DEFAULT_ENV, show_default=True, metavar="ENVIRONMENT",
                        help="development, preview, staging, production or one from moai.toml.")
 PLATFORM_OPT = click.option("--platform", default=None, help="Platform to use (default: the environment's platform in moai.toml).")
 DRY_RUN_OPT = click.option("--dry-run", is_flag=True, help="Show what would change and change nothing.")
 
 
-def _provider(st: State, environment: str, platform: str | None) -> tuple[Provider, Path]:
-    cfg = load_project(st)
+def _provider(ctx: click.Context, environment: str, platform: str | None) -> tuple[State, EnvStore, Path]:
+    _, cfg = open_project(ctx)
     cfg.environment(environment)  # unknown environment -> ConfigError naming it
-    provider = provider_for(st, cfg, platform, environment)
-    note = envs.mapping_note(provider.name, environment, cfg.settings_for(provider.name))
+    st, cfg, provider = open_provider(ctx, platform, environment)
+    store = require(provider, EnvStore, "environment variables")
+    note = store.mapping_note(environment)
     if note:
         st.output.info(note)
-    return provider, cfg.root
-
-
-def _close(provider: Provider) -> None:
-    close = getattr(provider, "close", None)
-    if close is not None:
-        close()
+    return st, store, cfg.root
 
 
 def _dotenv_path(root: Path, environment: str, given: Path | None) -> Path:
@@ -57,12 +52,8 @@ def env_group() -> None:
 @click.pass_context
 def env_list(ctx: click.Context, environment: str, platform: str | None) -> None:
     """List the variables of ENVIRONMENT (secrets show as unreadable)."""
-    st = state(ctx)
-    provider, _ = _provider(st, environment, platform)
-    try:
-        items = envs.list_env(provider, environment)
-    finally:
-        _close(provider)
+    st, provider, _ = _provider(ctx, environment, platform)
+    items = envs.list_env(provider, environment)
     rows = [envs.env_to_json(v) for v in items]
 
     def render(con: Console) -> None:
@@ -90,14 +81,10 @@ def env_list(ctx: click.Context, environment: str, platform: str | None) -> None
 def env_set(ctx: click.Context, key: str, value: str, environment: str, platform: str | None, secret: bool,
             dry_run: bool) -> None:
     """Set KEY to VALUE ('-' reads the value from stdin, keeping it out of shell history)."""
-    st = state(ctx)
     if value == "-":
         value = sys.stdin.read().rstrip("\n")
-    provider, _ = _provider(st, environment, platform)
-    try:
-        result = envs.set_env(provider, environment, key, value, secret=secret, dry_run=dry_run)
-    finally:
-        _close(provider)
+    st, provider, _ = _provider(ctx, environment, platform)
+    result = envs.set_env(provider, environment, key, value, secret=secret, dry_run=dry_run)
     _render_change(st, result)
 
 
@@ -110,12 +97,8 @@ def env_set(ctx: click.Context, key: str, value: str, environment: str, platform
 @click.pass_context
 def env_unset(ctx: click.Context, key: str, environment: str, platform: str | None, dry_run: bool) -> None:
     """Remove KEY from ENVIRONMENT (other environments keep theirs)."""
-    st = state(ctx)
-    provider, _ = _provider(st, environment, platform)
-    try:
-        result = envs.unset_env(provider, environment, key, dry_run=dry_run)
-    finally:
-        _close(provider)
+    st, provider, _ = _provider(ctx, environment, platform)
+    result = envs.unset_env(provider, environment, key, dry_run=dry_run)
     _render_change(st, result)
 
 
@@ -139,13 +122,9 @@ def _render_change(st: State, result: dict[str, Any]) -> None:
 @click.pass_context
 def env_pull(ctx: click.Context, environment: str, platform: str | None, file: Path | None, dry_run: bool) -> None:
     """Write ENVIRONMENT's variables to a .env file (secrets the platform hides are listed, never blanked)."""
-    st = state(ctx)
-    provider, root = _provider(st, environment, platform)
+    st, provider, root = _provider(ctx, environment, platform)
     path = _dotenv_path(root, environment, file)
-    try:
-        result = envs.pull_env(provider, environment, path, dry_run=dry_run)
-    finally:
-        _close(provider)
+    result = envs.pull_env(provider, environment, path, dry_run=dry_run)
     if result.unreadable:
         kept = f" (kept their current values in {path.name}: {', '.join(result.kept)})" if result.kept else ""
         st.output.warn(f"{len(result.unreadable)} secret(s) could not be read and were not written: "
@@ -171,17 +150,13 @@ def env_pull(ctx: click.Context, environment: str, platform: str | None, file: P
 def env_push(ctx: click.Context, environment: str, platform: str | None, file: Path | None, secret: bool,
              secret_keys: tuple[str, ...], dry_run: bool) -> None:
     """Set every KEY=value of a .env file on ENVIRONMENT; unchanged values are not sent."""
-    st = state(ctx)
-    provider, root = _provider(st, environment, platform)
+    st, provider, root = _provider(ctx, environment, platform)
     path = _dotenv_path(root, environment, file)
     for key in secret_keys:
         if not envs.KEY_RE.match(key):
             raise UsageError(f"--secret-key {key!r} is not a valid variable name.", hint="Use e.g. --secret-key API_TOKEN.")
-    try:
-        result = envs.push_env(provider, environment, path, secret=secret, secret_keys=frozenset(secret_keys),
-                               dry_run=dry_run)
-    finally:
-        _close(provider)
+    result = envs.push_env(provider, environment, path, secret=secret, secret_keys=frozenset(secret_keys),
+                           dry_run=dry_run)
 
     def render(con: Console) -> None:
         prefix = "Would push" if dry_run else "Pushed"

@@ -9,9 +9,18 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import NotSupported
-from .deploy_cmds import open_provider, platform_option
-from .main import common, dry_run_option
+from ..providers.capabilities import Channels, Functions, require
+from .options import State, common, dry_run_option, open_provider, platform_option
+
+
+def _channels(ctx: click.Context, platform: str | None) -> tuple[State, Channels]:
+    st, _, provider = open_provider(ctx, platform or "firebase")
+    return st, require(provider, Channels, "preview channels")
+
+
+def _functions(ctx: click.Context, platform: str | None, environment: str) -> tuple[State, Functions]:
+    st, _, provider = open_provider(ctx, platform or "supabase", environment)
+    return st, require(provider, Functions, "edge functions")
 
 
 def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> Any:
@@ -21,16 +30,6 @@ def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> Any:
             table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
         con.print(table)
     return render
-
-
-def _need(provider: object, method: str, what: str) -> Any:
-    fn = getattr(provider, method, None)
-    if fn is None:
-        name = getattr(provider, "name", "this")
-        raise NotSupported(f"The {name} platform has no {what}.",
-                           hint="Preview channels are Firebase's (--platform firebase); edge functions are Supabase's "
-                                "(--platform supabase).")
-    return fn
 
 
 @click.group()
@@ -44,8 +43,8 @@ def channels() -> None:
 @click.pass_context
 def channels_list(ctx: click.Context, platform: str | None) -> None:
     """List preview channels with their URLs and expiry."""
-    st, _, provider = open_provider(ctx, platform or "firebase")
-    rows = _need(provider, "list_channels", "preview channels")()
+    st, provider = _channels(ctx, platform)
+    rows = provider.list_channels()
     st.output.result(rows, _table(rows, ("id", "url", "expire_time", "version")))
 
 
@@ -57,14 +56,13 @@ def channels_list(ctx: click.Context, platform: str | None) -> None:
 @click.pass_context
 def channels_delete(ctx: click.Context, name: str, platform: str | None, dry_run: bool) -> None:
     """Delete preview channel NAME (never `live`)."""
-    st, _, provider = open_provider(ctx, platform or "firebase")
-    delete = _need(provider, "delete_channel", "preview channels")
+    st, provider = _channels(ctx, platform)
     if name == "live":
-        delete(name)  # refuses with a clear error before sending anything
+        provider.delete_channel(name)  # refuses with a clear error before sending anything
     if dry_run:
         st.output.dry_run("delete-channel", f"would delete channel {name} on {provider.name}.", channel=name)
         return
-    delete(name)
+    provider.delete_channel(name)
     st.output.result({"deleted": name}, lambda con: con.print(f"Deleted channel {name}."))
 
 
@@ -80,8 +78,8 @@ def functions() -> None:
 @click.pass_context
 def functions_list(ctx: click.Context, environment: str, platform: str | None) -> None:
     """List deployed edge functions of ENV's project."""
-    st, _, provider = open_provider(ctx, platform or "supabase", environment)
-    rows = _need(provider, "list_functions", "edge functions")(environment)
+    st, provider = _functions(ctx, platform, environment)
+    rows = provider.list_functions(environment)
     st.output.result(rows, _table(rows, ("slug", "status", "version", "verify_jwt", "updated_at")))
 
 
@@ -95,8 +93,8 @@ def functions_list(ctx: click.Context, environment: str, platform: str | None) -
 def functions_deploy(ctx: click.Context, names: tuple[str, ...], environment: str, platform: str | None,
                      dry_run: bool) -> None:
     """Deploy supabase/functions/<name> (all of them when no NAMES are given)."""
-    st, _, provider = open_provider(ctx, platform or "supabase", environment)
-    rows = _need(provider, "deploy_functions", "edge functions")(list(names) or None, environment, dry_run=dry_run)
+    st, provider = _functions(ctx, platform, environment)
+    rows = provider.deploy_functions(list(names) or None, environment, dry_run=dry_run)
     st.output.result(rows, _table(rows, ("slug", "status", "version", "files", "bytes")))
 
 
@@ -109,12 +107,11 @@ def functions_deploy(ctx: click.Context, names: tuple[str, ...], environment: st
 @click.pass_context
 def functions_delete(ctx: click.Context, slug: str, environment: str, platform: str | None, dry_run: bool) -> None:
     """Delete the deployed edge function SLUG."""
-    st, _, provider = open_provider(ctx, platform or "supabase", environment)
-    delete = _need(provider, "delete_function", "edge functions")
+    st, provider = _functions(ctx, platform, environment)
     if dry_run:
         st.output.dry_run("delete-function", f"would delete function {slug} ({environment}).", slug=slug)
         return
-    delete(slug, environment)
+    provider.delete_function(slug, environment)
     st.output.result({"deleted": slug}, lambda con: con.print(f"Deleted function {slug}."))
 
 

@@ -17,7 +17,7 @@ from ..project.detect import Detection
 from ..project.moaitoml import ProjectSettings
 from ..project.platforms import INIT_PLATFORMS
 from ..project.scaffold import InitResult, Prepared
-from .main import common, state
+from .options import common, state
 from .output import Output
 
 _DRY = {"created": "would create", "updated": "would update", "kept": "would keep", "overwritten": "would overwrite"}
@@ -110,14 +110,11 @@ def _render_contents(result: InitResult, console: Console) -> None:
 def _link(result: InitResult, environ: Mapping[str, str], out: Output, wanted: bool | None) -> None:
     """``--link``: link every platform; ``--no-link``: none; neither: the cloud platforms
     whose credentials are in the environment."""
-    if wanted is False:
-        return
-    from ..project.link import link_platforms
+    from ..project.link import link_after_init
 
     if wanted:
         out.info(("Would link: " if result.dry_run else "Linking: ") + ", ".join(result.config.platforms))
-    result.links = link_platforms(result.root, result.config, environ, dry_run=result.dry_run,
-                                  only_with_credentials=wanted is None)
+    result.links = link_after_init(result.root, result.config, environ, wanted, dry_run=result.dry_run)
 
 
 def _render_links(result: InitResult, console: Console) -> None:
@@ -126,7 +123,7 @@ def _render_links(result: InitResult, console: Console) -> None:
         if item.get("reason"):
             console.print(f"{name}: not linked ({item['reason']})")
             continue
-        what = item.get("project_id") or item.get("site_id") or item.get("name") or ""
+        what = item.get("id") or item.get("name") or ""
         verb = "would create" if item.get("dry_run") else ("created and linked" if item.get("created") else "linked")
         console.print(f"{name}: {verb} {what}" + (f" -> {item['file']}" if item.get("file") else ""))
 

@@ -5,69 +5,27 @@ Exit codes: 0 ok, 1 failure (``Error:`` + hint on stderr), 2 usage.
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from rich.markup import escape
 
 from .. import __version__
 from ..errors import MoaiError
-from .output import Output
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class State:
-    """Per-invocation state shared by all commands (``ctx.obj``)."""
-
-    def __init__(self) -> None:
-        self.output = Output()
-        self.project_dir: Path = Path.cwd()
-        self.environ: dict[str, str] = dict(os.environ)
-
-
-def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if value:
-        ctx.ensure_object(State).output.json = True
-
-
-def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if value:
-        ctx.ensure_object(State).output.debug = True
-
-
-def common(fn: F) -> F:
-    """Adds ``--json`` and ``--debug`` to a command so they work after it too."""
-    fn = click.option("--json", "_json", is_flag=True, expose_value=False, callback=_set_json,
-                      help="Print the result as JSON on stdout.")(fn)
-    fn = click.option("--debug", "_debug", is_flag=True, expose_value=False, callback=_set_debug,
-                      help="Show tracebacks and HTTP details on errors.")(fn)
-    return fn
-
-
-dry_run_option = click.option("--dry-run", is_flag=True, help="Say what would change without changing anything.")
-
-
-def state(ctx: click.Context) -> State:
-    return ctx.ensure_object(State)
+from .options import State, common, state
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-C", "--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run as if started in this folder.")
-@click.option("-q", "--quiet", is_flag=True, help="Only print results and errors.")
 @click.version_option(__version__, prog_name="moai-adk")
 @common
 @click.pass_context
-def cli(ctx: click.Context, project_dir: Path | None, quiet: bool) -> None:
+def cli(ctx: click.Context, project_dir: Path | None) -> None:
     """Deploy web projects to Vercel, Netlify, Firebase, Supabase, or moai-adk's own local platform."""
     st = state(ctx)
-    st.output.quiet = quiet
     if project_dir is not None:
         st.project_dir = project_dir.resolve()
 

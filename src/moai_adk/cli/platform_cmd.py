@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from .main import common, state
+from .options import common, state
 
 
 def register(cli: click.Group) -> None:

@@ -8,14 +8,22 @@ import click
 from rich.console import Console
 
 from ..deploy.release import canary_weights
-from .deploy_cmds import open_provider, platform_option
-from .main import common, dry_run_option, state
+from ..providers.capabilities import Hosting, Traffic, require
+from .options import State, common, dry_run_option, open_provider, platform_option
+
+
+def _split(ctx: click.Context, platform: str | None) -> tuple[State, Traffic, str | None]:
+    """The provider as a traffic splitter, and the deployment production serves now."""
+    st, _, provider = open_provider(ctx, platform, "production")
+    splitter = require(provider, Traffic, "canary traffic split")
+    live = require(provider, Hosting, "site hosting").production()
+    return st, splitter, live.id if live else None
 
 
 @click.command()
 @click.argument("deployment_id", required=False)
-@click.option("--percent", type=click.IntRange(0, 100), default=None,
-              help="Share of production traffic DEPLOYMENT_ID gets (the rest stays on production).")
+@click.option("--percent", type=click.IntRange(1, 99), default=None, metavar="1-99",
+              help="Share of production traffic DEPLOYMENT_ID gets, 1 to 99 (the rest stays on production).")
 @click.option("--off", is_flag=True, help="End the canary: production takes all traffic again.")
 @platform_option
 @dry_run_option
@@ -27,13 +35,11 @@ def canary(ctx: click.Context, deployment_id: str | None, percent: int | None, o
 
     `moai-adk promote DEPLOYMENT_ID` completes the release; `--off` abandons it.
     """
-    st = state(ctx)
     if off == (deployment_id is not None):
         raise click.UsageError("Give a DEPLOYMENT_ID with --percent, or --off (not both).")
     if deployment_id is not None and percent is None:
         raise click.UsageError("Say how much traffic the canary gets: --percent N (1-99).")
-    _, _, provider = open_provider(ctx, platform, "production")
-    production = next((d.id for d in provider.list_deployments(limit=50) if d.production), None)
+    st, provider, production = _split(ctx, platform)
     weights = {} if off else canary_weights(production, deployment_id or "", percent or 0)
     if dry_run:
         what = "end the canary" if not weights else ", ".join(f"{k} {v}%" for k, v in weights.items())
@@ -59,9 +65,8 @@ def canary(ctx: click.Context, deployment_id: str | None, percent: int | None, o
 @click.pass_context
 def traffic(ctx: click.Context, platform: str | None) -> None:
     """Show how production traffic is split between deployments."""
-    st, _, provider = open_provider(ctx, platform, "production")
+    st, provider, production = _split(ctx, platform)
     weights = provider.traffic()
-    production = next((d.id for d in provider.list_deployments(limit=50) if d.production), None)
     data = {"platform": provider.name, "production": production, "weights": weights}
 
     def render(con: Console) -> None:

@@ -28,7 +28,8 @@ from ..artifacts.hashcache import HashCache
 from ..artifacts.snapshot import Snapshot, take_snapshot
 from ..config import Config
 from ..errors import HealthCheckFailed, MoaiError, NotSupported
-from ..providers.base import Deployment, DeployTarget, Provider
+from ..providers.base import Deployment, DeployTarget
+from ..providers.capabilities import Hosting
 from .build import run_build
 
 CACHE_FILE = Path(".moai") / "cache" / "hashes.bin"
@@ -168,7 +169,7 @@ def _health_url(deployment: Deployment, path: str) -> str | None:
     return base.rstrip("/") + (path if path.startswith("/") else "/" + path)
 
 
-def run_deploy(req: DeployRequest, provider: Provider, *, environ: Mapping[str, str],
+def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, str],
                ui: UI | None = None, health_transport: httpx.BaseTransport | None = None,
                clock: Callable[[], float] = time.perf_counter) -> DeployResult:
     ui = ui or _SilentUI()
@@ -213,11 +214,7 @@ def run_deploy(req: DeployRequest, provider: Provider, *, environ: Mapping[str, 
                           message=req.message, expires=req.expires)
     t = clock()
     with ui.progress(f"Uploading to {provider.name}", snap.total_bytes, unit_bytes=True) as advance:
-        provider.ctx.progress = lambda _files, nbytes: advance(nbytes)
-        try:
-            deployment = provider.deploy(snap, target)
-        finally:
-            provider.ctx.progress = None
+        deployment = provider.deploy(snap, target, lambda _files, nbytes: advance(nbytes))
     timed("upload", t)
     result.deployment = deployment
     record(cfg.root, {"event": "deploy", "platform": provider.name, "environment": req.environment,
@@ -252,16 +249,16 @@ def run_deploy(req: DeployRequest, provider: Provider, *, environ: Mapping[str, 
     return result
 
 
-def _current_production(provider: Provider) -> str | None:
+def _current_production(provider: Hosting) -> str | None:
     """The deployment production serves now (to return to if the switch goes wrong)."""
     try:
-        live = [d.id for d in provider.list_deployments(limit=20) if d.production]
+        live = provider.production()
     except NotSupported:
         return None
-    return live[0] if live else None
+    return live.id if live else None
 
 
-def _verify_production(promoted: Deployment, previous: str | None, provider: Provider, cfg: Config,
+def _verify_production(promoted: Deployment, previous: str | None, provider: Hosting, cfg: Config,
                        req: DeployRequest, ui: UI, transport: httpx.BaseTransport | None) -> None:
     """Check production right after the switch; if it fails, switch back (automatic rollback).
 
@@ -304,13 +301,13 @@ def _merge(deployed: Deployment, promoted: Deployment) -> Deployment:
     return promoted
 
 
-def promote(provider: Provider, root: Path, deployment_id: str) -> Deployment:
+def promote(provider: Hosting, root: Path, deployment_id: str) -> Deployment:
     d = provider.promote(deployment_id)
     record(root, {"event": "promote", "platform": provider.name, "deployment": deployment_id})
     return d
 
 
-def rollback(provider: Provider, root: Path, deployment_id: str | None) -> Deployment:
+def rollback(provider: Hosting, root: Path, deployment_id: str | None) -> Deployment:
     d = provider.rollback(deployment_id)
     record(root, {"event": "rollback", "platform": provider.name, "deployment": d.id})
     return d

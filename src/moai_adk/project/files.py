@@ -1,13 +1,10 @@
-"""Reading, merging and writing the project's config files, and the platform link files.
+"""Reading, merging and writing the project's config files.
 
 - ``parse_json`` / ``parse_toml``: an existing file, or a ``ConfigError`` naming file, line and column.
 - ``merge_missing``: add the keys a file lacks, keep every value the user set.
-- ``write_vercel_link`` / ``write_netlify_link``: written by the provider adapters once a
-  project is linked (atomically); ``read_vercel_link`` / ``read_netlify_link`` read them back
-  and raise ``StateError`` naming the file when it is corrupt.
 
-    .vercel/project.json    {"projectId": "prj_...", "orgId": "team_..."}  (other keys kept)
-    .netlify/state.json     {"siteId": "<uuid>"}                           (other keys kept)
+The platform link files (``.vercel/project.json``, ``.netlify/state.json``) belong to their
+adapters (``providers/vercel/_link.py``, ``providers/netlify/_link.py``), not to this module.
 """
 
 from __future__ import annotations
@@ -15,7 +12,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +19,8 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.toml_document import TOMLDocument
 
-from ..errors import ConfigError, StateError
-from ..fsutil import atomic_write, read_json_object
+from ..errors import ConfigError
 from .plan import FileChange, change_for, read_bytes
-
-VERCEL_LINK = ".vercel/project.json"
-NETLIFY_LINK = ".netlify/state.json"
 
 
 def _fix_hint(rel: str) -> str:
@@ -120,84 +112,3 @@ def toml_change(root: Path, rel: str, wanted: TOMLDocument, *, force: bool,
     differences = merge_missing(doc, wanted)
     return (change_for(root, rel, doc.as_string().encode("utf-8"), old, force=False, note=note),
             [f"{rel} {d}" for d in differences])
-
-
-# ---- link files (written by provider adapters once a project is linked) -------------------------
-
-@dataclass(frozen=True)
-class VercelLink:
-    project_id: str
-    org_id: str | None
-    project_name: str | None = None
-
-
-def _read_state(root: Path, rel: str) -> dict[str, Any] | None:
-    path = root / rel
-    return read_json_object(path, fix=f"Delete {path} and link the project again "
-                                      "(`moai-adk init --baas <platform> --link`).")
-
-
-def _merged_state(root: Path, rel: str, updates: dict[str, Any]) -> dict[str, Any]:
-    try:
-        current = _read_state(root, rel) or {}
-    except StateError:
-        current = {}  # a corrupt link file is replaced by the new link
-    current.update(updates)
-    return current
-
-
-def _require_str(path: Path, data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise StateError(f"{path} is corrupt: `{key}` is missing or not a string.",
-                         hint=f"Delete {path} and link the project again.")
-    return value
-
-
-def write_vercel_link(root: Path, project_id: str, org_id: str | None = None,
-                      project_name: str | None = None) -> Path:
-    """Write ``.vercel/project.json`` atomically (keys other than these are kept).
-
-    An empty ``org_id`` leaves any ``orgId`` already in the file as it is.
-    """
-    if not project_id:
-        raise ValueError("project_id is required")
-    updates: dict[str, Any] = {"projectId": project_id}
-    if org_id:
-        updates["orgId"] = org_id
-    if project_name:
-        updates["projectName"] = project_name
-    path = root / VERCEL_LINK
-    atomic_write(path, dump_json(_merged_state(root, VERCEL_LINK, updates)))
-    return path
-
-
-def read_vercel_link(root: Path) -> VercelLink | None:
-    """The linked Vercel project, or None when ``.vercel/project.json`` does not exist."""
-    data = _read_state(root, VERCEL_LINK)
-    if data is None:
-        return None
-    path = root / VERCEL_LINK
-    org = data.get("orgId")
-    if org is not None and not isinstance(org, str):
-        raise StateError(f"{path} is corrupt: `orgId` is not a string.",
-                         hint=f"Delete {path} and link the project again.")
-    name = data.get("projectName")
-    return VercelLink(_require_str(path, data, "projectId"), org or None, name if isinstance(name, str) else None)
-
-
-def write_netlify_link(root: Path, site_id: str) -> Path:
-    """Write ``.netlify/state.json`` atomically (keys other than ``siteId`` are kept)."""
-    if not site_id:
-        raise ValueError("site_id is required")
-    path = root / NETLIFY_LINK
-    atomic_write(path, dump_json(_merged_state(root, NETLIFY_LINK, {"siteId": site_id})))
-    return path
-
-
-def read_netlify_link(root: Path) -> str | None:
-    """The linked Netlify site id, or None when ``.netlify/state.json`` does not exist."""
-    data = _read_state(root, NETLIFY_LINK)
-    if data is None:
-        return None
-    return _require_str(root / NETLIFY_LINK, data, "siteId")

@@ -17,7 +17,8 @@ import httpx
 from ..config import Config
 from ..errors import NotSupported, UsageError
 from ..providers import get_provider_class, make_provider
-from ..providers.base import ProviderContext
+from ..providers.capabilities import Hosting
+from ..workspace import provider_context
 
 
 def link_platforms(root: Path, config: Config, environ: Mapping[str, str], *, dry_run: bool = False,
@@ -43,21 +44,30 @@ def link_platforms(root: Path, config: Config, environ: Mapping[str, str], *, dr
                                 "reason": f"set {' or '.join(needs)}, then run `moai-adk init --link`; "
                                           "or let the first `moai-adk deploy` link it"})
                 continue
-        ctx = ProviderContext(root=root, settings=config.settings_for(name), environ=environ,
-                              transport=transport, project_name=config.name)
         try:
-            provider = make_provider(name, ctx)
+            provider = make_provider(name, provider_context(config, name, environ, transport=transport))
         except UsageError as exc:  # the platform's module is not installed
             results.append({"platform": name, "linked": False, "reason": exc.message})
             continue
-        try:
-            linked = provider.link(create=True, dry_run=dry_run)
-        except NotSupported as exc:
-            results.append({"platform": name, "linked": False, "reason": exc.message})
-            continue
-        finally:
-            close = getattr(provider, "close", None)
-            if callable(close):
-                close()
-        results.append({"platform": name, "linked": not dry_run, **linked})
+        with provider:
+            if not isinstance(provider, Hosting):
+                results.append({"platform": name, "linked": False,
+                                "reason": f"{name} hosts no sites; its project is chosen per environment in moai.toml"})
+                continue
+            try:
+                linked = provider.link(create=True, dry_run=dry_run)
+            except NotSupported as exc:
+                results.append({"platform": name, "linked": False, "reason": exc.message})
+                continue
+        results.append({"linked": not dry_run, **linked.to_json()})
     return results
+
+
+def link_after_init(root: Path, config: Config, environ: Mapping[str, str], wanted: bool | None, *,
+                    dry_run: bool = False, transport: httpx.BaseTransport | None = None) -> list[dict[str, Any]]:
+    """What ``init`` does after writing files: ``wanted`` True links every platform, False none,
+    None the cloud platforms whose credentials are in ``environ``."""
+    if wanted is False:
+        return []
+    return link_platforms(root, config, environ, dry_run=dry_run, only_with_credentials=wanted is None,
+                          transport=transport)

@@ -1,10 +1,15 @@
-"""The provider protocol: what every hosting backend implements.
+"""The provider layer's shared types and its one base class.
 
-A provider is constructed from a ``ProviderContext`` (explicit inputs: project
-root, its settings table from moai.toml, an environ mapping, an optional HTTP
-transport for tests) and then asked to ``deploy`` a snapshot, ``promote``,
-``rollback``, list deployments and manage env vars. Capabilities a platform
-lacks raise ``NotSupported`` with a hint.
+A provider is built from a ``ProviderContext`` (explicit inputs: project root,
+its settings table from moai.toml, each environment's table, an environ
+mapping, an optional HTTP transport for tests) and used as a context manager
+(``with make_provider(...) as p:``) so its HTTP connections are closed.
+
+What a provider can do is the set of capability protocols it inherits, all in
+``providers.capabilities``: ``Hosting`` (link, deploy, promote, rollback,
+list), ``EnvStore``, ``Secrets``, ``Channels``, ``Functions``, ``Traffic``.
+Callers check them with ``isinstance`` (or ``require(provider, Cap)``, which
+raises ``NotSupported`` with a hint); nothing probes methods with ``getattr``.
 """
 
 from __future__ import annotations
@@ -12,24 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import httpx
 
-from ..artifacts.snapshot import Limits
+from ..artifacts.snapshot import Limits as Limits  # re-exported: adapters declare their limits
 from ..errors import NotSupported
-
-if TYPE_CHECKING:
-    from ..artifacts.snapshot import Snapshot
-
-# Capability names providers declare.
-CAP_PREVIEW = "preview"
-CAP_PROMOTE = "promote"
-CAP_ROLLBACK = "rollback"
-CAP_ENV = "env"
-CAP_CANARY = "canary"
-CAP_ALIASES = "aliases"
-CAP_SECRETS = "secrets"
 
 
 @dataclass
@@ -87,83 +80,70 @@ ProgressFn = Callable[[int, int], None]  # (advance_files, advance_bytes)
 
 
 @dataclass
+class LinkResult:
+    """What ``link`` found or created on the platform."""
+
+    platform: str
+    id: str | None  # the remote project/site id (None on a dry run that would create it)
+    name: str | None = None
+    created: bool = False
+    file: Path | None = None  # the link file written (.vercel/project.json, .netlify/state.json)
+    dry_run: bool = False
+    url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"platform": self.platform, "id": self.id, "name": self.name,
+                                "created": self.created, "file": str(self.file) if self.file else None,
+                                "dry_run": self.dry_run, "url": self.url}
+        data.update(self.extra)
+        return data
+
+
+@dataclass
 class ProviderContext:
-    """Everything a provider may use. Nothing is read from globals."""
+    """Everything a provider may use. Nothing is read from globals.
+
+    ``settings`` is the platform's ``[platforms.<name>]`` table; ``environments``
+    maps each environment of moai.toml to its ``[environments.<env>]`` table, so a
+    provider finds per-environment settings (a Supabase project ref, a Vercel
+    custom environment) without reading moai.toml itself."""
 
     root: Path
     settings: dict[str, Any] = field(default_factory=dict)
     environ: Mapping[str, str] = field(default_factory=dict)
     transport: httpx.BaseTransport | None = None
     project_name: str = "site"
-    progress: ProgressFn | None = None
     sleep: Callable[[float], None] | None = None
     concurrency: int | None = None
+    environments: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 class Provider:
-    """Base class; concrete providers override what they support."""
+    """What every platform has: a name, its credentials and a context. The rest
+    comes from the capability protocols it inherits (``providers.capabilities``)."""
 
     name: ClassVar[str] = "base"
-    # hash algorithms (see artifacts.hashing.ALGORITHMS) this provider's manifest needs
-    hash_algorithms: ClassVar[tuple[str, ...]] = ("sha256",)
-    capabilities: ClassVar[frozenset[str]] = frozenset()
-    limits: ClassVar[Limits] = Limits()
     # env vars that hold this platform's credentials (any one is enough); empty: none needed
     credential_envs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: ProviderContext) -> None:
         self.ctx = ctx
 
-    # -- linking -------------------------------------------------------
-    def link(self, *, create: bool = True, dry_run: bool = False) -> dict[str, Any]:
-        """Link (or create) the remote project/site; returns what was linked."""
-        raise self._unsupported("link")
+    def close(self) -> None:
+        """Release HTTP connections; the provider may be used again afterwards."""
 
-    # -- deploys -------------------------------------------------------
-    def deploy(self, snapshot: Snapshot, target: DeployTarget) -> Deployment:
-        raise self._unsupported("deploy")
+    def __enter__(self) -> Self:
+        return self
 
-    def get_deployment(self, deployment_id: str) -> Deployment:
-        raise self._unsupported("get_deployment")
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
-    def list_deployments(self, limit: int = 20) -> list[Deployment]:
-        raise self._unsupported("list_deployments")
+    def environment_settings(self, environment: str) -> Mapping[str, Any]:
+        """The ``[environments.<environment>]`` table of moai.toml (empty when absent)."""
+        return self.ctx.environments.get(environment) or {}
 
-    def promote(self, deployment_id: str) -> Deployment:
-        raise self._unsupported("promote")
-
-    def rollback(self, deployment_id: str | None = None) -> Deployment:
-        raise self._unsupported("rollback")
-
-    def health_headers(self) -> dict[str, str]:
-        """Headers the pipeline sends with its health check (e.g. a protection bypass)."""
-        return {}
-
-    def run_hooks(self, phase: str, echo: Callable[[str], None] | None = None) -> list[str]:
-        """Run the platform's own deploy hooks for ``phase`` ("predeploy" or
-        "postdeploy", e.g. firebase.json's); returns the commands run."""
-        return []
-
-    def set_traffic(self, weights: dict[str, int]) -> None:
-        """Split production traffic between deployments (canary); weights sum to 100.
-        An empty mapping ends the split: production serves all traffic again."""
-        raise self._unsupported("canary traffic split")
-
-    def traffic(self) -> dict[str, int] | None:
-        """The current split of production traffic, or None when production takes it all."""
-        raise self._unsupported("canary traffic split")
-
-    # -- env vars ------------------------------------------------------
-    def env_list(self, environment: str) -> list[EnvVar]:
-        raise self._unsupported("env list")
-
-    def env_set(self, environment: str, key: str, value: str, *, secret: bool = False) -> EnvVar:
-        raise self._unsupported("env set")
-
-    def env_unset(self, environment: str, key: str) -> None:
-        raise self._unsupported("env unset")
-
-    def _unsupported(self, what: str) -> NotSupported:
+    def unsupported(self, what: str) -> NotSupported:
         return NotSupported(
             f"The {self.name} platform does not support {what}.",
             hint="Run `moai-adk status` to see what each platform supports, or use --platform local.",

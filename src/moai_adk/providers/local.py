@@ -31,18 +31,16 @@ from ..errors import (
 from ..platform.paths import TOKEN_ENV, URL_ENV, resolve_platform
 from ._http import ApiClient, run_concurrently
 from .base import (
-    CAP_CANARY,
-    CAP_ENV,
-    CAP_PREVIEW,
-    CAP_PROMOTE,
-    CAP_ROLLBACK,
     Deployment,
     DeployStats,
     DeployTarget,
     EnvVar,
+    LinkResult,
+    ProgressFn,
     Provider,
     ProviderContext,
 )
+from .capabilities import EnvStore, Hosting, Traffic
 
 API = "/_api/v1"
 START_HINT = ("Start it with `moai-adk platform serve` (in another terminal, or in the background: "
@@ -97,10 +95,9 @@ def site_slug(name: str) -> str:
     return slug or "site"
 
 
-class LocalProvider(Provider):
+class LocalProvider(Provider, Hosting, EnvStore, Traffic):
     name = "local"
     hash_algorithms = ("sha256",)
-    capabilities = frozenset({CAP_PREVIEW, CAP_PROMOTE, CAP_ROLLBACK, CAP_ENV, CAP_CANARY})
 
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
@@ -178,17 +175,19 @@ class LocalProvider(Provider):
         )
 
     # -- linking --------------------------------------------------------------------
-    def link(self, *, create: bool = True, dry_run: bool = False) -> dict[str, Any]:
+    def link(self, *, create: bool = True, dry_run: bool = False) -> LinkResult:
+        result = LinkResult(platform=self.name, id=self.site, name=self.site, url=self.url)
         if dry_run:
-            return {"site": self.site, "url": self.url, "created": False, "dry_run": True}
-        if not create:
+            result.dry_run = True
+        elif not create:
             info = self._json("GET", f"/sites/{self.site}")
-            return {"site": self.site, "url": self.url, "created": False, "production": info.get("production")}
-        info = self._json("POST", "/sites", json={"name": self.site})
-        return {"site": self.site, "url": self.url, "created": bool(info.get("created"))}
+            result.extra["production"] = info.get("production")
+        else:
+            result.created = bool(self._json("POST", "/sites", json={"name": self.site}).get("created"))
+        return result
 
     # -- deploys --------------------------------------------------------------------
-    def deploy(self, snapshot: Snapshot, target: DeployTarget) -> Deployment:
+    def deploy(self, snapshot: Snapshot, target: DeployTarget, progress: ProgressFn | None = None) -> Deployment:
         self.link(create=True)
         meta = {k: str(v) for k, v in target.meta.items()}
         if target.branch:
@@ -199,10 +198,10 @@ class LocalProvider(Provider):
         created = self._json("POST", f"/sites/{self.site}/deploys", json=body)
         by_hash = snapshot.by_hash("sha256")
         stats = DeployStats(files_total=len(snapshot.files))
-        self._upload(snapshot, [by_hash[h] for h in created.get("required", [])], stats)
+        self._upload(snapshot, [by_hash[h] for h in created.get("required", [])], stats, progress)
         final = self._finalize(created["id"])
         if isinstance(final, list):  # a blob vanished meanwhile: send what is still lacking, once
-            self._upload(snapshot, [by_hash[h] for h in final if h in by_hash], stats)
+            self._upload(snapshot, [by_hash[h] for h in final if h in by_hash], stats, progress)
             final = self._finalize(created["id"])
             if isinstance(final, list):
                 raise DeployFailed(
@@ -225,7 +224,8 @@ class LocalProvider(Provider):
             return [str(h) for h in data.get("error", {}).get("missing", [])]
         return dict(data)
 
-    def _upload(self, snapshot: Snapshot, files: list[SnapshotFile], stats: DeployStats) -> None:
+    def _upload(self, snapshot: Snapshot, files: list[SnapshotFile], stats: DeployStats,
+                progress: ProgressFn | None) -> None:
         """Send blobs concurrently: small files in batches (``POST /blobs``), large ones one by one."""
         if not files:
             return
@@ -238,8 +238,8 @@ class LocalProvider(Provider):
         def done(group: list[SnapshotFile], size: int) -> None:
             stats.files_uploaded += len(group)
             stats.bytes_uploaded += size
-            if self.ctx.progress is not None:
-                self.ctx.progress(len(group), size)
+            if progress is not None:
+                progress(len(group), size)
 
         run_concurrently(plan_batches(files), send, concurrency=self.ctx.concurrency or 8,
                          throttled=self.api.throttled, on_done=done)

@@ -23,16 +23,18 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import CONFIG_FILE, load_config
-from ..errors import AuthError, ConfigError, NotFoundError, NotSupported, UsageError
+from ..errors import AuthError, ConfigError, NotFoundError, UsageError
 from ._http import ApiClient
-from .base import CAP_ENV, CAP_SECRETS, Deployment, DeployTarget, EnvVar, Provider, ProviderContext
+from .base import EnvVar, Provider, ProviderContext
+from .capabilities import EnvStore, Functions, Secrets
 
 if TYPE_CHECKING:
-    from ..artifacts.snapshot import Snapshot
+    pass
 
 TOKEN_ENV = "SUPABASE_ACCESS_TOKEN"
 API_URL_ENV = "MOAI_SUPABASE_API_URL"
@@ -48,11 +50,10 @@ _IMPORT = re.compile(r"""(?:import|export)\s+(?:[\w*{}\s,]+?\s+from\s+)?["']([^"
 _SKIP = frozenset({"node_modules", ".git", ".DS_Store"})
 
 
-class SupabaseProvider(Provider):
+class SupabaseProvider(Provider, EnvStore, Secrets, Functions):
     name = "supabase"
     hash_algorithms = ("sha256",)
     credential_envs = ("SUPABASE_ACCESS_TOKEN",)
-    capabilities = frozenset({CAP_ENV, CAP_SECRETS})
 
     def __init__(self, ctx: ProviderContext) -> None:
         super().__init__(ctx)
@@ -102,14 +103,6 @@ class SupabaseProvider(Provider):
             )
         return ref
 
-    # -- static deploys -------------------------------------------------------
-    def deploy(self, snapshot: Snapshot, target: DeployTarget) -> Deployment:
-        raise NotSupported(
-            "Supabase hosts no static sites, so the built frontend cannot be deployed there.",
-            hint="Deploy the frontend with --platform vercel, netlify, firebase or local, and the edge functions "
-                 "with `moai-adk functions deploy --platform supabase`.",
-        )
-
     # -- secrets ----------------------------------------------------------------
     @staticmethod
     def check_secret(key: str, value: str | None = None) -> None:
@@ -129,7 +122,7 @@ class SupabaseProvider(Provider):
         return sorted((EnvVar(key=r["name"], value=None, environments=[environment], secret=True) for r in rows),
                       key=lambda v: v.key)
 
-    def env_set_many(self, environment: str, values: dict[str, str]) -> list[EnvVar]:
+    def set_secrets(self, environment: str, values: Mapping[str, str]) -> list[EnvVar]:
         """Create or overwrite several secrets in one request (all names checked first)."""
         for key, value in values.items():
             self.check_secret(key, value)
@@ -139,7 +132,7 @@ class SupabaseProvider(Provider):
         return [EnvVar(key=k, value=None, environments=[environment], secret=True) for k in values]
 
     def env_set(self, environment: str, key: str, value: str, *, secret: bool = False) -> EnvVar:
-        return self.env_set_many(environment, {key: value})[0]
+        return self.set_secrets(environment, {key: value})[0]
 
     def env_unset(self, environment: str, key: str) -> None:
         ref = self.project_ref(environment)

@@ -23,19 +23,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...artifacts import hashing
-from ...errors import IntegrityError, NotFoundError, NotSupported, ProviderError, StateError, UsageError
+from ...errors import IntegrityError, NotFoundError, ProviderError, StateError, UsageError
 from .._http import run_concurrently
 from ..base import (
-    CAP_PREVIEW,
-    CAP_PROMOTE,
-    CAP_ROLLBACK,
     Deployment,
     DeployStats,
     DeployTarget,
     Limits,
+    LinkResult,
+    ProgressFn,
     Provider,
     ProviderContext,
 )
+from ..capabilities import Channels, Hosting
 from .api import HostingApi
 from .auth import resolve_credential
 from .config import FirebaseProject, load_project, run_hooks
@@ -51,11 +51,10 @@ _STATE = {"CREATED": "uploading", "FINALIZED": "ready", "CLONING": "processing",
           "DELETED": "canceled", "ABANDONED": "canceled", "EXPIRED": "canceled"}
 
 
-class FirebaseProvider(Provider):
+class FirebaseProvider(Provider, Hosting, Channels):
     name = "firebase"
     hash_algorithms = ("gzip-sha256",)
     credential_envs = ("FIREBASE_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS")
-    capabilities = frozenset({CAP_PREVIEW, CAP_PROMOTE, CAP_ROLLBACK})
     limits = Limits(max_file_size=2 * 1024**3 - 1)
 
     def __init__(self, ctx: ProviderContext) -> None:
@@ -101,7 +100,7 @@ class FirebaseProvider(Provider):
         return (self.ctx.root / public).resolve() if public else None
 
     # -- deploy ----------------------------------------------------------
-    def deploy(self, snapshot: Snapshot, target: DeployTarget) -> Deployment:
+    def deploy(self, snapshot: Snapshot, target: DeployTarget, progress: ProgressFn | None = None) -> Deployment:
         project = self.project
         config = serving_config(project.hosting)
         ignored = IgnoreMatcher(project.hosting.get("ignore"))
@@ -117,7 +116,7 @@ class FirebaseProvider(Provider):
         version = api.create_version(labels)
         version_id = version["name"].rsplit("/", 1)[-1]
         required, upload_url = self._populate(version_id, files)
-        self._upload(files, required, upload_url, stats)
+        self._upload(files, required, upload_url, stats, progress)
         finalized = api.finalize(version_id, config)
         stats.requests = api.request_count
         extra: dict[str, Any] = {"site": project.site, "version": finalized.get("name", version["name"]),
@@ -156,11 +155,11 @@ class FirebaseProvider(Provider):
             raise ProviderError("Firebase Hosting asked for uploads but gave no uploadUrl.", hint="Re-run the deploy.")
         return required, upload_url
 
-    def _upload(self, files: list[SnapshotFile], required: set[str], upload_url: str, stats: DeployStats) -> None:
+    def _upload(self, files: list[SnapshotFile], required: set[str], upload_url: str, stats: DeployStats,
+                progress: ProgressFn | None) -> None:
         groups: dict[str, list[SnapshotFile]] = {}
         for f in files:
             groups.setdefault(f.hashes["gzip-sha256"], []).append(f)
-        progress = self.ctx.progress
         if progress:
             done = [f for h, group in groups.items() if h not in required for f in group]
             if done:
@@ -296,33 +295,20 @@ class FirebaseProvider(Provider):
                              hint="Delete preview channels only; see `moai-adk channels list`.")
         self.api.delete_channel(name if re.fullmatch(r"[a-z0-9-]+", name) else channel_id(name))
 
-    def link(self, *, create: bool = True, dry_run: bool = False) -> dict[str, Any]:
+    def link(self, *, create: bool = True, dry_run: bool = False) -> LinkResult:
         project = self.project
+        result = LinkResult(self.name, project.site, project.site, extra={"project": project.project})
         site = self.api.get_site()
         if site is None:
+            result.extra["exists"] = False
             if not create or dry_run:
-                return {"site": project.site, "project": project.project, "exists": False, "created": False}
+                result.dry_run = dry_run
+                return result
             if not project.project:
                 raise UsageError(f"Site '{project.site}' does not exist and no Firebase project is set to create it in.",
                                  hint='Add `project = "<project-id>"` under [platforms.firebase] in moai.toml.')
             site = self.api.create_site(project.project)
-            return {"site": project.site, "project": project.project, "exists": True, "created": True,
-                    "url": site.get("defaultUrl")}
-        return {"site": project.site, "project": project.project, "exists": True, "created": False,
-                "url": site.get("defaultUrl")}
-
-    def _no_env(self, what: str) -> NotSupported:
-        return NotSupported(
-            f"Firebase Hosting serves static files and has no environment variables ({what}).",
-            hint="Pass build-time values to your build (moai-adk env on the build platform), or keep function "
-                 "secrets in Supabase (`--platform supabase`).",
-        )
-
-    def env_list(self, environment: str) -> list[Any]:
-        raise self._no_env("env list")
-
-    def env_set(self, environment: str, key: str, value: str, *, secret: bool = False) -> Any:
-        raise self._no_env("env set")
-
-    def env_unset(self, environment: str, key: str) -> None:
-        raise self._no_env("env unset")
+            result.created = True
+        result.extra["exists"] = True
+        result.url = site.get("defaultUrl")
+        return result

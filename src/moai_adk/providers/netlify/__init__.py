@@ -22,44 +22,32 @@ project root. Writes ``.netlify/state.json`` on ``link``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import AuthError, NotFoundError, ProviderError
 from .._http import ApiClient
-from .._statefiles import read_json_file
-from ..base import (
-    CAP_ALIASES,
-    CAP_ENV,
-    CAP_PREVIEW,
-    CAP_PROMOTE,
-    CAP_ROLLBACK,
-    CAP_SECRETS,
-    Deployment,
-    DeployTarget,
-    EnvVar,
-    Limits,
-    Provider,
-    ProviderContext,
-)
+from ..base import Deployment, DeployTarget, EnvVar, Limits, LinkResult, ProgressFn, Provider, ProviderContext
+from ..capabilities import EnvStore, Hosting
 from . import _deploy
 from ._env import NetlifyEnv
+from ._link import LINK_HINT, STATE_FILE, read_site_id, write_link
 
 if TYPE_CHECKING:
     from ...artifacts.snapshot import Snapshot
 
 DEFAULT_API = "https://api.netlify.com/api/v1"
 TOKEN_ENV = "NETLIFY_AUTH_TOKEN"
-STATE_FILE = Path(".netlify") / "state.json"
-LINK_HINT = "Run `moai-adk init --baas netlify --link` to link this folder to a Netlify site."
 DEFAULT_CONCURRENCY = 16
 
 
-class NetlifyProvider(Provider):
+# our environments -> Netlify's deploy contexts (unknown ones are branch deploys)
+CONTEXTS = {"production": "production", "preview": "deploy-preview", "staging": "branch-deploy",
+            "development": "dev"}
+
+
+class NetlifyProvider(Provider, Hosting, EnvStore):
     name: ClassVar[str] = "netlify"
     hash_algorithms: ClassVar[tuple[str, ...]] = ("sha1",)
-    capabilities: ClassVar[frozenset[str]] = frozenset(
-        {CAP_PREVIEW, CAP_PROMOTE, CAP_ROLLBACK, CAP_ENV, CAP_SECRETS, CAP_ALIASES})
     # Netlify has no per-deploy file-count limit; it fails deploys with more than
     # 54,000 files in one folder, which deploy() checks before uploading.
     limits: ClassVar[Limits] = Limits()
@@ -91,10 +79,7 @@ class NetlifyProvider(Provider):
             self._api = None
 
     def site_id(self) -> str | None:
-        fix = f"Delete {self.ctx.root / STATE_FILE} and re-link: {LINK_HINT[4:]}"
-        state = read_json_file(self.ctx.root / STATE_FILE, fix=fix) or {}
-        sid = self.ctx.settings.get("site_id") or self.ctx.environ.get("NETLIFY_SITE_ID") or state.get("siteId")
-        return str(sid) if sid else None
+        return read_site_id(self.ctx.root, self.ctx.settings, self.ctx.environ)
 
     def linked_site_id(self) -> str:
         self.api()
@@ -116,13 +101,13 @@ class NetlifyProvider(Provider):
         return str(pub["id"]) if isinstance(pub, dict) and pub.get("id") else None
 
     # -- linking -----------------------------------------------------------
-    def link(self, *, create: bool = True, dry_run: bool = False) -> dict[str, Any]:
+    def link(self, *, create: bool = True, dry_run: bool = False) -> LinkResult:
         api = self.api()
-        file = str(self.ctx.root / STATE_FILE)
+        file = self.ctx.root / STATE_FILE
         if self.site_id():
             linked = self.site()
-            return {"platform": self.name, "site_id": linked.get("id"), "name": linked.get("name"),
-                    "url": linked.get("ssl_url") or linked.get("url"), "created": False, "file": file}
+            return LinkResult(self.name, linked.get("id"), linked.get("name"), file=file,
+                              url=linked.get("ssl_url") or linked.get("url"))
         name = str(self.ctx.settings.get("site") or self.ctx.project_name)
         found = api.json("GET", "/sites", params={"name": name, "filter": "all"})
         site: Any = next((s for s in found or [] if isinstance(s, dict) and s.get("name") == name), None)
@@ -132,23 +117,21 @@ class NetlifyProvider(Provider):
                 raise NotFoundError(f"Netlify has no site named '{name}'.",
                                     hint="Run `moai-adk init --baas netlify --link` to create it.")
             if dry_run:
-                return {"platform": self.name, "name": name, "created": True, "dry_run": True, "file": file}
+                return LinkResult(self.name, None, name, created=True, file=file, dry_run=True)
             site = api.json("POST", "/sites", json={"name": name})
             created = True
         if not isinstance(site, dict) or not site.get("id"):
             raise ProviderError(f"Netlify answered without a site id for '{name}'.", hint="Re-run with --debug.")
-        result = {"platform": self.name, "site_id": site["id"], "name": name,
-                  "url": site.get("ssl_url") or site.get("url"), "created": created, "file": file}
+        result = LinkResult(self.name, str(site["id"]), name, created=created, file=file, dry_run=dry_run,
+                            url=site.get("ssl_url") or site.get("url"))
         if dry_run:
-            return {**result, "dry_run": True}
-        from ...project.files import write_netlify_link
-
-        write_netlify_link(self.ctx.root, str(site["id"]))
+            return result
+        write_link(self.ctx.root, str(site["id"]))
         self._site = site
         return result
 
     # -- deploys -----------------------------------------------------------
-    def deploy(self, snapshot: Snapshot, target: DeployTarget) -> Deployment:
+    def deploy(self, snapshot: Snapshot, target: DeployTarget, progress: ProgressFn | None = None) -> Deployment:
         entries = _deploy.build_manifest(snapshot, self.ctx.root, target)
         self.api()
         if not self.site_id():  # first deploy from this folder: link (or create) the site
@@ -157,7 +140,7 @@ class NetlifyProvider(Provider):
         before = self.api().request_count
         final, stats = _deploy.run(self.api(), sid, entries, target,
                                    concurrency=self.ctx.concurrency or DEFAULT_CONCURRENCY,
-                                   progress=self.ctx.progress, sleep=self.ctx.sleep)
+                                   progress=progress, sleep=self.ctx.sleep)
         dep = _deploy.to_deployment(final)
         dep.target = "production" if target.production else "preview"
         dep.stats.files_total = len(entries)
@@ -208,15 +191,16 @@ class NetlifyProvider(Provider):
 
     # -- env vars ----------------------------------------------------------
     def _env(self) -> NetlifyEnv:
-        from ...envs import platform_environment
-
         site = self.site()
         account = str(site.get("account_id") or site.get("account_slug") or "")
         if not account:
             raise ProviderError("Netlify did not say which account owns the site, so its variables cannot be reached.",
                                 hint="Re-run with --debug.")
-        return NetlifyEnv(self.api(), account, self.linked_site_id(),
-                          lambda env: platform_environment(self.name, env, self.ctx.settings))
+        return NetlifyEnv(self.api(), account, self.linked_site_id(), self.platform_environment)
+
+    def platform_environment(self, environment: str) -> str:
+        """Netlify's deploy context for ``environment``."""
+        return CONTEXTS.get(environment, "branch-deploy")
 
     def env_list(self, environment: str) -> list[EnvVar]:
         return self._env().list_vars(environment)

@@ -28,20 +28,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import AuthError, NotFoundError, ProviderError
 from .._http import ApiClient, poll_until
-from ..base import (
-    CAP_ALIASES,
-    CAP_ENV,
-    CAP_PREVIEW,
-    CAP_PROMOTE,
-    CAP_ROLLBACK,
-    CAP_SECRETS,
-    Deployment,
-    DeployTarget,
-    EnvVar,
-    Limits,
-    Provider,
-    ProviderContext,
-)
+from ..base import Deployment, DeployTarget, EnvVar, Limits, LinkResult, ProgressFn, Provider, ProviderContext
+from ..capabilities import EnvStore, Hosting
 from . import _deploy
 from ._env import VercelEnv
 from ._link import LINK_FILE, LINK_HINT, VercelLink, read_link, write_link
@@ -54,11 +42,14 @@ TOKEN_ENV = "VERCEL_TOKEN"
 DEFAULT_CONCURRENCY = 16
 
 
-class VercelProvider(Provider):
+# our environments -> Vercel's targets (staging and unknown ones share preview's values unless
+# [platforms.vercel] custom_environments maps them to a custom environment)
+TARGETS = {"production": "production", "preview": "preview", "staging": "preview", "development": "development"}
+
+
+class VercelProvider(Provider, Hosting, EnvStore):
     name: ClassVar[str] = "vercel"
     hash_algorithms: ClassVar[tuple[str, ...]] = ("sha1",)
-    capabilities: ClassVar[frozenset[str]] = frozenset(
-        {CAP_PREVIEW, CAP_PROMOTE, CAP_ROLLBACK, CAP_ENV, CAP_SECRETS, CAP_ALIASES})
     # 15,000 files: above it Vercel's client switches to archive uploads, which we do not do.
     # 100 MB: the Hobby plan's static file upload limit ([platforms.vercel] max_file_size raises it).
     limits: ClassVar[Limits] = Limits(max_files=_deploy.FILE_LIMIT, max_file_size=100 * 1024 * 1024)
@@ -124,13 +115,13 @@ class VercelProvider(Provider):
         return str(prod["id"]) if isinstance(prod, dict) and prod.get("id") else None
 
     # -- linking -----------------------------------------------------------
-    def link(self, *, create: bool = True, dry_run: bool = False) -> dict[str, Any]:
+    def link(self, *, create: bool = True, dry_run: bool = False) -> LinkResult:
         api = self.api()
+        file = self.ctx.root / LINK_FILE
         if self._link is not None:
             project = self._project()  # 404 -> NotFoundError with the link hint
-            return {"platform": self.name, "project_id": project.get("id", self._link.project_id),
-                    "name": project.get("name"), "org_id": self._link.org_id, "created": False,
-                    "file": str(self.ctx.root / LINK_FILE)}
+            return LinkResult(self.name, str(project.get("id", self._link.project_id)), project.get("name"),
+                              file=file, extra={"org_id": self._link.org_id})
         name = str(self.ctx.settings.get("project") or self.ctx.project_name)
         found = api.request("GET", f"/v9/projects/{name}", expect={404})
         created = False
@@ -139,8 +130,7 @@ class VercelProvider(Provider):
                 raise NotFoundError(f"Vercel has no project named '{name}'.",
                                     hint="Run `moai-adk init --baas vercel --link` to create it.")
             if dry_run:
-                return {"platform": self.name, "name": name, "created": True, "dry_run": True,
-                        "file": str(self.ctx.root / LINK_FILE)}
+                return LinkResult(self.name, None, name, created=True, file=file, dry_run=True)
             project = api.json("POST", "/v11/projects", json={"name": name, "framework": None})
             created = True
         else:
@@ -149,16 +139,16 @@ class VercelProvider(Provider):
             raise ProviderError(f"Vercel answered without a project id for '{name}'.", hint="Re-run with --debug.")
         team = self.ctx.settings.get("team_id")
         link = VercelLink(str(project["id"]), str(team or project.get("accountId") or "") or None, name)
-        result = {"platform": self.name, "project_id": link.project_id, "name": name, "org_id": link.org_id,
-                  "created": created, "file": str(self.ctx.root / LINK_FILE)}
+        result = LinkResult(self.name, link.project_id, name, created=created, file=file, dry_run=dry_run,
+                            extra={"org_id": link.org_id})
         if dry_run:
-            return {**result, "dry_run": True}
+            return result
         write_link(self.ctx.root, link)
         self._link = link
         return result
 
     # -- deploys -----------------------------------------------------------
-    def deploy(self, snapshot: Snapshot, target: DeployTarget) -> Deployment:
+    def deploy(self, snapshot: Snapshot, target: DeployTarget, progress: ProgressFn | None = None) -> Deployment:
         manifest = _deploy.build_manifest(snapshot, self.ctx.root, self.limits)
         self.api()
         if self._link is None:  # first deploy from this folder: link (or create) the project, as `vercel --yes` does
@@ -177,7 +167,7 @@ class VercelProvider(Provider):
         if not project.get("latestDeployments") and not self._production_id(project):
             body["projectSettings"] = {"framework": None, "buildCommand": None, "installCommand": None,
                                        "outputDirectory": None}
-        uploader = _deploy.Uploader(self.api(), self.ctx.concurrency or DEFAULT_CONCURRENCY, self.ctx.progress)
+        uploader = _deploy.Uploader(self.api(), self.ctx.concurrency or DEFAULT_CONCURRENCY, progress)
         created = _deploy.create_with_handshake(self.api(), body, manifest, uploader,
                                                 params={"skipAutoDetectionConfirmation": "1"})
         final = _deploy.wait_ready(self.api(), str(created["id"]), self.ctx.sleep)
@@ -265,11 +255,22 @@ class VercelProvider(Provider):
         return data if isinstance(data, dict) else {}
 
     # -- env vars ----------------------------------------------------------
-    def _env(self) -> VercelEnv:
-        from ...envs import platform_environment
+    def platform_environment(self, environment: str) -> str:
+        """Vercel's target for ``environment`` (``custom:<id>`` for a custom environment)."""
+        custom = self.ctx.settings.get("custom_environments") or {}
+        if isinstance(custom, dict) and environment in custom:
+            return f"custom:{custom[environment]}"
+        return TARGETS.get(environment, "preview")
 
-        return VercelEnv(self.api(), self.linked().project_id,
-                         lambda env: platform_environment(self.name, env, self.ctx.settings))
+    def mapping_note(self, environment: str) -> str | None:
+        mapped = self.platform_environment(environment)
+        if environment == mapped or mapped.startswith("custom:"):
+            return None
+        return (f"Vercel has no '{environment}' target: its variables are the '{mapped}' ones. Map it to a custom "
+                f"environment with [platforms.vercel] custom_environments = {{ {environment} = \"env_...\" }}.")
+
+    def _env(self) -> VercelEnv:
+        return VercelEnv(self.api(), self.linked().project_id, self.platform_environment)
 
     def env_list(self, environment: str) -> list[EnvVar]:
         return self._env().list_vars(environment)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._statefiles import read_json_file
+from ...errors import StateError
+from .._statefiles import read_json_file, require_str, update_json_file
 
 LINK_FILE = Path(".vercel") / "project.json"
 LINK_HINT = "Run `moai-adk init --baas vercel --link` to link this folder to a Vercel project."
@@ -32,18 +33,42 @@ class VercelLink:
         return self.org_id if self.org_id and self.org_id.startswith("team_") else None
 
 
+def read_link_file(root: Path) -> VercelLink | None:
+    """``.vercel/project.json`` as written, or None when it does not exist; a corrupt file is a
+    ``StateError`` naming it."""
+    path = root / LINK_FILE
+    fix = f"Delete {path} and re-link: {LINK_HINT[4:]}"
+    data = read_json_file(path, fix=fix)
+    if data is None:
+        return None
+    org = data.get("orgId")
+    if org is not None and not isinstance(org, str):
+        raise StateError(f"{path} is corrupt: `orgId` is not a string.", hint=fix)
+    name = data.get("projectName")
+    return VercelLink(require_str(path, data, "projectId", fix), org or None, name if isinstance(name, str) else None)
+
+
 def read_link(root: Path, settings: Mapping[str, Any], environ: Mapping[str, str]) -> VercelLink | None:
-    """The linked project, from settings, env vars or ``.vercel/project.json``."""
-    data = read_json_file(root / LINK_FILE, fix=f"Delete {root / LINK_FILE} and re-link: {LINK_HINT[4:]}") or {}
-    project_id = settings.get("project_id") or environ.get("VERCEL_PROJECT_ID") or data.get("projectId")
-    org_id = settings.get("org_id") or settings.get("team_id") or environ.get("VERCEL_ORG_ID") or data.get("orgId")
+    """The linked project: moai.toml settings, then ``VERCEL_PROJECT_ID``/``VERCEL_ORG_ID``, then the file."""
+    project_id = settings.get("project_id") or environ.get("VERCEL_PROJECT_ID")
+    org_id = settings.get("org_id") or settings.get("team_id") or environ.get("VERCEL_ORG_ID")
+    stored = None if project_id and org_id else read_link_file(root)
+    if stored is not None:
+        project_id = project_id or stored.project_id
+        org_id = org_id or stored.org_id
     if not project_id:
         return None
-    return VercelLink(str(project_id), str(org_id) if org_id else None, data.get("projectName"))
+    return VercelLink(str(project_id), str(org_id) if org_id else None, stored.project_name if stored else None)
 
 
 def write_link(root: Path, link: VercelLink) -> Path:
-    """Write ``.vercel/project.json`` atomically (``project.files`` keeps keys other tools added)."""
-    from ...project.files import write_vercel_link
-
-    return write_vercel_link(root, link.project_id, link.org_id or "", link.project_name)
+    """Write ``.vercel/project.json`` atomically, keeping keys other tools added; an empty
+    ``org_id`` leaves the file's ``orgId`` as it is."""
+    if not link.project_id:
+        raise ValueError("project_id is required")
+    updates: dict[str, Any] = {"projectId": link.project_id}
+    if link.org_id:
+        updates["orgId"] = link.org_id
+    if link.project_name:
+        updates["projectName"] = link.project_name
+    return update_json_file(root / LINK_FILE, updates)

@@ -1,0 +1,79 @@
+"""What every command shares: the invocation state, the common options, and opening the project
+and its provider (through ``moai_adk.workspace``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .. import workspace
+from ..config import Config
+from ..providers.base import Provider
+from .output import Output
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class State:
+    """Per-invocation state shared by all commands (``ctx.obj``)."""
+
+    def __init__(self) -> None:
+        self.output = Output()
+        self.project_dir: Path = Path.cwd()
+        self.environ: dict[str, str] = dict(os.environ)
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(State).output.json = True
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(State).output.debug = True
+
+
+def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(State).output.quiet = True
+
+
+def common(fn: F) -> F:
+    """Adds ``--json``, ``--debug`` and ``-q/--quiet`` to a command, so they work before or after it."""
+    fn = click.option("-q", "--quiet", "_quiet", is_flag=True, expose_value=False, callback=_set_quiet,
+                      help="Only print results and errors.")(fn)
+    fn = click.option("--json", "_json", is_flag=True, expose_value=False, callback=_set_json,
+                      help="Print the result as JSON on stdout.")(fn)
+    fn = click.option("--debug", "_debug", is_flag=True, expose_value=False, callback=_set_debug,
+                      help="Show tracebacks and HTTP details on errors.")(fn)
+    return fn
+
+
+dry_run_option = click.option("--dry-run", is_flag=True, help="Say what would change without changing anything.")
+
+
+def state(ctx: click.Context) -> State:
+    return ctx.ensure_object(State)
+
+
+platform_option = click.option("--platform", "-p", default=None, metavar="NAME",
+                               help="Platform to use (default: from moai.toml, else local).")
+
+
+def open_project(ctx: click.Context) -> tuple[State, Config]:
+    st = state(ctx)
+    return st, workspace.load_project(st.project_dir)
+
+
+def open_provider(ctx: click.Context, platform: str | None, environment: str | None = None, *,
+                  concurrency: int | None = None) -> tuple[State, Config, Provider]:
+    """The invocation state, the project's config, and the provider for ``platform`` (default: the one
+    moai.toml names for ``environment``). The provider is closed when the command ends."""
+    st, cfg = open_project(ctx)
+    provider = workspace.open_provider(cfg, st.environ, platform, environment, concurrency=concurrency)
+    ctx.call_on_close(provider.close)
+    return st, cfg, provider
