@@ -211,10 +211,10 @@ class NetlifyProvider(Provider):
         from ...envs import platform_environment
 
         site = self.site()
-        account = str(site.get("account_id") or site.get("account_slug") or "")
+        account = str(site.get("account_slug") or "")  # Netlify's CLI names the account by its slug
         if not account:
-            raise ProviderError("Netlify did not say which account owns the site, so its variables cannot be reached.",
-                                hint="Re-run with --debug.")
+            raise ProviderError("Netlify did not say which account (team slug) owns the site, so its variables "
+                                "cannot be reached.", hint="Re-run with --debug.")
         return NetlifyEnv(self.api(), account, self.linked_site_id(),
                           lambda env: platform_environment(self.name, env, self.ctx.settings))
 
