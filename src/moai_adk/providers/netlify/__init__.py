@@ -17,7 +17,7 @@ manifest as Netlify's CLI does, so its rules apply to these manual deploys.
 
 Reads ``NETLIFY_AUTH_TOKEN`` (required), ``MOAI_NETLIFY_API_URL`` (base
 URL), ``NETLIFY_SITE_ID``; ``.netlify/state.json``; ``netlify.toml`` in the
-project root. Writes ``.netlify/state.json`` on ``link``.
+project root (or in its ``[build] base`` folder). Writes ``.netlify/state.json`` on ``link``.
 """
 
 from __future__ import annotations
