@@ -238,8 +238,20 @@ class FakeNetlify(FakeApi):
         return httpx.Response(204)
 
     # -- env -----------------------------------------------------------------
-    def _account_ok(self, account_id: str) -> bool:
-        return account_id in (ACCOUNT_ID, ACCOUNT_SLUG)
+    # What the real service refuses, as Netlify's CLI and docs state it:
+    # * ``{account_id}`` is the account slug (netlify/cli env-set.ts uses ``siteInfo.account_slug``);
+    # * a secret needs explicit deploy contexts: no ``all`` value, and no new non-empty value in
+    #   ``dev``, whose values stay readable (env-set.ts refuses a secret value without a
+    #   non-dev context and empties ``dev`` when it splits an ``all`` value for a secret); a
+    #   ``dev`` value the variable already had may stay, and ``PATCH`` may set it later;
+    # * a secret is not allowed in the ``post-processing`` scope.
+    SCOPES = ("builds", "functions", "runtime", "post-processing")
+
+    def _env_error(self, status: int, message: str) -> httpx.Response:
+        return json_response(status, {"code": status, "message": message})
+
+    def _env_item(self, account_id: str, key: str) -> dict[str, Any] | None:
+        return self.env.get(key) if account_id == ACCOUNT_SLUG else None
 
     def _env_public(self, item: dict[str, Any]) -> dict[str, Any]:
         values = []
@@ -250,9 +262,22 @@ class FakeNetlify(FakeApi):
             values.append(v)
         return {**item, "values": values}
 
+    def _secret_problem(self, body: dict[str, Any], old: dict[str, Any] | None) -> str | None:
+        if not body.get("is_secret"):
+            return None
+        if any(s.replace("_", "-") == "post-processing" for s in body.get("scopes") or []):
+            return "Secret values cannot be used within the post-processing scope"
+        kept_dev = {v["value"] for v in (old or {}).get("values", []) if v["context"] == "dev"}
+        for v in body.get("values") or []:
+            if v.get("context") == "all":
+                return "Secret values must be set for specific deploy contexts, not all"
+            if v.get("context") == "dev" and v.get("value") and v.get("value") not in kept_dev:
+                return "Secret values cannot be set in the dev context"
+        return None
+
     def list_env(self, rec: Recorded, account_id: str) -> httpx.Response:
-        if not self._account_ok(account_id):
-            return json_response(404, {"code": 404, "message": "Not Found"})
+        if account_id != ACCOUNT_SLUG:
+            return self._env_error(404, "Not Found")
         context = rec.query.get("context_name", [None])[0]
         out = [self._env_public(i) for i in self.env.values()
                if not context or any(v["context"] in (context, "all") for v in i["values"])]
@@ -264,49 +289,59 @@ class FakeNetlify(FakeApi):
                 for v in values]
 
     def create_env(self, rec: Recorded, account_id: str) -> httpx.Response:
-        if not self._account_ok(account_id):
-            return json_response(404, {"code": 404, "message": "Not Found"})
+        if account_id != ACCOUNT_SLUG:
+            return self._env_error(404, "Not Found")
         created = []
         for item in rec.json() or []:
             if item["key"] in self.env:
-                return json_response(409, {"code": 409, "message": f"Environment variable {item['key']} already exists"})
-            self.env[item["key"]] = {"key": item["key"], "scopes": item.get("scopes") or ["builds", "functions", "runtime", "post-processing"],
+                return self._env_error(409, f"Environment variable {item['key']} already exists")
+            problem = self._secret_problem(item, None)
+            if problem:
+                return self._env_error(422, problem)
+            self.env[item["key"]] = {"key": item["key"], "scopes": list(item.get("scopes") or self.SCOPES),
                                      "values": self._values(item.get("values") or []),
                                      "is_secret": bool(item.get("is_secret")), "updated_at": self.now()}
             created.append(self._env_public(self.env[item["key"]]))
         return json_response(201, created)
 
     def get_env(self, rec: Recorded, account_id: str, key: str) -> httpx.Response:
-        item = self.env.get(key) if self._account_ok(account_id) else None
-        return json_response(200, self._env_public(item)) if item else json_response(404, {"code": 404, "message": "Not Found"})
+        item = self._env_item(account_id, key)
+        return json_response(200, self._env_public(item)) if item else self._env_error(404, "Not Found")
 
     def replace_env(self, rec: Recorded, account_id: str, key: str) -> httpx.Response:
-        item = self.env.get(key) if self._account_ok(account_id) else None
+        item = self._env_item(account_id, key)
         if item is None:
-            return json_response(404, {"code": 404, "message": "Not Found"})
+            return self._env_error(404, "Not Found")
         body = rec.json() or {}
+        problem = self._secret_problem(body, item)
+        if problem:
+            return self._env_error(422, problem)
         item.update(values=self._values(body.get("values") or []), is_secret=bool(body.get("is_secret")),
-                    updated_at=self.now())
+                    scopes=list(body.get("scopes") or self.SCOPES), updated_at=self.now())
         return json_response(200, self._env_public(item))
 
     def patch_env(self, rec: Recorded, account_id: str, key: str) -> httpx.Response:
-        item = self.env.get(key) if self._account_ok(account_id) else None
+        item = self._env_item(account_id, key)
         if item is None:
-            return json_response(404, {"code": 404, "message": "Not Found"})
+            return self._env_error(404, "Not Found")
         body = rec.json() or {}
+        if item["is_secret"] and body.get("context") == "all":
+            return self._env_error(422, "Secret values must be set for specific deploy contexts, not all")
         item["values"] = [v for v in item["values"] if v["context"] != body.get("context")]
         item["values"] += self._values([body])
+        item["updated_at"] = self.now()
         return json_response(201, self._env_public(item))
 
     def delete_env(self, rec: Recorded, account_id: str, key: str) -> httpx.Response:
-        if not self._account_ok(account_id) or self.env.pop(key, None) is None:
-            return json_response(404, {"code": 404, "message": "Not Found"})
+        if self._env_item(account_id, key) is None:
+            return self._env_error(404, "Not Found")
+        del self.env[key]
         return httpx.Response(204)
 
     def delete_env_value(self, rec: Recorded, account_id: str, key: str, id: str) -> httpx.Response:
-        item = self.env.get(key) if self._account_ok(account_id) else None
+        item = self._env_item(account_id, key)
         if item is None or not any(v["id"] == id for v in item["values"]):
-            return json_response(404, {"code": 404, "message": "Not Found"})
+            return self._env_error(404, "Not Found")
         item["values"] = [v for v in item["values"] if v["id"] != id]
         return httpx.Response(204)
 

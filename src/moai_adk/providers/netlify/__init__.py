@@ -17,7 +17,7 @@ manifest as Netlify's CLI does, so its rules apply to these manual deploys.
 
 Reads ``NETLIFY_AUTH_TOKEN`` (required), ``MOAI_NETLIFY_API_URL`` (base
 URL), ``NETLIFY_SITE_ID``; ``.netlify/state.json``; ``netlify.toml`` in the
-project root. Writes ``.netlify/state.json`` on ``link``.
+project root (or in its ``[build] base`` folder). Writes ``.netlify/state.json`` on ``link``.
 """
 
 from __future__ import annotations
@@ -192,10 +192,10 @@ class NetlifyProvider(Provider, Hosting, EnvStore):
     # -- env vars ----------------------------------------------------------
     def _env(self) -> NetlifyEnv:
         site = self.site()
-        account = str(site.get("account_id") or site.get("account_slug") or "")
+        account = str(site.get("account_slug") or "")  # Netlify's CLI names the account by its slug
         if not account:
-            raise ProviderError("Netlify did not say which account owns the site, so its variables cannot be reached.",
-                                hint="Re-run with --debug.")
+            raise ProviderError("Netlify did not say which account (team slug) owns the site, so its variables "
+                                "cannot be reached.", hint="Re-run with --debug.")
         return NetlifyEnv(self.api(), account, self.linked_site_id(), self.platform_environment)
 
     def platform_environment(self, environment: str) -> str:
