@@ -129,6 +129,7 @@ def list_env(provider: EnvStore, environment: str) -> list[EnvVar]:
 def set_env(provider: EnvStore, environment: str, key: str, value: str, *, secret: bool = False,
             dry_run: bool = False) -> dict[str, Any]:
     check_key(key)
+    provider.check_env_value(environment, key, value, secret=secret)
     existing = {v.key: v for v in provider.env_list(environment)}
     action = "change" if key in existing else "add"
     if existing.get(key) is not None and existing[key].value == value and existing[key].secret == secret:
@@ -186,8 +187,9 @@ def push_env(provider: EnvStore, environment: str, path: Path, *, secret: bool =
         raise UsageError(f"No such file: {path} (--file).",
                          hint=f"Create it, or run `moai-adk env pull --env {environment}` first.") from None
     wanted = parse_dotenv(text, path)
-    for key in wanted:
+    for key, value in wanted.items():  # everything the platform would refuse, before the first write
         check_key(key)
+        provider.check_env_value(environment, key, value, secret=secret or key in secret_keys)
     existing = {v.key: v for v in provider.env_list(environment)}
     result = PushResult(dry_run=dry_run)
     for key, value in wanted.items():

@@ -203,3 +203,16 @@ def test_unset_part_of_a_hidden_all_secret_is_refused(netlify: Harness, netlify_
         p.env_unset("production", "OLD")
     assert "Netlify UI" in (err.value.hint or "")
     assert by_context(netlify_fake, "OLD") == {"all": "hidden"}
+
+
+def test_push_with_a_secret_for_development_writes_nothing(netlify: Harness, tmp_path: Any) -> None:
+    from moai_adk import envs
+
+    p = linked(netlify)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("PLAIN_A=1\nPLAIN_B=2\nTOKEN=s3cret\n")
+    before = len(netlify.fake.requests)
+    with pytest.raises(UsageError, match="cannot keep TOKEN secret"):
+        envs.push_env(p, "development", dotenv, secret_keys=frozenset({"TOKEN"}))
+    assert not [r for r in netlify.fake.requests[before:] if r.method != "GET"]  # no variable was written
+    assert not netlify.fake.env

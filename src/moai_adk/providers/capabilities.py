@@ -101,6 +101,11 @@ class EnvStore(ABC):
         """A sentence to show when ``environment`` shares its values with another one here."""
         return None
 
+    def check_env_value(self, environment: str, key: str, value: str, *, secret: bool = False) -> None:
+        """Raise what the platform would refuse (a name, a size, a secret where none is kept) before
+        anything is sent, so a push of several variables changes all of them or none."""
+        return None
+
 
 class Secrets(ABC):
     """Write-only secrets set together (the platform never reveals a value)."""

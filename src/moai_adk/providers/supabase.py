@@ -116,6 +116,9 @@ class SupabaseProvider(Provider, EnvStore, Secrets, Functions):
             raise UsageError(f"The value of {key} is {len(value):,} characters; Supabase accepts at most {SECRET_VALUE_MAX:,}.",
                              hint="Store large values elsewhere (Supabase Storage or Vault) and keep a reference in the secret.")
 
+    def check_env_value(self, environment: str, key: str, value: str, *, secret: bool = False) -> None:
+        self.check_secret(key, value)
+
     def env_list(self, environment: str) -> list[EnvVar]:
         ref = self.project_ref(environment)
         rows = self.client.json("GET", f"/v1/projects/{ref}/secrets") or []

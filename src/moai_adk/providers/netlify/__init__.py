@@ -29,7 +29,7 @@ from .._http import ApiClient
 from ..base import Deployment, DeployTarget, EnvVar, Limits, LinkResult, ProgressFn, Provider, ProviderContext
 from ..capabilities import EnvStore, Hosting
 from . import _deploy
-from ._env import NetlifyEnv
+from ._env import NetlifyEnv, check_secret_context
 from ._link import LINK_HINT, STATE_FILE, read_site_id, write_link
 
 if TYPE_CHECKING:
@@ -201,6 +201,9 @@ class NetlifyProvider(Provider, Hosting, EnvStore):
     def platform_environment(self, environment: str) -> str:
         """Netlify's deploy context for ``environment``."""
         return CONTEXTS.get(environment, "branch-deploy")
+
+    def check_env_value(self, environment: str, key: str, value: str, *, secret: bool = False) -> None:
+        check_secret_context(environment, self.platform_environment(environment), key, secret)
 
     def env_list(self, environment: str) -> list[EnvVar]:
         return self._env().list_vars(environment)

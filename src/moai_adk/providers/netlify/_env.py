@@ -33,6 +33,17 @@ SPLIT_CONTEXTS = ("production", "deploy-preview", "branch-deploy", "dev", "dev-s
 DEV = "dev"
 
 
+def check_secret_context(environment: str, context: str, key: str, secret: bool) -> None:
+    """Netlify keeps no secret in its ``dev`` context: refuse before any request."""
+    if secret and context == DEV:
+        raise UsageError(
+            f"Netlify cannot keep {key} secret in the {environment} environment: it is Netlify's `dev` "
+            "context, whose values stay readable in the Netlify UI, API and CLI even for a secret variable. "
+            "Nothing was changed.",
+            hint=f"Set {key} without --secret for {environment}, or as a secret for production, preview "
+                 "or staging.")
+
+
 def scopes_for(item: dict[str, Any] | None, secret: bool) -> list[str]:
     """The scopes to send: the variable's own (the API answers ``post_processing``), else every scope."""
     have = [str(s).replace("_", "-") for s in (item or {}).get("scopes") or []]
@@ -96,13 +107,7 @@ class NetlifyEnv:
     # -- set -----------------------------------------------------------------
     def set_var(self, environment: str, key: str, value: str, *, secret: bool) -> EnvVar:
         context = self.resolve(environment)
-        if secret and context == DEV:
-            raise UsageError(
-                f"Netlify cannot keep {key} secret in the {environment} environment: it is Netlify's `dev` "
-                "context, whose values stay readable in the Netlify UI, API and CLI even for a secret variable. "
-                "Nothing was changed.",
-                hint=f"Set {key} without --secret for {environment}, or as a secret for production, preview "
-                     "or staging.")
+        check_secret_context(environment, context, key, secret)
         item = self._get(key)
         if item is None:
             body = {"key": key, "scopes": scopes_for(None, secret), "values": [{"context": context, "value": value}],
