@@ -22,7 +22,7 @@ STATUSES = ("applied", "reverted")
 
 
 def _service(name: str) -> ModuleType:
-    """Import a db service lazily: the PostgreSQL driver is an optional extra."""
+    """Import a db service lazily (keeps `moai-adk --help` fast; psycopg loads only for `db`)."""
     import importlib
 
     try:
@@ -31,8 +31,9 @@ def _service(name: str) -> ModuleType:
         if "psycopg" not in str(exc):
             raise
         raise ConfigError(
-            "`moai-adk db` needs the PostgreSQL driver psycopg, which is not installed.",
-            hint="pip install 'moai-adk[postgres]'",
+            "`moai-adk db` needs the PostgreSQL driver psycopg, which moai-adk installs with itself, but it is "
+            "missing from this Python environment.",
+            hint="Repair the install: pip install --force-reinstall moai-adk",
         ) from exc
 
 

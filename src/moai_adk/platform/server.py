@@ -101,7 +101,8 @@ def run(host: str, port: int, data_dir: Path, *, cache_mb: int = 64, domain: str
             from granian.constants import Interfaces
         except ImportError:
             if server == "granian":
-                raise UsageError("granian is not installed.", hint="pip install 'moai-adk[fast]'") from None
+                raise UsageError("granian, which moai-adk installs with itself, is missing from this Python environment.",
+                                 hint="Repair the install: pip install --force-reinstall moai-adk") from None
             use_granian = False
     if on_ready is not None:
         on_ready("granian" if use_granian else "uvicorn")

@@ -42,7 +42,8 @@ def get_provider_class(name: str) -> type[Provider]:
     except ModuleNotFoundError as exc:
         raise UsageError(
             f"The '{name}' platform is not available in this installation ({exc.name} is missing).",
-            hint="Reinstall with `pip install 'moai-adk[all]'`.",
+            hint="Repair the install (`pip install --force-reinstall moai-adk`), or install the package "
+                 "that provides this platform.",
         ) from exc
     cls: type[Provider] = getattr(module, attr)
     return cls
