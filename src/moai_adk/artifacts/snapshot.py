@@ -26,6 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ..errors import LimitError, SecretFileError, SnapshotError, UnsafePathError
+from .exclude import PathFilter
 from .hashcache import HashCache
 from .hashing import hash_bytes
 
@@ -114,12 +115,12 @@ def _unsafe_name(rel: str, root: Path) -> UnsafePathError:
 PROJECT_ROOT_SKIP = frozenset({"moai.toml", "firebase.json", ".firebaserc", ".gitignore", "supabase", ".env.example"})
 
 
-def walk(root: Path, skip_top: frozenset[str] = frozenset()) -> list[SnapshotFile]:
+def walk(root: Path, skip_top: frozenset[str] = frozenset(), exclude: PathFilter | None = None) -> list[SnapshotFile]:
     """List every publishable file under ``root`` (sorted by path).
 
     Names come from ``scandir`` (never '.', '..', '/' or NUL), so only a
     backslash can make one ambiguous; symlinks are resolved and must stay
-    inside ``root``.
+    inside ``root``. ``exclude`` leaves out what it matches (see ``artifacts.exclude``).
     """
     if not root.exists():
         raise SnapshotError(
@@ -150,13 +151,15 @@ def walk(root: Path, skip_top: frozenset[str] = frozenset()) -> list[SnapshotFil
                 if entry.is_file(follow_symlinks=False):  # the common case: a regular file, not a link
                     if name in SKIP_FILES and (not rel_prefix or name != "moai.toml"):
                         continue
+                    if exclude is not None and exclude(rel, name, False):
+                        continue
                     if "\\" in name:
                         raise _unsafe_name(rel, root)
                     st = entry.stat(follow_symlinks=False)
                     append(SnapshotFile(rel, entry.path, st.st_size, st.st_mode & 0o777, st.st_mtime_ns, st.st_ino))
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    if name not in SKIP_DIRS:
+                    if name not in SKIP_DIRS and (exclude is None or not exclude(rel, name, True)):
                         stack.append((entry.path, rel + "/"))
                     continue
                 if entry.is_symlink():
@@ -174,6 +177,8 @@ def walk(root: Path, skip_top: frozenset[str] = frozenset()) -> list[SnapshotFil
                             hint="Delete the link or make it point at a file inside the output folder.",
                         ) from None
                     if statmod.S_ISDIR(st.st_mode):
+                        if exclude is not None and exclude(rel, name, True):
+                            continue
                         if name not in SKIP_DIRS and target not in seen_dirs:
                             seen_dirs.add(target)
                             stack.append((target, rel + "/"))
@@ -181,7 +186,7 @@ def walk(root: Path, skip_top: frozenset[str] = frozenset()) -> list[SnapshotFil
                     path = target
                 else:  # sockets, FIFOs, devices: never published
                     continue
-                if not S_ISREG(st.st_mode):
+                if not S_ISREG(st.st_mode) or (exclude is not None and exclude(rel, name, False)):
                     continue
                 if "\\" in name:
                     raise _unsafe_name(rel, root)
@@ -278,14 +283,17 @@ def take_snapshot(
     on_total: Callable[[int], None] | None = None,
     workers: int = HASH_WORKERS,
     project_root: bool = False,
+    exclude: PathFilter | None = None,
 ) -> Snapshot:
     """Walk, check limits, hash (through the cache) and scan ``root``.
 
     ``project_root`` says ``root`` is the project folder itself (output "."),
-    so the project's own config files at its top are left out.
+    so the project's own config files at its top are left out; ``exclude`` leaves out what it
+    matches (``artifacts.exclude.deploy_filter``: moai-adk's own files, the platform's defaults,
+    ``[deploy] exclude``).
     """
     algos = tuple(dict.fromkeys(algorithms))
-    files = walk(root, PROJECT_ROOT_SKIP if project_root else frozenset())
+    files = walk(root, PROJECT_ROOT_SKIP if project_root else frozenset(), exclude)
     if not files:
         raise SnapshotError(
             f"The output folder {root} is empty: there is nothing to deploy.",

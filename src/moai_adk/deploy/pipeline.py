@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from ..artifacts.exclude import deploy_filter
 from ..artifacts.hashcache import HashCache
 from ..artifacts.snapshot import Snapshot, take_snapshot
 from ..config import Config
@@ -200,6 +201,7 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
             cfg.output_dir, provider.hash_algorithms, cache=cache, limits=provider.limits,
             platform=provider.name, allow_secret_files=req.allow_secret_files,
             on_hashed=lambda n, _b: advance(n), on_total=advance.set_total, project_root=cfg.output_dir == cfg.root,
+            exclude=deploy_filter(provider.default_ignores),
         )
     timed("snapshot", t)
     result = DeployResult(

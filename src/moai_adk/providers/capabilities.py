@@ -42,6 +42,8 @@ class Hosting(ABC):
     # hash algorithms (see artifacts.hashing.ALGORITHMS) this platform's manifest needs
     hash_algorithms: ClassVar[tuple[str, ...]] = ("sha256",)
     limits: ClassVar[Limits] = Limits()
+    # what the platform's own client leaves out when it deploys a folder (artifacts.exclude syntax)
+    default_ignores: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def link(self, *, create: bool = True, dry_run: bool = False) -> LinkResult:

@@ -48,6 +48,8 @@ CONTEXTS = {"production": "production", "preview": "deploy-preview", "staging": 
 class NetlifyProvider(Provider, Hosting, EnvStore):
     name: ClassVar[str] = "netlify"
     hash_algorithms: ClassVar[tuple[str, ...]] = ("sha1",)
+    # the Netlify CLI's deploy filter: no dotfiles but .well-known, no node_modules, no __MACOSX
+    default_ignores: ClassVar[tuple[str, ...]] = (".*", "!.well-known", "node_modules", "__MACOSX")
     # Netlify has no per-deploy file-count limit; it fails deploys with more than
     # 54,000 files in one folder, which deploy() checks before uploading.
     limits: ClassVar[Limits] = Limits()

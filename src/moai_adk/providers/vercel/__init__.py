@@ -50,6 +50,11 @@ TARGETS = {"production": "production", "preview": "preview", "staging": "preview
 class VercelProvider(Provider, Hosting, EnvStore):
     name: ClassVar[str] = "vercel"
     hash_algorithms: ClassVar[tuple[str, ...]] = ("sha1",)
+    # the Vercel CLI's defaults (packages/client getVercelIgnore); .vercelignore adds to them
+    default_ignores: ClassVar[tuple[str, ...]] = (
+        ".hg", ".git", ".gitmodules", ".svn", ".cache", ".next", ".now", ".vercel", ".npmignore", ".dockerignore",
+        ".gitignore", ".*.swp", ".DS_Store", ".wafpicke-*", ".lock-wscript", ".env.local", ".env.*.local", ".venv",
+        ".yarn/cache", ".pnp*", "npm-debug.log", "config.gypi", "node_modules", "__pycache__", "venv", "CVS")
     # 15,000 files: above it Vercel's client switches to archive uploads, which we do not do.
     # 100 MB: the Hobby plan's static file upload limit ([platforms.vercel] max_file_size raises it).
     limits: ClassVar[Limits] = Limits(max_files=_deploy.FILE_LIMIT, max_file_size=100 * 1024 * 1024)
