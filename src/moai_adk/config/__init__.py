@@ -138,16 +138,20 @@ def validate(data: dict[str, Any], path: Path, text: str = "") -> Config:
     """``data`` (parsed ``moai.toml``) checked against the model; all problems in one ``ConfigError``."""
     from pydantic import ValidationError  # imported on first use: keeps `moai-adk --help` fast
 
-    from .model import MoaiToml
-    from .problems import misspelled_settings, raise_problems, translate
+    from .model import MoaiToml, unknown_settings
 
-    problems = misspelled_settings(data)
+    unknown = unknown_settings(data)
     try:
         model = MoaiToml.model_validate(data)
+        errors = []
     except ValidationError as exc:
-        raise_problems(problems + translate(exc.errors(), path), path, text)
-    if problems:
-        raise_problems(problems, path, text)
+        errors = exc.errors()
+    if errors or unknown:
+        from .problems import misspelled_settings, raise_problems, translate
+
+        problems = misspelled_settings(unknown) + translate(errors, path)
+        if problems:
+            raise_problems(problems, path, text)
 
     deploy = model.deploy
     platforms = list(deploy.platforms or [])

@@ -10,6 +10,7 @@ below only means "absent" and the schema never offers ``null``.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal
@@ -154,6 +155,15 @@ SETTINGS_MODELS: dict[str, type[BaseModel]] = {
     "local": LocalSettings, "vercel": VercelSettings, "netlify": NetlifySettings,
     "firebase": FirebaseSettings, "supabase": SupabaseSettings,
 }
+
+
+def unknown_settings(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(platform, key)`` of each key a ``[platforms.<name>]`` table has beyond its model's fields."""
+    tables = data.get("platforms")
+    if not isinstance(tables, Mapping):
+        return []
+    return [(name, key) for name, model in SETTINGS_MODELS.items() if isinstance(tables.get(name), Mapping)
+            for key in tables[name] if key not in model.model_fields]
 
 
 class _TomlJsonSchema(GenerateJsonSchema):

@@ -151,27 +151,18 @@ def translate(errors: Sequence[ErrorDetails], path: Path) -> list[Problem]:
     return [_one(err, path) for err in errors]
 
 
-def misspelled_settings(data: Mapping[str, Any]) -> list[Problem]:
-    """Keys of ``[platforms.<name>]`` tables that look like a typo of a key the adapter reads.
+def misspelled_settings(unknown: Iterable[tuple[str, str]]) -> list[Problem]:
+    """Unknown ``[platforms.<name>]`` keys (``model.unknown_settings``) that look like a typo of a known one.
 
-    Other unknown keys stay (settings are the adapter's business); ``team`` is kept,
+    Other unknown keys stay (settings are the adapter's business): ``team`` is kept,
     ``projct_id`` is an error.
     """
     problems: list[Problem] = []
-    platforms = data.get("platforms")
-    if not isinstance(platforms, Mapping):
-        return problems
-    for name, model in SETTINGS_MODELS.items():
-        table = platforms.get(name)
-        if not isinstance(table, Mapping):
-            continue
-        for key in table:
-            if key in model.model_fields:
-                continue
-            guess = did_you_mean(key, model.model_fields, cutoff=0.8)
-            if guess:
-                problems.append(Problem(("platforms", name, key), f"platforms.{name}.{key}",
-                                        f"is not a known key (did you mean `{guess}`?)", f"Rename `{key}` to `{guess}`."))
+    for name, key in unknown:
+        guess = did_you_mean(key, SETTINGS_MODELS[name].model_fields, cutoff=0.8)
+        if guess:
+            problems.append(Problem(("platforms", name, key), f"platforms.{name}.{key}",
+                                    f"is not a known key (did you mean `{guess}`?)", f"Rename `{key}` to `{guess}`."))
     return problems
 
 
