@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -36,6 +37,10 @@ def validator() -> Any:
 def test_shipped_schema_is_what_the_model_generates() -> None:
     assert schema_path().read_text(encoding="utf-8") == schema_text()
     assert json.loads(schema_text()) == json_schema()
+    # Taplo follows only references into the root's `definitions`.
+    refs = re.findall(r'"\$ref": "([^"]+)"', schema_text())
+    assert refs and all(r.startswith("#/definitions/") and r.split("/")[-1] in json_schema()["definitions"]
+                        for r in refs)
 
 
 def test_schema_entry_point_prints_and_checks() -> None:

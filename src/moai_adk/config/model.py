@@ -185,8 +185,9 @@ class _TomlJsonSchema(GenerateJsonSchema):
 @cache
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of ``moai.toml`` (what ``schemas/moai.schema.json`` holds)."""
-    body = MoaiToml.model_json_schema(schema_generator=_TomlJsonSchema)
-    return {"$schema": JSON_SCHEMA_DRAFT, **body}
+    body = MoaiToml.model_json_schema(schema_generator=_TomlJsonSchema, ref_template="#/definitions/{model}")
+    definitions = body.pop("$defs")  # draft-07's name for them (older Taplo follows no other)
+    return {"$schema": JSON_SCHEMA_DRAFT, **body, "definitions": definitions}
 
 
 def schema_text() -> str:

@@ -81,7 +81,7 @@ def keys_at(parents: tuple[str, ...]) -> list[str]:
     node: Mapping[str, Any] = schema
     for part in parents:
         if "$ref" in node:
-            node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+            node = schema["definitions"][node["$ref"].rsplit("/", 1)[-1]]
         props, patterns = node.get("properties", {}), node.get("patternProperties", {})
         if part in props:
             node = props[part]
@@ -90,7 +90,7 @@ def keys_at(parents: tuple[str, ...]) -> list[str]:
         else:
             return []
     if "$ref" in node:
-        node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        node = schema["definitions"][node["$ref"].rsplit("/", 1)[-1]]
     return list(node.get("properties", {}))
 
 
@@ -129,7 +129,8 @@ def _one(err: ErrorDetails, path: Path) -> Problem:
     elif kind == "literal_error":
         guess = did_you_mean(value, KNOWN_PLATFORMS)
         what = f"names unknown platform '{value}'" + (f" (did you mean `{guess}`?)" if guess else "")
-        fix = f"Known platforms: {', '.join(KNOWN_PLATFORMS)}."
+        fix = (f"Write `{guess}`." if guess else "") + f" Known platforms: {', '.join(KNOWN_PLATFORMS)}."
+        fix = fix.strip()
     elif kind == "string_pattern_mismatch" and loc[-1] == "[key]":
         what, fix = f"has an invalid environment name '{field}'", "Use lowercase letters, digits and '-'."
     elif kind == "string_pattern_mismatch" and field == "name":
