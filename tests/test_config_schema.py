@@ -136,3 +136,20 @@ def test_help_does_not_import_pydantic() -> None:
     assert "moai_adk.config" in imported and "Usage:" in r.stdout
     assert not {m for m in imported if m.split(".")[0] in ("pydantic", "pydantic_core")}
     assert "moai_adk.config.model" not in imported
+
+
+def test_schema_accepts_what_the_cli_init_writes(tmp_path: Path, validator: Any) -> None:
+    args = [a for p in INIT_PLATFORMS for a in ("--baas", p)]
+    r = subprocess.run([sys.executable, "-m", "moai_adk", "init", *args, "--yes"], cwd=_site(tmp_path),
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    assert ".moai/moai.schema.json" in r.stdout
+    assert [e.message for e in validator.iter_errors(tomllib.loads((tmp_path / "moai.toml").read_text()))] == []
+
+
+def test_a_hand_written_file_is_not_given_the_directive(tmp_path: Path) -> None:
+    (tmp_path / "moai.toml").write_text('[project]\nname = "mine"\n')
+    result = scaffold.run_init(tmp_path, [])
+    assert SCHEMA_COPY not in {c.path for c in result.changes}
+    assert not (tmp_path / SCHEMA_COPY).exists()
+    assert not (tmp_path / "moai.toml").read_text().startswith("#:schema")
