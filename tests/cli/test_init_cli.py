@@ -48,7 +48,8 @@ def test_json_output_lists_each_file_action(tmp_path: Path) -> None:
     data = json.loads(r.stdout)
     assert data["platform"] == "netlify" and data["dry_run"] is False
     assert {f["path"]: f["action"] for f in data["files"]} == {
-        "moai.toml": "created", "netlify.toml": "created", ".gitignore": "created"}
+        "moai.toml": "created", ".moai/moai.schema.json": "created", "netlify.toml": "created",
+        ".gitignore": "created"}
     again = json.loads(run(tmp_path, "init", "--json").stdout)
     assert {f["action"] for f in again["files"]} == {"kept"}
 

@@ -51,7 +51,7 @@ def test_fresh_init_writes_valid_files(tmp_path: Path, firebase_validator: Any) 
 def test_default_platform_is_local_and_writes_only_moai_toml(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("hi")
     result = scaffold.run_init(tmp_path, [])
-    assert list(actions(result)) == ["moai.toml", ".gitignore"]
+    assert list(actions(result)) == ["moai.toml", ".moai/moai.schema.json", ".gitignore"]
     cfg = load_config(tmp_path / "moai.toml")
     assert cfg.platform == "local" and cfg.build_command is None and cfg.output == "."
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.items import Table
+from tomlkit.items import Comment, Table, Trivia
 from tomlkit.toml_document import TOMLDocument
 
 from ..config import CONFIG_FILE, Config, parse_config
@@ -26,6 +26,16 @@ HEADER = ("moai-adk project configuration. Re-running `moai-adk init` keeps your
 
 
 DETECTED_KEYS = ("project.framework", "build.command", "build.output")
+
+# Taplo / Even Better TOML read this first-line directive; the path is relative to moai.toml and
+# init keeps a copy of the packaged schema there, so editors validate offline (docs/config.md).
+SCHEMA_COPY = ".moai/moai.schema.json"
+SCHEMA_DIRECTIVE = f"#:schema ./{SCHEMA_COPY}"
+
+
+def references_schema(text: str) -> bool:
+    """Whether moai.toml's header points editors at ``SCHEMA_COPY``."""
+    return SCHEMA_DIRECTIVE in (line.strip() for line in text.splitlines())
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ def _platform_table(name: str) -> Table:
 
 def fresh_document(settings: ProjectSettings, platforms: list[str]) -> TOMLDocument:
     doc = tomlkit.document()
+    doc.add(Comment(Trivia(comment_ws="", comment=SCHEMA_DIRECTIVE, trail="\n")))
     for line in HEADER:
         doc.add(tomlkit.comment(line))
     doc.add(tomlkit.nl())

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import CONFIG_FILE, KNOWN_PLATFORMS, NAME_RE, Config
+from ..config import CONFIG_FILE, KNOWN_PLATFORMS, NAME_RE, Config, schema_bytes
 from ..errors import ConfigError, UsageError
 from . import examples, moaitoml
 from .detect import VERCEL_FRAMEWORKS, Detection, detect
@@ -185,6 +185,9 @@ def plan_init(prepared: Prepared, settings: ProjectSettings, requested: list[str
     config = moaitoml.validated(text, root / CONFIG_FILE, prepared.existing_text)
     old = read_bytes(root / CONFIG_FILE)
     changes.append(change_for(root, CONFIG_FILE, text.encode("utf-8"), old, force=force))
+    if moaitoml.references_schema(text):
+        copy = moaitoml.SCHEMA_COPY
+        changes.append(change_for(root, copy, schema_bytes(), read_bytes(root / copy), force=force))
     if prepared.existing_text is not None and requested and requested[0] != config.platform:
         notes.append(f"{CONFIG_FILE} keeps deploy.platform = '{config.platform}'; edit [deploy] platform "
                      f"to make '{requested[0]}' the default.")

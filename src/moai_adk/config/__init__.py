@@ -1,0 +1,176 @@
+"""``moai.toml``: the project's one configuration file, read into a ``Config``.
+
+The file's shape is the typed model in ``config/model.py`` (pydantic); the JSON Schema generated
+from it ships as ``moai_adk/schemas/moai.schema.json`` for editors (``python -m moai_adk.config
+--schema`` prints it). Reference: docs/config.md.
+
+    cfg = load_config(find_config(Path.cwd()))   # ConfigError naming file, key and line
+
+Importing this module stays cheap (no pydantic): the model is imported by the first
+``parse_config``/``validate`` call, so ``moai-adk --help`` never pays for it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+CONFIG_FILE = "moai.toml"
+DEFAULT_ENVIRONMENTS = ("development", "preview", "staging", "production")
+KNOWN_PLATFORMS = (
+    "local", "vercel", "netlify", "firebase", "supabase", "cloudflare", "amplify", "azure",
+)
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+NAME_RE = re.compile(NAME_PATTERN)
+SCHEMA_RESOURCE = "schemas/moai.schema.json"  # inside the moai_adk package
+
+
+@dataclass
+class Environment:
+    name: str
+    platform: str | None = None
+    branch: str | None = None
+    url: str | None = None
+    db_url_env: str | None = None
+    supabase_project_ref: str | None = None
+    health_check: str | None = None
+
+
+@dataclass
+class Config:
+    """A validated ``moai.toml``. ``root`` is the folder holding it."""
+
+    root: Path
+    name: str
+    framework: str | None = None
+    build_command: str | None = None
+    output: str = "."
+    platform: str = "local"
+    platforms: list[str] = field(default_factory=lambda: ["local"])
+    health_check: str = "/"
+    health_timeout: float = 30.0
+    environments: dict[str, Environment] = field(default_factory=dict)
+    platform_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def output_dir(self) -> Path:
+        return (self.root / self.output).resolve()
+
+    def environment(self, name: str) -> Environment:
+        env = self.environments.get(name)
+        if env is None:
+            if name in DEFAULT_ENVIRONMENTS:
+                return Environment(name=name)
+            known = ", ".join(sorted(set(self.environments) | set(DEFAULT_ENVIRONMENTS)))
+            raise ConfigError(
+                f"Unknown environment '{name}' (--env). Known environments: {known}.",
+                hint=f"Add a [environments.{name}] table to {self.path or CONFIG_FILE}, or pass one of: {known}.",
+            )
+        return env
+
+    def platform_for(self, environment: str | None) -> str:
+        if environment:
+            env = self.environment(environment)
+            if env.platform:
+                return env.platform
+        return self.platform
+
+    def settings_for(self, platform: str) -> dict[str, Any]:
+        return dict(self.platform_settings.get(platform, {}))
+
+
+def schema_path() -> Path:
+    """The JSON Schema of ``moai.toml`` shipped in the package."""
+    return Path(__file__).resolve().parent.parent / SCHEMA_RESOURCE
+
+
+def schema_bytes() -> bytes:
+    """The shipped schema's bytes (regenerated from the model if an install lost the file)."""
+    try:
+        return schema_path().read_bytes()
+    except FileNotFoundError:
+        from .model import schema_text
+
+        return schema_text().encode("utf-8")
+
+
+def find_config(start: Path) -> Path | None:
+    """Find ``moai.toml`` in ``start`` or its parents."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate ``path``; every problem is a ``ConfigError`` naming key and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"No {CONFIG_FILE} at {path}.", hint="Run `moai-adk init` in your project folder first."
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read {path}: {exc}.", hint="Check the file's permissions and encoding (UTF-8).") from exc
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}.",
+            hint="Fix the syntax at the line named above, or move the file away and run `moai-adk init` to write a new one.",
+        ) from exc
+    return validate(data, path, text)
+
+
+def validate(data: dict[str, Any], path: Path, text: str = "") -> Config:
+    """``data`` (parsed ``moai.toml``) checked against the model; all problems in one ``ConfigError``."""
+    from pydantic import ValidationError  # imported on first use: keeps `moai-adk --help` fast
+
+    from .model import MoaiToml, unknown_settings
+
+    unknown = unknown_settings(data)
+    try:
+        model = MoaiToml.model_validate(data)
+        errors = []
+    except ValidationError as exc:
+        errors = exc.errors()
+    if errors or unknown:
+        from .problems import misspelled_settings, raise_problems, translate
+
+        problems = misspelled_settings(unknown) + translate(errors, path)
+        if problems:
+            raise_problems(problems, path, text)
+
+    deploy = model.deploy
+    platforms = list(deploy.platforms or [])
+    platform = deploy.platform or (platforms[0] if platforms else "local")
+    if platform not in platforms:
+        platforms.insert(0, platform)
+    raw_settings = data.get("platforms", {})
+    return Config(
+        root=path.parent.resolve(),
+        name=model.project.name,
+        framework=model.project.framework,
+        build_command=model.build.command or None,
+        output=model.build.output,
+        platform=platform,
+        platforms=platforms,
+        health_check=deploy.health_check,
+        health_timeout=float(deploy.health_timeout),
+        environments={name: Environment(name=name, **env.model_dump())
+                      for name, env in model.environments.items()},
+        platform_settings={name: dict(raw_settings[name]) for name in raw_settings},
+        path=path,
+    )

@@ -1,0 +1,194 @@
+"""The typed model of ``moai.toml`` and the JSON Schema generated from it.
+
+Every table is a pydantic model in strict mode (a number is not a string, ``true`` is not a
+number) that forbids keys it does not know, except the ``[platforms.<name>]`` tables: those
+type the keys their adapter reads and keep any other key for it (``problems.misspelled_settings``
+still rejects a key that looks like a typo of a known one). TOML has no null, so ``None``
+below only means "absent" and the schema never offers ``null``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from . import KNOWN_PLATFORMS, NAME_PATTERN
+
+JSON_SCHEMA_DRAFT = "http://json-schema.org/draft-07/schema#"
+
+Platform = Literal[KNOWN_PLATFORMS]  # type: ignore[valid-type]
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+HealthPath = Annotated[str, StringConstraints(pattern=r"^/")]
+
+
+def _inside_project(value: str) -> str:
+    for flavour in (PurePosixPath, PureWindowsPath):
+        path = flavour(value)
+        if path.is_absolute() or path.anchor or ".." in path.parts:
+            raise PydanticCustomError("moai_outside", "must be a folder inside the project")
+    return value
+
+
+# The same rule for editors (JSON Schema regexes are ECMA 262, which has lookahead).
+INSIDE_PROJECT_PATTERN = r"^(?![/\\]|[A-Za-z]:)(?!(?:.*[/\\])?\.\.(?:[/\\]|$))"
+RelativeFolder = Annotated[str, AfterValidator(_inside_project)]
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+
+class ProjectTable(_Table):
+    """[project]: who this project is."""
+
+    name: Name = Field(description="Project name: lowercase letters, digits and '-', at most 63.")
+    framework: str | None = Field(None, description="What `moai-adk init` detected (informational).")
+
+
+class BuildTable(_Table):
+    """[build]: how the deployed folder is made."""
+
+    command: str | None = Field(None, description="Build command; empty or absent: nothing to build.")
+    output: RelativeFolder = Field(".", description="Folder to deploy, relative to moai.toml (no '..').",
+                                   json_schema_extra={"pattern": INSIDE_PROJECT_PATTERN})
+
+
+class DeployTable(_Table):
+    """[deploy]: where and how `moai-adk deploy` publishes."""
+
+    platform: Platform | None = Field(None, description="Default platform of `moai-adk deploy`.")
+    platforms: list[Platform] | None = Field(None, description="Every platform this project deploys to.")
+    health_check: HealthPath = Field("/", description="Path fetched on each new deployment before promotion.")
+    health_timeout: float = Field(30.0, gt=0, description="Seconds the health check may take.")
+
+
+class EnvironmentTable(_Table):
+    """[environments.<name>]: development, preview, staging, production, or your own."""
+
+    platform: Platform | None = Field(None, description="Platform of this environment (overrides deploy.platform).")
+    branch: str | None = Field(None, description="Git branch of this environment.")
+    url: str | None = Field(None, description="Public URL (informational).")
+    db_url_env: str | None = Field(None, description="Name of the env var holding this environment's database URL.")
+    supabase_project_ref: str | None = Field(None, description="Supabase project ref of this environment.")
+    health_check: HealthPath | None = Field(None, description="Health check path for this environment.")
+
+
+class LocalSettings(_Settings):
+    """[platforms.local]: the moai-adk platform (docs/platform.md)."""
+
+    site: str | None = Field(None, description="Site name on the platform (default: project.name).")
+    url: str | None = Field(None, description="Platform URL (MOAI_PLATFORM_URL wins).")
+
+
+class VercelSettings(_Settings):
+    """[platforms.vercel] (docs/providers/vercel.md)."""
+
+    project_id: str | None = Field(None, description="Project id (wins over .vercel/project.json).")
+    org_id: str | None = Field(None, description="Team or user id owning the project.")
+    team_id: str | None = Field(None, description="Team id (same as org_id for a team).")
+    project: str | None = Field(None, description="Project name to find or create (default: project.name).")
+    max_file_size: int | None = Field(None, gt=0, description="Largest file to upload, in bytes.")
+    custom_environments: dict[str, str] | None = Field(
+        None, description="Our environment -> Vercel custom environment id, e.g. { staging = \"env_...\" }.")
+
+
+class NetlifySettings(_Settings):
+    """[platforms.netlify] (docs/providers/netlify.md)."""
+
+    site_id: str | None = Field(None, description="Site id (wins over .netlify/state.json).")
+    site: str | None = Field(None, description="Site name to find or create (default: project.name).")
+
+
+class FirebaseSettings(_Settings):
+    """[platforms.firebase] (docs/providers/firebase.md)."""
+
+    site: str | None = Field(None, description="Hosting site id.")
+    project: str | None = Field(None, description="Firebase project id.")
+    target: str | None = Field(None, description="Hosting target (firebase.json hosting[].target).")
+
+
+class SupabaseSettings(_Settings):
+    """[platforms.supabase] (docs/providers/supabase.md)."""
+
+    project_ref: str | None = Field(None, description="Project ref (20 lowercase letters).")
+
+
+class PlatformsTable(_Table):
+    """[platforms.<name>]: settings read by each platform's adapter."""
+
+    local: LocalSettings | None = None
+    vercel: VercelSettings | None = None
+    netlify: NetlifySettings | None = None
+    firebase: FirebaseSettings | None = None
+    supabase: SupabaseSettings | None = None
+    cloudflare: dict[str, Any] | None = Field(None, description="Free-form (no adapter yet).")
+    amplify: dict[str, Any] | None = Field(None, description="Free-form (no adapter yet).")
+    azure: dict[str, Any] | None = Field(None, description="Free-form (no adapter yet).")
+
+
+class MoaiToml(_Table):
+    """moai.toml: the configuration of a moai-adk project (docs/config.md)."""
+
+    model_config = ConfigDict(title="moai.toml")
+
+    project: ProjectTable
+    build: BuildTable = Field(default_factory=lambda: BuildTable.model_validate({}))
+    deploy: DeployTable = Field(default_factory=lambda: DeployTable.model_validate({}))
+    environments: dict[Name, EnvironmentTable] = Field(
+        default_factory=dict, json_schema_extra={"additionalProperties": False},
+        description="One table per environment; names use lowercase letters, digits and '-'.")
+    platforms: PlatformsTable = Field(default_factory=lambda: PlatformsTable.model_validate({}))
+
+
+SETTINGS_MODELS: dict[str, type[BaseModel]] = {
+    "local": LocalSettings, "vercel": VercelSettings, "netlify": NetlifySettings,
+    "firebase": FirebaseSettings, "supabase": SupabaseSettings,
+}
+
+
+def unknown_settings(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(platform, key)`` of each key a ``[platforms.<name>]`` table has beyond its model's fields."""
+    tables = data.get("platforms")
+    if not isinstance(tables, Mapping):
+        return []
+    return [(name, key) for name, model in SETTINGS_MODELS.items() if isinstance(tables.get(name), Mapping)
+            for key in tables[name] if key not in model.model_fields]
+
+
+class _TomlJsonSchema(GenerateJsonSchema):
+    """JSON Schema as TOML sees it: no ``null``, no generated titles, no ``default: null``."""
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        result = super().default_schema(schema)
+        if result.get("default") is None:
+            result.pop("default", None)
+        return result
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+@cache
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``moai.toml`` (what ``schemas/moai.schema.json`` holds)."""
+    body = MoaiToml.model_json_schema(schema_generator=_TomlJsonSchema, ref_template="#/definitions/{model}")
+    definitions = body.pop("$defs")  # draft-07's name for them (older Taplo follows no other)
+    return {"$schema": JSON_SCHEMA_DRAFT, **body, "definitions": definitions}
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=False) + "\n"
