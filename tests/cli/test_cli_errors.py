@@ -101,3 +101,26 @@ def test_symlink_out_of_the_output_folder(moai: Run, tmp_path: Path) -> None:
     r = moai("deploy", "--dry-run")
     assert r.returncode == 1
     assert "leak.txt is a symlink pointing outside the output folder" in r.stderr
+
+
+def test_env_files_moai_adk_pulled_are_not_published(moai: Run, tmp_path: Path) -> None:
+    """`env pull` writes .env.<env>.local next to moai.toml; with output "." deploys must not refuse it."""
+    project(tmp_path)
+    (tmp_path / ".env.development.local").write_text("API_URL=x\n")
+    r = moai("deploy", "--dry-run", "--json", env={"MOAI_PLATFORM_URL": "http://127.0.0.1:9"})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["files_total"] == 1
+
+
+def test_deploy_exclude_globs(moai: Run, tmp_path: Path) -> None:
+    project(tmp_path, '[project]\nname = "site"\n[deploy]\nexclude = ["*.map", "drafts/"]\n')
+    (tmp_path / "app.js.map").write_text("{}")
+    (tmp_path / "drafts").mkdir()
+    (tmp_path / "drafts" / "wip.html").write_text("wip")
+    env = {"MOAI_PLATFORM_URL": "http://127.0.0.1:9"}
+    r = moai("deploy", "--dry-run", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["files_total"] == 1
+    project(tmp_path, '[project]\nname = "site"\n[deploy]\nexclude = ["../up"]\n')
+    r = moai("deploy", "--dry-run", env=env)
+    assert r.returncode == 1 and "moai.toml: [deploy] exclude" in r.stderr and "'../up'" in r.stderr

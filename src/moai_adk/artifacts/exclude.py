@@ -107,6 +107,9 @@ class PathFilter:
         return self._path_re is not None and self._path_re.match(rel) is not None
 
 
-def deploy_filter(platform_ignores: Iterable[str] = (), user_excludes: Iterable[str] = ()) -> PathFilter:
-    """moai-adk's own files, then the platform client's defaults, then ``[deploy] exclude``."""
-    return PathFilter([*OWN_FILES, *platform_ignores, *user_excludes])
+def deploy_filter(platform_ignores: Iterable[str] = (), user_excludes: Iterable[str] = (), *,
+                  source: str = "[deploy] exclude") -> PathFilter:
+    """moai-adk's own files, then the platform client's defaults, then ``[deploy] exclude``
+    (``source`` names where those come from in errors)."""
+    PathFilter(user_excludes, source=source)  # a bad user pattern is reported as theirs
+    return PathFilter([*OWN_FILES, *platform_ignores, *user_excludes], source=source)

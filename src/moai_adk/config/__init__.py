@@ -54,6 +54,7 @@ class Config:
     platforms: list[str] = field(default_factory=lambda: ["local"])
     health_check: str = "/"
     health_timeout: float = 30.0
+    exclude: list[str] = field(default_factory=list)  # [deploy] exclude globs (artifacts.exclude syntax)
     environments: dict[str, Environment] = field(default_factory=dict)
     platform_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: Path | None = None
@@ -169,6 +170,7 @@ def validate(data: dict[str, Any], path: Path, text: str = "") -> Config:
         platforms=platforms,
         health_check=deploy.health_check,
         health_timeout=float(deploy.health_timeout),
+        exclude=list(deploy.exclude),
         environments={name: Environment(name=name, **env.model_dump())
                       for name, env in model.environments.items()},
         platform_settings={name: dict(raw_settings[name]) for name in raw_settings},

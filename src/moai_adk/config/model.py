@@ -71,6 +71,10 @@ class DeployTable(_Table):
     platforms: list[Platform] | None = Field(None, description="Every platform this project deploys to.")
     health_check: HealthPath = Field("/", description="Path fetched on each new deployment before promotion.")
     health_timeout: float = Field(30.0, gt=0, description="Seconds the health check may take.")
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="Files of the output folder never published: names (`*.map`, `drafts/`) or paths from its "
+                    "top (`assets/**/*.psd`); `!name` keeps a name an earlier pattern left out.")
 
 
 class EnvironmentTable(_Table):

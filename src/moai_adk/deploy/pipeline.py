@@ -201,7 +201,7 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
             cfg.output_dir, provider.hash_algorithms, cache=cache, limits=provider.limits,
             platform=provider.name, allow_secret_files=req.allow_secret_files,
             on_hashed=lambda n, _b: advance(n), on_total=advance.set_total, project_root=cfg.output_dir == cfg.root,
-            exclude=deploy_filter(provider.default_ignores),
+            exclude=deploy_filter(provider.default_ignores, cfg.exclude, source=f"{cfg.path}: [deploy] exclude"),
         )
     timed("snapshot", t)
     result = DeployResult(
