@@ -37,6 +37,12 @@ KNOWN_EXCEPTIONS: dict[tuple[str, str, str], str] = {
     ("vercel", "POST", "/v9/projects/{projectId}/rollback/{deploymentId}"):
         "Vercel's CLI rolls back with this call (commands/rollback/request-rollback.ts); the public OpenAPI has no rollback.",
 }
+# (platform, operationId) -> why a JSON body is sent where the spec declares none
+KNOWN_BODIES: dict[tuple[str, str], str] = {
+    ("vercel", "requestPromote"):
+        "Vercel's CLI sends `{}` and marks it required (commands/promote/request-promote.ts); the public OpenAPI "
+        "declares no request body for the operation.",
+}
 # (platform, operationId) -> field paths removed before schema validation, with the reason
 KNOWN_EXTRA_FIELDS: dict[tuple[str, str], tuple[str, str]] = {
     ("vercel", "createDeployment"): (
@@ -167,7 +173,8 @@ class Spec:
         ctype = rec.headers.get("content-type", "").split(";")[0].strip()
         if rec.body:
             if not op.media_types:
-                problems.append(f"{where} ({op.op_id}): sends a body but the operation takes none")
+                if (self.platform, op.op_id) not in KNOWN_BODIES or ctype != "application/json":
+                    problems.append(f"{where} ({op.op_id}): sends a body but the operation takes none")
             elif ctype not in op.media_types:
                 problems.append(f"{where} ({op.op_id}): content type {ctype!r} not in {op.media_types}")
         elif op.body_required and op.body_schema is not None and op.body_schema.get("type") not in (None, "object"):

@@ -3,12 +3,26 @@
 Keeps projects, deployments (QUEUED -> BUILDING -> READY, or ERROR), files by
 SHA-1, env vars, aliases and the production pointer; answers the
 ``missing_files`` handshake exactly as Vercel's client expects it.
+
+As the real API does:
+
+* the first deployment of a project without a production deployment is
+  made a production deployment (``target: "production"`` in the create
+  answer, although the request named no target), so it goes live when READY;
+* a production deployment turns READY first and gets its aliases
+  (``aliasAssigned``, ``alias``, the production pointer) ``alias_steps``
+  polls later, or ``aliasError`` when ``alias_error_next`` is set;
+* ``POST /v10/projects/{id}/promote/{dpl}`` needs a JSON body (Vercel's CLI
+  sends ``{}`` and marks it required), answers ``201`` and switches
+  production, or ``202`` without switching while a rolling release is
+  active (``rolling_release``; the promotion waits in ``queued_promotions``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import time
 from typing import Any
 
@@ -22,10 +36,14 @@ USER_ID = "user_fake0001"
 class FakeVercel(FakeApi):
     label = "vercel"
 
-    def __init__(self, *, build_steps: int = 2, faults: Faults | None = None,
+    def __init__(self, *, build_steps: int = 2, alias_steps: int = 2, faults: Faults | None = None,
                  tokens: tuple[str, ...] = ("test-token",)) -> None:
         super().__init__(tokens=tokens, faults=faults)
         self.build_steps = build_steps  # polls a deployment spends in QUEUED/BUILDING
+        self.alias_steps = alias_steps  # polls a READY production deployment waits for its aliases
+        self.alias_error_next: dict[str, str] | None = None  # {code, message} for the next alias assignment
+        self.rolling_release = False  # an active rolling release: promotions are queued (202)
+        self.queued_promotions: list[tuple[str, str]] = []  # (project id, deployment id)
         self.projects: dict[str, dict[str, Any]] = {}
         self.deployments: dict[str, dict[str, Any]] = {}
         self.blobs: dict[str, bytes] = {}
@@ -74,13 +92,19 @@ class FakeVercel(FakeApi):
         self.envs[pid] = []
         return self.projects[pid]
 
+    def _has_production(self, project_id: str) -> bool:
+        """A production deployment exists (live, or on its way: building or waiting for its aliases)."""
+        return bool(self.projects[project_id]["targets"].get("production")) or any(
+            d["projectId"] == project_id and d["target"] == "production" and d["readyState"] not in ("ERROR", "CANCELED")
+            for d in self.deployments.values())
+
     def production_id(self, project_id: str) -> str | None:
         prod = self.projects[project_id]["targets"].get("production")
         return prod["id"] if prod else None
 
     def _public(self, d: dict[str, Any]) -> dict[str, Any]:
         keep = ("id", "url", "name", "projectId", "readyState", "target", "createdAt", "meta", "inspectorUrl",
-                "aliasAssigned", "errorCode", "errorMessage", "alias", "readySubstate")
+                "aliasAssigned", "aliasError", "errorCode", "errorMessage", "alias", "readySubstate")
         return {k: d[k] for k in keep if k in d and d[k] is not None}
 
     def _advance(self, d: dict[str, Any]) -> None:
@@ -94,11 +118,29 @@ class FakeVercel(FakeApi):
             d.update(readyState="ERROR", errorCode="BUILD_FAILED", errorMessage=d["_fail"])
             return
         d["readyState"] = "READY"
-        d["aliasAssigned"] = True
         project = self.projects[d["projectId"]]
         project["latestDeployments"].insert(0, {"id": d["id"], "readyState": "READY"})
-        if d["target"] == "production":
-            self._point_production(project, d, "promote")
+        if d["target"] != "production":
+            d["aliasAssigned"] = True
+            return
+        d["_alias_polls"] = self.alias_steps
+        d["_alias_error"], self.alias_error_next = self.alias_error_next, None
+        self._assign_aliases(d)
+
+    def _assign_aliases(self, d: dict[str, Any]) -> None:
+        """A READY production deployment gets its production aliases a few polls after READY."""
+        if d["readyState"] != "READY" or d["aliasAssigned"] or d.get("aliasError") or "_alias_polls" not in d:
+            return
+        if d["_alias_polls"] > 0:
+            d["_alias_polls"] -= 1
+            return
+        if d["_alias_error"]:
+            d["aliasError"] = dict(d["_alias_error"])
+            return
+        project = self.projects[d["projectId"]]
+        d["aliasAssigned"] = True
+        d["alias"] = [f"{project['name']}.vercel.app"]
+        self._point_production(project, d, "promote")
 
     def _point_production(self, project: dict[str, Any], d: dict[str, Any], kind: str) -> None:
         previous = self.production_id(project["id"])
@@ -149,9 +191,12 @@ class FakeVercel(FakeApi):
                 return self.error(400, "missing_files", "Missing files", missing=missing)
         dpl = new_id("dpl_", 20)
         url = f"{project['name']}-{dpl[4:13]}.vercel.app"
+        target = body.get("target") or None
+        if target is None and not self._has_production(project["id"]):
+            target = "production"  # the project's first deployment: Vercel makes it production
         d: dict[str, Any] = {
             "id": dpl, "url": url, "name": project["name"], "projectId": project["id"], "readyState": "QUEUED",
-            "target": body.get("target") or None, "createdAt": self.now(), "meta": body.get("meta") or {},
+            "target": target, "createdAt": self.now(), "meta": body.get("meta") or {},
             "inspectorUrl": f"https://vercel.com/fake/{project['name']}/{dpl}", "aliasAssigned": False,
             "files": files, "_polls": self.build_steps, "_fail": self.fail_next_build,
             "projectSettings": body.get("projectSettings"),
@@ -166,7 +211,10 @@ class FakeVercel(FakeApi):
         d = self.deployments.get(idOrUrl) or next((x for x in self.deployments.values() if x["url"] == idOrUrl), None)
         if d is None:
             return self.error(404, "not_found", "Deployment not found")
-        self._advance(d)
+        if d["readyState"] == "READY":
+            self._assign_aliases(d)
+        else:
+            self._advance(d)
         return json_response(200, self._public(d))
 
     def list_deployments(self, rec: Recorded) -> httpx.Response:
@@ -199,10 +247,16 @@ class FakeVercel(FakeApi):
         d = self.deployments.get(deploymentId)
         if project is None or d is None:
             return self.error(404, "not_found", "Not found")
+        if rec.headers.get("content-type", "").split(";")[0].strip() != "application/json" or not isinstance(
+                _json_or_none(rec.body), dict):
+            return self.error(400, "bad_request", "Invalid request: the request body must be a JSON object")
         if d["target"] != "production" or d["readyState"] != "READY":
             return self.error(400, "bad_request", "Only READY production deployments can be promoted")
+        if self.rolling_release:  # queued: it starts when the active rolling release completes
+            self.queued_promotions.append((project["id"], d["id"]))
+            return httpx.Response(202)
         self._point_production(project, d, "promote")
-        return httpx.Response(202)
+        return httpx.Response(201)
 
     def rollback(self, rec: Recorded, projectId: str, deploymentId: str) -> httpx.Response:
         project = self.find_project(rec, projectId)
@@ -323,6 +377,13 @@ class FakeVercel(FakeApi):
                 return serve_file(d["files"], self.blobs, request.url.path)
 
         return httpx.MockTransport(serve)
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
 
 
 def serve_file(files: dict[str, str], blobs: dict[str, bytes], path: str) -> httpx.Response:

@@ -86,6 +86,9 @@ def test_the_checker_catches_what_the_spec_forbids() -> None:
     # the documented exceptions pass
     assert vercel.check(_rec("POST", "/v13/deployments", {"name": "x", "files": [{"file": "a", "sha": "b", "size": 1, "mode": 33188}]})) == []
     assert vercel.check(_rec("POST", "/v9/projects/prj_1/rollback/dpl_1", {})) == []
+    assert vercel.check(_rec("POST", "/v10/projects/prj_1/promote/dpl_1", {})) == []  # the CLI's `{}`
+    promote_text = Recorded("POST", "/v10/projects/p/promote/d", "", {}, {"content-type": "text/plain"}, b"{}")
+    assert vercel.check(promote_text)
     netlify = spec_check.load("netlify")
     assert netlify.check(_rec("PUT", "/sites/s/deploys/d", {"files": {}, "async": "yes"}))
     assert netlify.check(_rec("PATCH", "/accounts/a/env/K", {"context": "everywhere", "value": "x"}))

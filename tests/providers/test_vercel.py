@@ -248,6 +248,7 @@ def test_promote_of_production_target_uses_promote_api(vercel: Harness, vercel_f
 
 def test_aliases(vercel: Harness) -> None:
     p = linked(vercel)
+    p.deploy(vercel.snapshot({"index.html": "first"}, p), PROD)  # the project's first: production aliases
     d = p.deploy(vercel.snapshot({"index.html": "a"}, p), PROD)
     p.assign_alias(d.id, "my-preview.vercel.app")
     assert p.aliases(d.id) == ["my-preview.vercel.app"]

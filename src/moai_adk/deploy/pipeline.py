@@ -92,6 +92,7 @@ class DeployResult:
     bytes_total: int
     files_hashed: int
     phases: dict[str, float] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # what the platform did or will do unasked
 
     def to_json(self) -> dict[str, Any]:
         d = self.deployment
@@ -111,6 +112,7 @@ class DeployResult:
             "files_uploaded": stats.files_uploaded if stats else 0,
             "bytes_uploaded": stats.bytes_uploaded if stats else 0,
             "durations": {k: round(v, 4) for k, v in self.phases.items()},
+            "notices": self.notices,
         }
 
 
@@ -209,11 +211,20 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
         dry_run=req.dry_run, files_total=len(snap.files), bytes_total=snap.total_bytes,
         files_hashed=snap.hashed, phases=phases,
     )
+    target = DeployTarget(environment=req.environment, production=req.production, branch=req.branch,
+                          message=req.message, expires=req.expires)
+    try:
+        notice = provider.deploy_notice(target)
+    except MoaiError:
+        if not req.dry_run:
+            raise
+        notice = None  # a dry run needs no credentials; the real run says it
+    if notice:
+        result.notices.append(notice)
+        ui.info(notice)
     if req.dry_run:
         return result
 
-    target = DeployTarget(environment=req.environment, production=req.production, branch=req.branch,
-                          message=req.message, expires=req.expires)
     t = clock()
     with ui.progress(f"Uploading to {provider.name}", snap.total_bytes, unit_bytes=True) as advance:
         deployment = provider.deploy(snap, target, lambda _files, nbytes: advance(nbytes))
@@ -222,6 +233,10 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
     record(cfg.root, {"event": "deploy", "platform": provider.name, "environment": req.environment,
                       "deployment": deployment.id, "url": deployment.url})
 
+    went_live = bool(deployment.extra.get("became_production"))  # the platform switched production itself
+    if went_live:
+        result.promoted = True
+        record(cfg.root, {"event": "went-live", "platform": provider.name, "deployment": deployment.id})
     url = _health_url(deployment, cfg.environment(req.environment).health_check or cfg.health_check)
     if req.health_check and url:
         t = clock()
@@ -229,17 +244,33 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
         try:
             health_check(url, timeout=cfg.health_timeout, transport=health_transport,
                          headers=provider.health_headers())
+        except HealthCheckFailed as exc:
+            if not went_live:
+                raise
+            raise HealthCheckFailed(
+                exc.message.replace("It was not promoted; production is unchanged.",
+                                    f"{provider.name} made it production by itself (the project's first deployment), "
+                                    "so production now serves it and there is no earlier deployment to roll back to."),
+                hint="Fix the site and deploy again; the next deployment will not go live until you promote it.",
+            ) from exc
         finally:
             timed("health", t)
 
-    if req.production:
+    if req.production:  # also when it went live by itself: promote is then a no-op and production is verified
         previous = _current_production(provider)
         t = clock()
         result.deployment = _merge(deployment, provider.promote(deployment.id))
-        result.promoted = True
         timed("promote", t)
-        record(cfg.root, {"event": "promote", "platform": provider.name, "deployment": deployment.id})
-        if req.health_check:
+        queued = result.deployment.extra.get("promotion") == "queued"
+        result.promoted = not queued
+        record(cfg.root, {"event": "promote-queued" if queued else "promote", "platform": provider.name,
+                          "deployment": deployment.id})
+        if queued:  # production still serves the previous deployment: nothing new to check yet
+            note = str(result.deployment.extra.get("notice") or
+                       f"{provider.name} queued the promotion of {deployment.id}; production is unchanged for now.")
+            result.notices.append(note)
+            ui.info(note)
+        elif req.health_check:
             t = clock()
             try:
                 _verify_production(result.deployment, previous, provider, cfg, req, ui, health_transport)

@@ -71,6 +71,11 @@ class Hosting(ABC):
         """The deployment production serves now, or None before the first promotion."""
         return next((d for d in self.list_deployments(limit=20) if d.production), None)
 
+    def deploy_notice(self, target: DeployTarget) -> str | None:
+        """A sentence to show before deploying when this deploy will do something the user may not
+        expect (e.g. go live by itself); None when there is nothing to say. Only reads."""
+        return None
+
     def health_headers(self) -> dict[str, str]:
         """Headers the pipeline sends with its health check (e.g. a protection bypass)."""
         return {}

@@ -7,11 +7,21 @@ the pipeline health-checks, then calls ``promote``):
   for production, because a ``target: "production"`` deployment takes the
   production aliases by itself as soon as it is READY. The deployment's
   ``meta.moaiTarget`` records that it was meant for production.
+* The exception Vercel imposes: the first deployment of a project without a
+  production deployment is made production by the API and goes live when
+  READY. ``first_deploy_goes_live()`` / ``deploy_notice(target)`` say so
+  before a deploy; the deployment then carries ``extra["became_production"]``
+  and ``production=True``, and ``promote`` of it changes nothing.
+* A deployment counts as ready once READY *and* its aliases are assigned
+  (``aliasAssigned``) when it has any; ``aliasError``, ``*_ERROR`` states and
+  failed alias checks fail it (``_deploy.settled`` / ``_deploy.failure``).
 * ``promote(id)`` of that preview creates the production deployment from it
   (``POST /v13/deployments`` with ``deploymentId`` and ``target:
   "production"``, as Vercel's CLI does; no file is uploaded again). A
   deployment whose target already is production is promoted with
-  ``POST /v10/projects/{id}/promote/{deploymentId}``.
+  ``POST /v10/projects/{id}/promote/{deploymentId}`` with the JSON body
+  ``{}``; a ``202`` answer means the promotion is queued behind an active
+  rolling release, reported at once as ``extra["promotion"] == "queued"``.
 * ``rollback`` points production back at an earlier production deployment
   with ``POST /v9/projects/{id}/rollback/{deploymentId}`` (not in the public
   OpenAPI; it is what Vercel's CLI calls).
@@ -40,6 +50,15 @@ if TYPE_CHECKING:
 DEFAULT_API = "https://api.vercel.com"
 TOKEN_ENV = "VERCEL_TOKEN"
 DEFAULT_CONCURRENCY = 16
+FIRST_DEPLOY_NOTICE = (
+    "This is the Vercel project's first deployment. Vercel makes a project's first deployment its production "
+    "deployment, so it goes live as soon as it is ready, before the health check; later deployments stay "
+    "previews until promoted."
+)
+QUEUED_NOTICE = (
+    "Vercel queued the promotion: it starts when the project's active rolling release completes, so "
+    "production does not serve this deployment yet. Check the rolling release in the Vercel dashboard."
+)
 
 
 # our environments -> Vercel's targets (staging and unknown ones share preview's values unless
@@ -153,6 +172,22 @@ class VercelProvider(Provider, Hosting, EnvStore):
         return result
 
     # -- deploys -----------------------------------------------------------
+    def first_deploy_goes_live(self) -> bool:
+        """Whether the next ``deploy`` becomes production by itself: the project has no production
+        deployment yet (or does not exist yet), and Vercel makes such a project's first deployment
+        production. Only reads; creates and links nothing."""
+        api = self.api()
+        if self._link is not None:
+            return self._production_id(self._project()) is None
+        name = str(self.ctx.settings.get("project") or self.ctx.project_name)
+        found = api.request("GET", f"/v9/projects/{name}", expect={404})
+        project = api.decode(found) if found.status_code != 404 else {}
+        return self._production_id(project if isinstance(project, dict) else {}) is None
+
+    def deploy_notice(self, target: DeployTarget) -> str | None:
+        """Before deploying: warn when this deploy will go live by itself (a new project's first)."""
+        return FIRST_DEPLOY_NOTICE if self.first_deploy_goes_live() else None
+
     def deploy(self, snapshot: Snapshot, target: DeployTarget, progress: ProgressFn | None = None) -> Deployment:
         manifest = _deploy.build_manifest(snapshot, self.ctx.root, self.limits)
         self.api()
@@ -177,7 +212,12 @@ class VercelProvider(Provider, Hosting, EnvStore):
                                                 params={"skipAutoDetectionConfirmation": "1"})
         final = _deploy.wait_ready(self.api(), str(created["id"]), self.ctx.sleep)
         _deploy.raise_if_failed(final)
-        dep = _deploy.to_deployment(final)
+        if final.get("target") == "production":  # asked for a preview; Vercel made it the first production one
+            project = self._project()
+            dep = _deploy.to_deployment(final, self._production_id(project), _deploy.production_url(project))
+            dep.extra.update(became_production=True, notice=FIRST_DEPLOY_NOTICE)
+        else:
+            dep = _deploy.to_deployment(final)
         dep.stats.files_total = len(manifest.entries)
         dep.stats.files_uploaded = uploader.stats.files_uploaded
         dep.stats.bytes_uploaded = uploader.stats.bytes_uploaded
@@ -217,7 +257,16 @@ class VercelProvider(Provider, Hosting, EnvStore):
             raise ProviderError(f"Vercel deployment {deployment_id} is {source.get('readyState')}, not READY.",
                                 hint="Wait for it to finish, then promote again.")
         if source.get("target") == "production":
-            api.request("POST", f"/v10/projects/{link.project_id}/promote/{deployment_id}")
+            project = self._project()
+            live, domain = self._production_id(project), _deploy.production_url(project)
+            if live == deployment_id:  # already serving production (e.g. the project's first deployment)
+                return _deploy.to_deployment(source, live, domain)
+            # Vercel's CLI sends `{}` here and marks the body required
+            response = api.request("POST", f"/v10/projects/{link.project_id}/promote/{deployment_id}", json={})
+            if response.status_code == 202:  # queued behind an active rolling release: nothing to wait for now
+                dep = _deploy.to_deployment(source, live, domain)
+                dep.extra.update(promotion="queued", notice=QUEUED_NOTICE)
+                return dep
             self._wait_alias_job(deployment_id, "promote")
             return self.get_deployment(deployment_id)
         body = {"name": source.get("name") or link.project_name or self.ctx.project_name,

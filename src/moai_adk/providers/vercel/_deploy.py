@@ -6,8 +6,10 @@
    lacks (``missing``); each is sent once to ``POST /v2/files`` with
    ``x-vercel-digest`` and ``Content-Length``;
 4. the identical create call is sent again and now answers the deployment;
-5. ``GET /v13/deployments/{id}`` is polled until ``readyState`` is
-   ``READY``, ``ERROR`` or ``CANCELED``.
+5. ``GET /v13/deployments/{id}`` is polled until the deployment is settled
+   (``settled``): READY with its aliases assigned (``aliasAssigned``) when it
+   has any to assign (a target or an ``alias`` list), or failed by any signal
+   Vercel's client treats as failure (``failure``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
 
 UPLOAD_RETRIES = 12  # uploads are idempotent: outlast long 429/503 bursts
 FILE_LIMIT = 15_000  # above this Vercel's client switches to archive uploads
-DONE_STATES = frozenset({"READY", "ERROR", "CANCELED"})
 STATE_MAP = {
     "QUEUED": "processing", "INITIALIZING": "processing", "BUILDING": "processing",
     "READY": "ready", "ERROR": "error", "CANCELED": "canceled",
@@ -145,13 +146,67 @@ def create_with_handshake(api: ApiClient, body: dict[str, Any], manifest: Manife
     )
 
 
+def _coded(err: Any) -> str:
+    """``message [code]`` of an ``{code, message}`` object."""
+    if not isinstance(err, dict):
+        return str(err)
+    message, code = err.get("message"), err.get("code")
+    return f"{message or code or 'no reason given'}{f' [{code}]' if code and message else ''}"
+
+
+def _is_error_state(state: Any) -> bool:
+    return isinstance(state, str) and (state == "ERROR" or state.endswith("_ERROR"))
+
+
+def alias_failure(data: dict[str, Any]) -> str | None:
+    """Why Vercel could not assign the deployment's aliases, or ``None``."""
+    if data.get("aliasError"):
+        return f"could not get its aliases assigned: {_coded(data['aliasError'])}"
+    checks = data.get("checks") if isinstance(data.get("checks"), dict) else {}
+    alias_check = checks.get("deployment-alias") if isinstance(checks, dict) else None
+    if isinstance(alias_check, dict) and alias_check.get("state") == "failed":
+        return "failed its deployment-alias check, so its aliases were not assigned"
+    if data.get("checksConclusion") == "failed":
+        return "failed its deployment checks, so its aliases were not assigned"
+    return None
+
+
+def failure(data: dict[str, Any]) -> str | None:
+    """What went wrong, by every signal Vercel's client treats as failure, or ``None``:
+    an ``error`` object, ``readyState``/``status`` ``ERROR``, ``*_ERROR`` or ``CANCELED``,
+    ``aliasError``, a failed ``deployment-alias`` check or ``checksConclusion``."""
+    if isinstance(data.get("error"), dict):
+        return f"failed: {_coded(data['error'])}"
+    for state in (data.get("readyState"), data.get("status"), data.get("state")):
+        if _is_error_state(state):
+            reason = data.get("errorMessage") or data.get("errorCode") or "no reason given"
+            code = f" [{data['errorCode']}]" if data.get("errorCode") and data.get("errorMessage") else ""
+            return f"ended in {state}: {reason}{code}"
+        if state == "CANCELED":
+            return f"ended in CANCELED: {data.get('errorMessage') or 'canceled'}"
+    return alias_failure(data)
+
+
+def needs_aliases(data: dict[str, Any]) -> bool:
+    """A deployment with a target (production, staging) or listed aliases is usable once they are assigned."""
+    return bool(data.get("target")) or bool(data.get("alias"))
+
+
+def settled(data: dict[str, Any]) -> bool:
+    """READY (and aliased when it has aliases to assign), or failed."""
+    if failure(data) is not None:
+        return True
+    ready = "READY" in (data.get("readyState"), data.get("status"))
+    return ready and (bool(data.get("aliasAssigned")) or not needs_aliases(data))
+
+
 def wait_ready(api: ApiClient, deployment_id: str, sleep: Callable[[float], None] | None,
                timeout: float = 1200.0) -> dict[str, Any]:
     def fetch() -> dict[str, Any]:
         data = api.json("GET", f"/v13/deployments/{deployment_id}")
         return data if isinstance(data, dict) else {}
 
-    return poll_until(fetch, lambda d: d.get("readyState") in DONE_STATES, what=f"Vercel deployment {deployment_id}",
+    return poll_until(fetch, settled, what=f"Vercel deployment {deployment_id}",
                       interval=0.5, max_interval=5.0, timeout=timeout, sleep=sleep)
 
 
@@ -191,16 +246,20 @@ def to_deployment(data: dict[str, Any], production_id: str | None = None,
 
 
 def raise_if_failed(data: dict[str, Any]) -> None:
-    state = data.get("readyState")
-    if state not in ("ERROR", "CANCELED"):
+    what = failure(data)
+    if what is None:
         return
     url = https(data.get("url"))
     inspector = data.get("inspectorUrl")
-    reason = data.get("errorMessage") or data.get("errorCode") or ("canceled" if state == "CANCELED" else "no reason given")
-    code = f" [{data['errorCode']}]" if data.get("errorCode") else ""
     where = f" Deployment URL: {url}." if url else ""
     logs = f" Logs: {inspector}." if inspector else ""
+    if alias_failure(data) == what:
+        raise DeployFailed(
+            f"Vercel deployment {data.get('id')} {what}.{where}{logs} Production was not switched to it.",
+            hint=f"Check the project's domains in the Vercel dashboard (Settings -> Domains), then run "
+                 f"`moai-adk promote {data.get('id')}` again.",
+        )
     raise DeployFailed(
-        f"Vercel deployment {data.get('id')} ended in {state}: {reason}{code}.{where}{logs} Production was not changed.",
+        f"Vercel deployment {data.get('id')} {what}.{where}{logs} Production was not changed.",
         hint="Fix the error above and run `moai-adk deploy` again.",
     )
