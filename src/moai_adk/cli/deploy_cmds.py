@@ -35,7 +35,11 @@ def provider_for(st: State, cfg: Config, platform: str | None, environment: str 
             raise UsageError(f"MOAI_UPLOAD_CONCURRENCY={raw!r} is not a positive whole number.",
                              hint="Unset it, or set it to e.g. 8.")
         concurrency = int(raw)
-    ctx = ProviderContext(root=cfg.root, settings=cfg.settings_for(name), environ=st.environ,
+    settings = cfg.settings_for(name)
+    # per-environment values a provider may need (Supabase: the project ref of each environment)
+    settings.setdefault("environments", {n: {"supabase_project_ref": e.supabase_project_ref}
+                                         for n, e in cfg.environments.items() if e.supabase_project_ref})
+    ctx = ProviderContext(root=cfg.root, settings=settings, environ=st.environ,
                           project_name=cfg.name, concurrency=concurrency)
     return make_provider(name, ctx)
 
