@@ -78,6 +78,7 @@ def test_the_walk_sees_the_layering() -> None:
     graph = import_graph()
     assert "providers" in graph["deploy"] and "artifacts" in graph["providers"]  # the walk finds real edges
     assert "deploy" not in graph["providers"] and "cli" not in graph["workspace"]
+    assert "config" not in graph["providers"]  # adapters get their settings from the caller, never read moai.toml
 
 
 def test_a_cycle_is_reported() -> None:

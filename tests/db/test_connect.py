@@ -5,10 +5,11 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from moai_adk.config import parse_config
-from moai_adk.db.connect import Target, connect, redact, resolve_target
+from moai_adk.db.connect import Target, connect, redact, resolve_target, session_target
 from moai_adk.errors import ConfigError, DatabaseError, UsageError
 
 TOML = """
@@ -111,3 +112,48 @@ def test_unparsable_url_with_password_is_not_echoed() -> None:
     with pytest.raises(ConfigError) as err:
         connect(Target(url="postgresql://app:topsecret@[::1/db"))
     assert "topsecret" not in err.value.message
+
+
+POOLER = "aws-0-eu-central-1.pooler.supabase.com"
+
+
+@pytest.mark.parametrize("url, switched", [
+    (f"postgresql://postgres.abcdefghijklmnopqrst:pw@{POOLER}:6543/postgres?sslmode=require",
+     f"postgresql://postgres.abcdefghijklmnopqrst:pw@{POOLER}:5432/postgres?sslmode=require"),
+    (f"postgres://u:p%40ss@{POOLER.upper()}:6543/postgres", f"postgres://u:p%40ss@{POOLER.upper()}:5432/postgres"),
+    (f"host={POOLER} port=6543 user=postgres.x password=pw dbname=postgres", None),
+])
+def test_transaction_pooler_becomes_the_session_pooler_with_a_notice(url: str, switched: str | None) -> None:
+    target = Target(url=url, environment="production", env_var="PROD_DB_URL")
+    moved, notices = session_target(target)
+    params = psycopg.conninfo.conninfo_to_dict(moved.url)
+    assert params["port"] == "5432" and str(params["host"]).lower() == POOLER
+    assert params["password"] in ("pw", "p@ss") and params["dbname"] == "postgres"
+    if switched is not None:
+        assert moved.url == switched
+    assert (moved.environment, moved.env_var) == ("production", "PROD_DB_URL")
+    assert len(notices) == 1 and "6543" in notices[0] and "5432" in notices[0] and "$PROD_DB_URL" in notices[0]
+    assert "pw" not in notices[0]
+
+
+@pytest.mark.parametrize("url", [
+    f"postgresql://u:pw@{POOLER}:5432/postgres",           # already the session pooler
+    f"postgresql://u:pw@{POOLER}/postgres",                # default port
+    "postgresql://u:pw@db.example.com:6543/app",           # someone else's port 6543: left alone
+    "postgresql://u:pw@127.0.0.1:6543/app",
+])
+def test_other_urls_are_left_alone(url: str) -> None:
+    target = Target(url=url)
+    assert session_target(target) == (target, [])
+
+
+def test_dedicated_pgbouncer_transaction_port_is_refused() -> None:
+    url = "postgresql://postgres:topsecret@db.abcdefghijklmnopqrst.supabase.co:6543/postgres"
+    with pytest.raises(ConfigError) as err:
+        session_target(Target(url=url))
+    assert "--db-url" in err.value.message and "6543" in err.value.message
+    assert "5432" in (err.value.hint or "") and "--db-url" in (err.value.hint or "")
+    assert "topsecret" not in err.value.message + (err.value.hint or "")
+    with pytest.raises(ConfigError) as err:
+        session_target(Target(url=url, environment="production", env_var="PROD_DB_URL"))
+    assert "$PROD_DB_URL" in err.value.message and "$PROD_DB_URL" in (err.value.hint or "")

@@ -169,4 +169,4 @@ def test_without_the_postgres_driver_the_cli_still_works_and_db_says_what_to_ins
     assert len(list((project / "supabase" / "migrations").glob("*_offline.sql"))) == 1
     proc = run_blocked("db", "push", "--db-url", "postgresql://x/y")
     assert proc.returncode == 1
-    assert "pip install 'moai-adk[postgres]'" in proc.stderr
+    assert "pip install --force-reinstall moai-adk" in proc.stderr

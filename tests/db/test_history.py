@@ -41,12 +41,14 @@ def test_insert_sql_round_trips_awkward_statements(db: psycopg.Connection) -> No
     db.execute(history.insert_sql(db, "1", "weird name's", stmts).encode())
     db.execute(history.insert_sql(db, "2", "empty", []).encode())
     assert history.read_rows(db) == [history.HistoryRow("1", "weird name's", stmts), history.HistoryRow("2", "empty", [])]
+    assert db.execute(f"select statements is null from {history.TABLE} where version = '2'").fetchone() == (True,)
 
 
 def test_upsert_and_delete(db: psycopg.Connection) -> None:
     history.create_table(db)
     history.upsert(db, [history.HistoryRow("1", "a", ["x"]), history.HistoryRow("2", "b", [])])
     history.upsert(db, [history.HistoryRow("1", "a2", ["y"])])
+    assert db.execute(f"select statements is null from {history.TABLE} where version = '2'").fetchone() == (True,)
     assert history.read_rows(db)[0] == history.HistoryRow("1", "a2", ["y"])
     assert history.delete(db, ["1", "3"]) == 1
     assert history.list_versions(db) == ["2"]

@@ -320,8 +320,22 @@ def test_empty_and_comment_only_files_are_recorded(project: Path, write: Write, 
                                                    db: psycopg.Connection) -> None:
     write("20240101000001_empty.sql", "")
     write("20240101000002_note.sql", "-- nothing to do yet\n")
+    write("20240101000003_semicolons.sql", " ;\n;\n")
     push(project, target)
-    assert history(db) == [("20240101000001", "empty", []), ("20240101000002", "note", ["-- nothing to do yet"])]
+    assert history(db) == [("20240101000001", "empty", None), ("20240101000002", "note", ["-- nothing to do yet"]),
+                           ("20240101000003", "semicolons", None)]
+
+
+def test_empty_file_row_is_the_one_the_supabase_cli_writes(project: Path, write: Write, target: Target,
+                                                           db: psycopg.Connection) -> None:
+    """The CLI binds the nil statement list of an empty file, which its driver sends as NULL (not '{}')."""
+    write("20240101000001_empty.sql", "\n")
+    push(project, target)
+    db.execute("insert into supabase_migrations.schema_migrations(version, name, statements) values(%s, %s, %s)",
+               ("20240101000002", "empty", None))
+    rows = db.execute("select name, statements is null, statements is not distinct from '{}'::text[] "
+                      "from supabase_migrations.schema_migrations order by version").fetchall()
+    assert rows[0] == rows[1] == ("empty", True, False)
 
 
 def test_crlf_and_bom_files(project: Path, write: Write, target: Target, db: psycopg.Connection) -> None:
@@ -411,3 +425,27 @@ def test_a_set_role_does_not_leak_into_the_next_file(project: Path, write: Write
     finally:
         db.execute(f"drop owned by {role} cascade")
         admin.execute(f"drop role if exists {role}")
+
+
+def test_transaction_pooler_url_is_pushed_through_the_session_port(project: Path, write: Write, db_url: str,
+                                                                   db: psycopg.Connection) -> None:
+    """Port 6543 of Supavisor cannot hold the advisory lock: push connects to 5432 and says so."""
+    from moai_adk.db.connect import connect
+    from moai_adk.db.repair import repair
+
+    pooler = "postgresql://postgres.abcdefghijklmnopqrst:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres"
+    seen: list[str] = []
+
+    def connector(t: Target) -> psycopg.Connection:
+        seen.append(t.url)
+        return connect(Target(url=db_url))   # the session pooler stands in as this test's database
+
+    write("20240101000001_a.sql", "create table a (id int);")
+    target = Target(url=pooler, environment="production", env_var="PROD_DB_URL")
+    result = push(project, target, connector=connector)
+    assert seen == [pooler.replace(":6543/", ":5432/")]
+    assert "transaction pooler" in result.warnings[0] and "$PROD_DB_URL" in result.warnings[0]
+    assert "transaction pooler" in result.to_json(project)["warnings"][0]  # type: ignore[index]
+    assert tables(db) == ["a"]
+    fixed = repair(project, target, ["20240101000001"], "applied", connector=connector)
+    assert seen[-1] == seen[0] and "transaction pooler" in fixed.to_json()["warnings"][0]  # type: ignore[index]

@@ -40,6 +40,13 @@ def test_applied_twice_updates_the_row(project: Path, write: Write, target: Targ
     assert rows(db) == [("20240101000001", "a", ["select 2"])]
 
 
+def test_applied_empty_file_records_null_statements(project: Path, write: Write, target: Target,
+                                                    db: psycopg.Connection) -> None:
+    write("20240101000001_nothing.sql", "")
+    repair(project, target, ["20240101000001"], "applied")
+    assert rows(db) == [("20240101000001", "nothing", None)]
+
+
 def test_applied_needs_the_local_file(project: Path, target: Target) -> None:
     with pytest.raises(MigrationError) as err:
         repair(project, target, ["20240101000009"], "applied")

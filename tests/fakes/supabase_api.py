@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 import threading
 import time
@@ -147,6 +148,73 @@ def parse_multipart(ctype: str, body: bytes) -> list[tuple[str, str | None, byte
 
 SPEC = OpenApiCheck.load()
 
+# -- what the deploy endpoint does with the parts: bundle from the entrypoint ----------------
+# The service bundles the entrypoint with the uploaded files only (paths as the parts name them,
+# relative to the project root), resolving imports through the uploaded import map; a local
+# module that was not uploaded fails the deploy. Static files are the uploaded files that
+# static_patterns match (path.Match rules: '*' stays inside one folder).
+
+_IMPORT_RE = re.compile(r"""(?:import|export)\s+(?:[\w$*{}\s,]+?\s*from\s*)?["']([^"'\n]+)["']"""
+                        r"""|import\(\s*["']([^"'\n]+)["']\s*\)""")
+
+
+def glob_match(pattern: str, name: str) -> bool:
+    rx = "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(rx, name) is not None
+
+
+def _norm(base: str, rel: str) -> str:
+    """``rel`` against the folder ``base`` as a project path marked local with a leading './'."""
+    joined = posixpath.normpath(posixpath.join(base, rel))
+    return ("./" if not joined.startswith("../") else "") + joined + ("/" if rel.endswith("/") else "")
+
+
+def _load_map(path: str, files: dict[str, bytes]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    text = re.sub(r"/\*.*?\*/|^[ \t]*//[^\n]*", "", files[path].decode(), flags=re.S | re.M)
+    data = json.loads(re.sub(r",(\s*[}\]])", r"\1", text))
+    base = posixpath.dirname(path)
+    if not data.get("imports") and not data.get("scopes") and data.get("importMap"):
+        return _load_map(posixpath.normpath(posixpath.join(base, data["importMap"])), files)
+
+    def entries(table: dict[str, str]) -> dict[str, str]:
+        return {(_norm(base, k) if k.startswith(("./", "../")) else k):
+                (_norm(base, v) if v.startswith(("./", "../")) else v) for k, v in table.items()}
+    scopes = {_norm(base, k): entries(v) for k, v in (data.get("scopes") or {}).items()}
+    return entries(data.get("imports") or {}), scopes
+
+
+def _mapped(table: dict[str, str], spec: str) -> str | None:
+    if spec in table:
+        return table[spec]
+    keys = sorted((k for k in table if k.endswith("/") and spec.startswith(k)), key=len)
+    return table[keys[-1]] + spec[len(keys[-1]):] if keys else None
+
+
+def bundle_missing(entry: str, import_map: str | None, files: dict[str, bytes]) -> str | None:
+    """The first local module reachable from ``entry`` that is not among ``files`` (None: it bundles)."""
+    imports, scopes = _load_map(import_map, files) if import_map else ({}, {})
+    seen: set[str] = set()
+    queue = [entry]
+    while queue:
+        current = queue.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if current not in files:
+            return current
+        for m in _IMPORT_RE.finditer(files[current].decode(errors="replace")):
+            raw = m.group(1) or m.group(2)
+            spec = _norm(posixpath.dirname(current), raw) if raw.startswith(("./", "../")) else raw
+            hit = next((h for prefix in sorted(scopes, key=len, reverse=True) if ("./" + current).startswith(prefix)
+                        for h in [_mapped(scopes[prefix], spec)] if h is not None), None)
+            target = hit if hit is not None else (_mapped(imports, spec) or spec)
+            if not posixpath.splitext(target)[1] or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", target):
+                continue   # remote or extension-less: not a file of the upload
+            if not target.startswith("./"):
+                return target  # leaves the project folder, or a bare name nothing maps
+            queue.append(target[2:])
+    return None
+
 
 @dataclass
 class Project:
@@ -155,6 +223,7 @@ class Project:
     functions: dict[str, dict[str, Any]] = field(default_factory=dict)
     function_files: dict[str, dict[str, bytes]] = field(default_factory=dict)
     function_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    function_static: dict[str, list[str]] = field(default_factory=dict)   # uploaded files static_patterns match
 
 
 @dataclass
@@ -260,6 +329,10 @@ class FakeSupabaseApi:
             return httpx.Response(400, json={"message": f"entrypoint {meta['entrypoint_path']} was not uploaded"})
         if meta.get("import_map_path") and meta["import_map_path"] not in files:
             return httpx.Response(400, json={"message": f"import map {meta['import_map_path']} was not uploaded"})
+        missing = bundle_missing(meta["entrypoint_path"], meta.get("import_map_path") or None, files)
+        if missing:
+            return httpx.Response(400, json={"message": f"Failed to bundle the function: module not found {missing}"})
+        static = sorted(f for f in files for pat in meta.get("static_patterns") or [] if glob_match(pat, f))
         now = int(time.time() * 1000)
         old = project.functions.get(slug)
         fn = {"id": old["id"] if old else str(uuid.uuid4()), "slug": slug, "name": meta.get("name") or slug,
@@ -273,6 +346,7 @@ class FakeSupabaseApi:
         project.functions[slug] = fn
         project.function_files[slug] = files
         project.function_meta[slug] = meta
+        project.function_static[slug] = list(dict.fromkeys(static))
         return httpx.Response(201, json=fn)
 
 
@@ -286,5 +360,7 @@ def supabase_provider(fake: FakeSupabaseApi, root: Any, *, settings: dict[str, A
     if environ is not None:
         env = {"MOAI_SUPABASE_API_URL": fake.base_url, **environ}
     ctx.setdefault("sleep", lambda _s: None)
-    return SupabaseProvider(ProviderContext(root=root, settings=dict(settings or {}), environ=env,
+    table = dict(settings or {})
+    environments = table.pop("environments", {})  # [environments.<env>] tables, as workspace passes them
+    return SupabaseProvider(ProviderContext(root=root, settings=table, environ=env, environments=environments,
                                             transport=fake.transport(), **ctx))

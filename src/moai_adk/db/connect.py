@@ -4,6 +4,14 @@ The URL comes from ``--db-url``, or from the environment variable named by
 ``db_url_env`` in ``[environments.<env>]`` of moai.toml, read from the
 ``environ`` mapping the caller passes. Passwords never reach the screen: every
 message shows the URL through ``redact``.
+
+Commands that hold the session advisory lock (``db push``, ``migration repair``)
+pass their target through ``session_target``: Supabase's transaction pooler
+(Supavisor, ``*.pooler.supabase.com:6543``) hands each transaction to another
+server connection, so a session lock taken there protects nothing. As the
+Supabase CLI does for migrations, the target is moved to the session pooler on
+port 5432 of the same host, with a notice. The dedicated PgBouncer on
+``db.<ref>.supabase.co:6543`` has no session mode there, so it is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +27,10 @@ from ..config import Config
 from ..errors import ConfigError, DatabaseError, UsageError
 
 APPLICATION_NAME = "moai-adk"
+TRANSACTION_POOLER_PORT = 6543
+SESSION_POOLER_PORT = 5432
+SUPAVISOR_SUFFIX = ".pooler.supabase.com"
+SUPABASE_DB_SUFFIX = ".supabase.co"
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,52 @@ def resolve_target(config: Config | None, env: str | None, db_url: str | None,
             hint=f"export {var}='postgresql://user:password@host:5432/postgres', or pass --db-url.",
         )
     return Target(url=url, environment=env, env_var=var)
+
+
+def _with_port(url: str, port: int) -> str:
+    """``url`` with its port replaced (URL form keeps its shape; key=value form is rebuilt)."""
+    if "://" in url:
+        parts = urlsplit(url)
+        if parts.port is not None and "," not in parts.netloc:
+            userinfo, _, hostport = parts.netloc.rpartition("@")
+            host = hostport.rsplit(":", 1)[0]
+            netloc = f"{userinfo}@{host}:{port}" if userinfo else f"{host}:{port}"
+            return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return psycopg.conninfo.make_conninfo(url, port=str(port))
+
+
+def session_target(target: Target) -> tuple[Target, list[str]]:
+    """``target`` made able to hold a session advisory lock, and the notices to show.
+
+    Supavisor's transaction port 6543 becomes its session port 5432 (same host, user and
+    password); PgBouncer's transaction port on ``db.<ref>.supabase.co`` is refused."""
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(target.url)
+    except psycopg.Error:
+        return target, []  # connect() reports the malformed URL with its source
+    host = str(params.get("host") or "").lower()
+    port = str(params.get("port") or "")
+    if port != str(TRANSACTION_POOLER_PORT) or "," in host:
+        return target, []
+    source = f"${target.env_var}" if target.env_var else "--db-url"
+    if host.endswith(SUPAVISOR_SUFFIX):
+        switched = Target(url=_with_port(target.url, SESSION_POOLER_PORT), environment=target.environment,
+                          env_var=target.env_var)
+        return switched, [
+            f"The database URL from {source} uses Supabase's transaction pooler (port "
+            f"{TRANSACTION_POOLER_PORT}), which cannot hold the session lock that keeps two migration runs "
+            f"apart; connecting to the session pooler on port {SESSION_POOLER_PORT} of {host} instead, as the "
+            f"Supabase CLI does for migrations. Put :{SESSION_POOLER_PORT} in {source} to silence this notice."
+        ]
+    if host.endswith(SUPABASE_DB_SUFFIX):
+        raise ConfigError(
+            f"The database URL from {source} ({redact(target.url)}) uses the transaction-mode PgBouncer on port "
+            f"{TRANSACTION_POOLER_PORT}, which cannot hold the session lock that keeps two migration runs apart.",
+            hint=f"Set {source} to the direct connection on port {SESSION_POOLER_PORT} of {host}, or to the "
+                 f"session pooler URL from the dashboard (Connect > Session pooler: "
+                 f"postgresql://postgres.<ref>:<password>@<region>{SUPAVISOR_SUFFIX}:{SESSION_POOLER_PORT}/postgres).",
+        )
+    return target, []
 
 
 def connect(target: Target, *, connect_timeout: int = 10) -> psycopg.Connection[tuple[object, ...]]:

@@ -2,9 +2,10 @@
 
 ``supabase_migrations.schema_migrations(version text primary key,
 statements text[], name text)``: one row per applied file, ``statements``
-holding the file's split statements. The DDL below is the Supabase CLI's, run
-the same way (one implicit transaction), so either tool can continue where
-the other stopped.
+holding the file's split statements, NULL for a file that has none (the CLI
+binds its empty statement list, which its driver sends as NULL). The DDL
+below is the Supabase CLI's, run the same way (one implicit transaction), so
+either tool can continue where the other stopped.
 
 Concurrent runs of moai-adk are serialised by a session-level advisory lock
 (``LOCK_KEY``) taken before the history is read.
@@ -77,14 +78,14 @@ def insert_sql(conn: Conn, version: str, name: str, statements: list[str]) -> st
     """The INSERT of one history row as literal SQL, to travel in a file's batch."""
     return sql.SQL("INSERT INTO {}(version, name, statements) VALUES({}, {}, {})").format(
         sql.Identifier(SCHEMA, "schema_migrations"), sql.Literal(version), sql.Literal(name),
-        sql.Literal(statements) if statements else sql.SQL("'{}'::text[]"),
+        sql.Literal(statements) if statements else sql.SQL("NULL"),
     ).as_string(conn)
 
 
 def upsert(conn: Conn, rows: Iterable[HistoryRow]) -> None:
     with conn.transaction():
         with conn.cursor() as cur:
-            cur.executemany(UPSERT_VERSION, [(r.version, r.name, r.statements) for r in rows])
+            cur.executemany(UPSERT_VERSION, [(r.version, r.name, r.statements or None) for r in rows])
 
 
 def delete(conn: Conn, versions: list[str]) -> int:

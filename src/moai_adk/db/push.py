@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 
 from .apply import Applier, Prepared, prepare
-from .connect import Target, connect, translate
+from .connect import Target, connect, session_target, translate
 from .files import MIGRATIONS_DIR, LocalMigrations, MigrationFile, scan
 from .history import Conn, list_versions, locked
 from .plan import find_pending
@@ -60,7 +60,8 @@ def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool
     """Apply the pending migrations of ``root/supabase/migrations`` to ``target``."""
     local = scan(root / MIGRATIONS_DIR, root)
     local.refuse_bad_names(root)
-    result = PushResult(pending=[], dry_run=dry_run, warnings=local.warnings())
+    target, notices = session_target(target)
+    result = PushResult(pending=[], dry_run=dry_run, warnings=notices + local.warnings())
     retry = f"moai-adk db push {target.flag}" + (" --include-all" if include_all else "")
     waiting = lambda: events("waiting", {"reason": "another migration run holds the lock"})  # noqa: E731
     with locked(connector(target), enabled=not dry_run, on_wait=waiting) as conn:

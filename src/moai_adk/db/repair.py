@@ -8,13 +8,13 @@ repair never interleaves with a push.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 
 from ..errors import MigrationError, UsageError
-from .connect import Target, connect, translate
+from .connect import Target, connect, session_target, translate
 from .files import MIGRATIONS_DIR, scan
 from .history import HistoryRow, create_table, delete, list_versions, locked, upsert
 from .push import Connector
@@ -28,9 +28,11 @@ class RepairResult:
     versions: list[str]
     changed: list[str]      # versions whose row was written (applied) or existed and was removed (reverted)
     dry_run: bool
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
-        return {"status": self.status, "versions": self.versions, "changed": self.changed, "dry_run": self.dry_run}
+        return {"status": self.status, "versions": self.versions, "changed": self.changed, "dry_run": self.dry_run,
+                "warnings": self.warnings}
 
 
 def repair(root: Path, target: Target, versions: list[str], status: str, *, dry_run: bool = False,
@@ -62,12 +64,13 @@ def repair(root: Path, target: Target, versions: list[str], status: str, *, dry_
             mf = local[v]
             _text, split = mf.parsed(str(mf.path.relative_to(root)) if mf.path.is_relative_to(root) else None)
             rows.append(HistoryRow(v, mf.name, split.history_statements()))
+    target, notices = session_target(target)
     try:
         with locked(connector(target), enabled=not dry_run) as conn:
             remote = set(list_versions(conn))
             if dry_run:
                 changed = [v for v in versions if status == "applied" or v in remote]
-                return RepairResult(status, versions, changed, True)
+                return RepairResult(status, versions, changed, True, notices)
             create_table(conn)
             if status == "applied":
                 upsert(conn, rows)
@@ -77,4 +80,4 @@ def repair(root: Path, target: Target, versions: list[str], status: str, *, dry_
                 delete(conn, versions)
     except psycopg.Error as exc:
         raise translate(exc, target, "updating the migration history") from exc
-    return RepairResult(status, versions, changed, False)
+    return RepairResult(status, versions, changed, False, notices)
