@@ -80,7 +80,7 @@ def main() -> int:
         fake = FakeFirebase(check_spec=False)
         with fake.serve() as url:
             ctx = ProviderContext(root=root, settings={"site": "demo-site"},
-                                  environ={"FIREBASE_TOKEN": "fb-token", "MOAI_FIREBASE_API_URL": url})
+                                  environ=fake.env())
             provider = FirebaseProvider(ctx)
             cache = root / ".moai" / "cache" / "hashes.bin"
             cold = run(provider, out, cache, fake)

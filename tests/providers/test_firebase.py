@@ -86,8 +86,6 @@ def test_preview_channel_ttl(tmp_path: Path, fake: FakeFirebase) -> None:
     create = [c for c in fake.calls if c.method == "POST" and c.path.endswith("/channels")]
     assert create[0].query["channelId"] == ["staging"] and json.loads(create[0].body) == {"ttl": "604800s"}
     assert d.extra["expire_time"]
-    provider.deploy(snap(out), DeployTarget(environment="staging"))
-    assert fake.count("PATCH", r"/channels/staging$") == 0  # no --expires: the channel keeps its TTL
     d3 = provider.deploy(snap(out), DeployTarget(environment="staging", expires="2d"))
     patch = [c for c in fake.calls if c.method == "PATCH" and c.path.endswith("/channels/staging")]
     assert json.loads(patch[0].body) == {"ttl": "172800s"} and patch[0].query["updateMask"] == ["ttl"]
@@ -96,6 +94,37 @@ def test_preview_channel_ttl(tmp_path: Path, fake: FakeFirebase) -> None:
     firebase_provider(fake2, tmp_path).deploy(snap(out), DeployTarget(branch="pr-7", expires="12h"))
     body = [json.loads(c.body) for c in fake2.calls if c.method == "POST" and c.path.endswith("/channels")]
     assert body == [{"ttl": "43200s"}]
+
+
+def test_redeploy_on_day_6_extends_the_channel_so_it_does_not_vanish_next_day(tmp_path: Path,
+                                                                              fake: FakeFirebase) -> None:
+    out = make_site(tmp_path, 3)
+    provider = firebase_provider(fake, tmp_path)
+    provider.deploy(snap(out), DeployTarget(environment="preview", branch="pr-9"))
+    fake.advance(6 * 86400)
+    d = provider.deploy(snap(out), DeployTarget(environment="preview", branch="pr-9"))
+    patch = [c for c in fake.calls if c.method == "PATCH" and c.path.endswith("/channels/pr-9")]
+    assert len(patch) == 1 and json.loads(patch[0].body) == {"ttl": "604800s"}
+    assert patch[0].query["updateMask"] == ["ttl"]
+    fake.advance(2 * 86400)  # day 8: without the renewal the channel would have expired on day 7
+    assert get(fake, d.url + "/")[1] == "<h1>home</h1>"
+    assert "pr-9" in [c["id"] for c in provider.list_channels()]
+    fake.advance(6 * 86400)  # day 14: 8 days after the last deploy, the renewed TTL has run out
+    assert "pr-9" not in [c["id"] for c in provider.list_channels()]
+
+
+def test_a_channel_with_more_time_left_than_the_ttl_keeps_it(tmp_path: Path, fake: FakeFirebase) -> None:
+    out = make_site(tmp_path, 3)
+    provider = firebase_provider(fake, tmp_path)
+    provider.deploy(snap(out), DeployTarget(environment="preview", branch="long", expires="30d"))
+    fake.advance(86400)
+    provider.deploy(snap(out), DeployTarget(environment="preview", branch="long"))  # 29 days left > 7 days
+    assert fake.count("PATCH", r"/channels/long$") == 0
+    fake.sites["demo-site"].channels["long"].pop("expireTime")  # a channel that never expires
+    provider.deploy(snap(out), DeployTarget(environment="preview", branch="long"))
+    assert fake.count("PATCH", r"/channels/long$") == 0
+    provider.deploy(snap(out), DeployTarget(environment="preview", branch="long", expires="3d"))
+    assert fake.count("PATCH", r"/channels/long$") == 1
 
 
 @pytest.mark.parametrize("bad", ["7x", "0d", "31d", "soon"])
@@ -223,7 +252,7 @@ def test_a_file_changed_after_hashing_is_not_uploaded(tmp_path: Path, fake: Fake
     out = make_site(tmp_path, 2)
     s = snap(out)
     (out / "index.html").write_text("edited during deploy")
-    with pytest.raises(IntegrityError, match="changed after it was hashed"):
+    with pytest.raises(IntegrityError, match="index.html changed while deploying"):
         firebase_provider(fake, tmp_path).deploy(s, DeployTarget())
     assert not any(c.path.startswith("/upload/") and c.status == 200 and "index" in c.path for c in fake.calls)
 
