@@ -78,7 +78,7 @@ def main() -> int:
         out = make_site(root / "dist", files=args.files, total_mb=args.mb)
         n = len(walk(out))
         fake = FakeFirebase(check_spec=False)
-        with fake.serve() as url:
+        with fake.serve():
             ctx = ProviderContext(root=root, settings={"site": "demo-site"},
                                   environ=fake.env())
             provider = FirebaseProvider(ctx)

@@ -23,7 +23,7 @@ def firebase_project(root: Path) -> Path:
 def test_channels_list_and_delete(moai: Run, tmp_path: Path) -> None:
     root = firebase_project(tmp_path)
     fake = FakeFirebase()
-    with fake.serve() as url:
+    with fake.serve():
         env = fake.env()
         r = moai("deploy", "--branch", "feat-a", "--no-health-check", "--json", cwd=root, env=env)
         assert r.returncode == 0, r.stderr

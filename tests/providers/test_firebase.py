@@ -248,6 +248,24 @@ def test_ignore_globs_leave_files_out(tmp_path: Path, fake: FakeFirebase) -> Non
     assert "/app.js.map" not in files and "/index.html" in files and d.stats.files_total == 3
 
 
+def test_uploads_run_on_the_shared_upload_engine(tmp_path: Path, fake: FakeFirebase) -> None:
+    from moai_adk.artifacts import hashing
+    from moai_adk.providers._upload import Uploader
+    from moai_adk.providers.firebase.upload import GzipUploader
+
+    assert issubclass(GzipUploader, Uploader) and GzipUploader.algorithm == "sha256"
+    out = make_site(tmp_path, 3)
+    (out / "assets" / "copy.txt").write_text((out / "assets" / "f0.txt").read_text())  # same bytes, one upload
+    progress: list[tuple[int, int]] = []
+    d = firebase_provider(fake, tmp_path, progress=lambda f, b: progress.append((f, b))).deploy(snap(out), DeployTarget())
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    assert d.stats.files_uploaded == 3 and sorted(progress)[-1] == (2, 2 * len("file 0\n" * 3))
+    assert sum(f for f, _ in progress) == 4 and sum(b for _, b in progress) == sum(p.stat().st_size for p in files)
+    sent = {fake.blobs[h] for h in fake.uploaded}
+    assert sent == {hashing.deterministic_gzip(p.read_bytes()) for p in files}
+    assert d.stats.bytes_uploaded == sum(len(b) for b in sent)
+
+
 def test_a_file_changed_after_hashing_is_not_uploaded(tmp_path: Path, fake: FakeFirebase) -> None:
     out = make_site(tmp_path, 2)
     s = snap(out)

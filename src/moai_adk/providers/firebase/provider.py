@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...artifacts.snapshot import Limits
 from ...errors import NotFoundError, NotSupported, ProviderError, StateError, UsageError
 from .._http import run_concurrently
 from ..base import (
@@ -35,7 +36,6 @@ from ..base import (
     Deployment,
     DeployStats,
     DeployTarget,
-    Limits,
     Provider,
     ProviderContext,
 )

@@ -16,7 +16,7 @@ class Upload:
     """One hash the API asked for: the first file with it, and every file it stands for (progress)."""
 
     sha: str
-    abspath: str
+    abspath: str | None
     path: str
     files: int
     size: int
