@@ -77,11 +77,15 @@ class Credential:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
 
+    def _expiring(self) -> bool:
+        return self.expires_at is not None and self.clock() + EXPIRY_MARGIN >= self.expires_at
+
     def current(self) -> str:
         """The access token, exchanged again first when less than ``EXPIRY_MARGIN`` is left."""
-        if self.refresher is not None and self.expires_at is not None \
-                and self.clock() + EXPIRY_MARGIN >= self.expires_at:
-            self.refresh(self.token)
+        if self.refresher is not None and self._expiring():
+            with self._lock:  # one exchange, however many threads ask at once
+                if self._expiring():
+                    self.token, self.expires_at = self.refresher()
         return self.token
 
     def refresh(self, stale: str) -> str:
@@ -100,14 +104,15 @@ def refresh_token_credential(refresh_token: str, environ: Mapping[str, str],
     """Exchange ``FIREBASE_TOKEN`` (a refresh token) for an access token, as firebase-tools does."""
     base = (environ.get(OAUTH_URL_ENV) or DEFAULT_OAUTH_URL).rstrip("/")
     url = base + TOKEN_PATH
-    client = ApiClient(base, label="Google OAuth2 token endpoint", transport=transport, sleep=sleep, max_retries=3)
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token,
             "client_id": environ.get(CLIENT_ID_ENV) or FIREBASE_CLI_CLIENT_ID,
             "client_secret": environ.get(CLIENT_SECRET_ENV) or FIREBASE_CLI_CLIENT_SECRET}
 
     def fetch() -> tuple[str, float | None]:
         try:
-            resp = client.request("POST", TOKEN_PATH, data=form, expect={400, 401, 403})
+            with ApiClient(base, label="Google OAuth2 token endpoint", transport=transport, sleep=sleep,
+                           max_retries=3) as client:
+                resp = client.request("POST", TOKEN_PATH, data=form, expect={400, 401, 403})
         except PlatformUnavailable as exc:
             raise PlatformUnavailable(f"Cannot reach Google's token endpoint {url} to exchange {TOKEN_ENV} "
                                       f"({exc.message}).", hint=f"Check your network, or {OAUTH_URL_ENV}.") from exc
