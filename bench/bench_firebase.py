@@ -78,9 +78,9 @@ def main() -> int:
         out = make_site(root / "dist", files=args.files, total_mb=args.mb)
         n = len(walk(out))
         fake = FakeFirebase(check_spec=False)
-        with fake.serve() as url:
+        with fake.serve():
             ctx = ProviderContext(root=root, settings={"site": "demo-site"},
-                                  environ={"FIREBASE_TOKEN": "fb-token", "MOAI_FIREBASE_API_URL": url})
+                                  environ=fake.env())
             provider = FirebaseProvider(ctx)
             cache = root / ".moai" / "cache" / "hashes.bin"
             cold = run(provider, out, cache, fake)

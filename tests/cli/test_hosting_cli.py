@@ -23,8 +23,8 @@ def firebase_project(root: Path) -> Path:
 def test_channels_list_and_delete(moai: Run, tmp_path: Path) -> None:
     root = firebase_project(tmp_path)
     fake = FakeFirebase()
-    with fake.serve() as url:
-        env = {"FIREBASE_TOKEN": "fb-token", "MOAI_FIREBASE_API_URL": url}
+    with fake.serve():
+        env = fake.env()
         r = moai("deploy", "--branch", "feat-a", "--no-health-check", "--json", cwd=root, env=env)
         assert r.returncode == 0, r.stderr
         listing = json.loads(moai("channels", "list", "--json", cwd=root, env=env).stdout)

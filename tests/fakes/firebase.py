@@ -1,15 +1,20 @@
-"""A stateful fake of Firebase Hosting: the REST API (v1beta1), the upload host and
-Google's OAuth2 token endpoint, in one ``httpx`` handler.
+"""A stateful fake of Firebase Hosting: the REST API (v1beta1), the upload host,
+Google's OAuth2 token endpoint and the Cloud Functions v2 listing, in one ``httpx`` handler.
 
 State kept like the real service: sites, versions with their status machine
 (CREATED -> FINALIZED; ``populateFiles`` only while CREATED; finalize refused
 while a populated hash has not been uploaded), file contents stored by hash
 (each upload must be gzip whose SHA-256 is the hash in its URL), channels
 with releases and ``expireTime``, the ``live`` channel, ``versions:clone``
-operations (done on their first poll), access tokens issued for service-account
-JWTs (signature checked against the account's public key), and 429 bursts.
+operations (done on their first poll), access tokens (the API accepts only
+those its token endpoint issued, until they expire) issued for service-account
+JWTs (signature checked against the account's public key) and for refresh
+tokens sent with firebase-tools' OAuth client, deployed functions, and 429
+bursts. Time is the fake's own clock (``time()``, ``advance()``): channels
+whose ``expireTime`` has passed are deleted, as the real service does.
 
-Paths: ``/v1beta1/...`` API, ``/upload/...`` uploads, ``/oauth2/token`` tokens,
+Paths: ``/v1beta1/...`` API, ``/upload/...`` uploads, ``/oauth2/token`` and
+``/oauth2/v3/token`` tokens, ``/v2/projects/{p}/locations/-/functions`` functions,
 ``/__hosting/{site}/{channel}/...`` serves what a channel has released (its
 ``url``). Every API request is checked against the discovery document when
 ``../shared/provider-specs`` is present; a violation is answered 400 and
@@ -39,6 +44,10 @@ from .spec_check_discovery import DiscoveryDoc, SpecViolation
 
 SPEC = DiscoveryDoc.load("firebasehosting.v1beta1.discovery.json")
 V = "/v1beta1"
+REFRESH_TOKEN = "1//0fake-refresh-token-from-login-ci"
+CLI_CLIENT_ID = "563584335869-fgrhgmd47bqnekij5i8b5pr03ho849e6.apps.googleusercontent.com"
+CLI_CLIENT_SECRET = "j9iVZfS8kkCEFUPaAeJV0sAi"
+TOKEN_LIFETIME = 3599
 
 
 class _Err(Exception):
@@ -64,13 +73,21 @@ class Call:
     query: dict[str, list[str]]
     body: bytes
     status: int = 0
+    authorization: str = ""
 
 
 class FakeFirebase:
-    def __init__(self, base_url: str = "https://firebase.fake", *, tokens: tuple[str, ...] = ("fb-token",),
-                 project: str = "demo-project", sites: tuple[str, ...] = ("demo-site",), check_spec: bool = True) -> None:
+    def __init__(self, base_url: str = "https://firebase.fake", *, refresh_tokens: tuple[str, ...] = (REFRESH_TOKEN,),
+                 project: str = "demo-project", sites: tuple[str, ...] = ("demo-site",), check_spec: bool = True,
+                 start: dt.datetime | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.tokens = set(tokens)
+        self.refresh_tokens = set(refresh_tokens)
+        self.tokens: set[str] = set()  # access tokens the token endpoint issued
+        self.token_expiry: dict[str, float] = {}
+        self.token_grants: list[str] = []  # grant_type of every token issued
+        self.functions: list[dict[str, Any]] = []  # Cloud Functions v2 ``Function`` objects
+        self.start = (start or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+        self.offset = 0.0  # seconds the clock was advanced
         self.project = project
         self.spec = SPEC if check_spec else None
         self.sites: dict[str, Site] = {}
@@ -114,6 +131,39 @@ class FakeFirebase:
         return {"type": "service_account", "project_id": self.project, "private_key_id": uuid.uuid4().hex,
                 "private_key": pem, "client_email": email, "client_id": "1" * 21, "token_uri": self.token_uri}
 
+    def env(self) -> dict[str, str]:
+        """What a client needs to reach this fake with the refresh token it accepts."""
+        return {"FIREBASE_TOKEN": REFRESH_TOKEN, "MOAI_FIREBASE_API_URL": self.base_url,
+                "MOAI_GOOGLE_OAUTH_URL": self.base_url, "MOAI_FIREBASE_FUNCTIONS_URL": self.base_url}
+
+    def issue_token(self, grant: str = "test") -> str:
+        """A fresh access token, as the token endpoint hands out."""
+        with self.lock:
+            token = f"ya29.fake-{uuid.uuid4().hex}"
+            self.tokens.add(token)
+            self.token_expiry[token] = self.time() + TOKEN_LIFETIME
+            self.token_grants.append(grant)
+        return token
+
+    def add_function(self, fid: str, region: str = "us-central1", *, gen2: bool = True,
+                     service: str | None = None) -> dict[str, Any]:
+        """A deployed function; a 2nd-gen one runs on the Cloud Run service ``service`` (default: its id)."""
+        fn: dict[str, Any] = {"name": f"projects/{self.project}/locations/{region}/functions/{fid}",
+                              "environment": "GEN_2" if gen2 else "GEN_1", "state": "ACTIVE"}
+        if gen2:
+            fn["serviceConfig"] = {"service": f"projects/{self.project}/locations/{region}/services/{service or fid}",
+                                   "uri": f"https://{service or fid}-abc123-uc.a.run.app"}
+        self.functions.append(fn)
+        return fn
+
+    def time(self) -> float:
+        """The fake's clock, epoch seconds."""
+        return self.start.timestamp() + self._tick + self.offset
+
+    def advance(self, seconds: float) -> None:
+        with self.lock:
+            self.offset += seconds
+
     def count(self, method: str, pattern: str) -> int:
         rx = re.compile(pattern)
         return sum(1 for c in self.calls if c.method == method and rx.search(c.path))
@@ -126,8 +176,17 @@ class FakeFirebase:
     def _now(self, plus: int = 0) -> str:
         with self.lock:
             self._tick += 1
-            t = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=self._tick + plus)
+            t = dt.datetime.fromtimestamp(self.time() + plus, dt.UTC)
         return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _expire_channels(self) -> None:
+        now = self.time()
+        for site in self.sites.values():
+            for cid, chan in list(site.channels.items()):
+                expire = chan.get("expireTime")
+                if cid != "live" and expire and _epoch(expire) <= now:
+                    del site.channels[cid]
+                    site.releases.pop(cid, None)
 
     def _channel_obj(self, site: Site, cid: str, ttl: str | None) -> dict[str, Any]:
         now = self._now()
@@ -140,7 +199,8 @@ class FakeFirebase:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
-        call = Call(request.method, request.url.path, parse_qs(request.url.query.decode(), keep_blank_values=True), body)
+        call = Call(request.method, request.url.path, parse_qs(request.url.query.decode(), keep_blank_values=True), body,
+                    authorization=request.headers.get("authorization", ""))
         with self.lock:
             self.calls.append(call)
         try:
@@ -160,16 +220,23 @@ class FakeFirebase:
 
     def _auth(self, request: httpx.Request) -> None:
         auth = request.headers.get("authorization", "")
-        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+        token = auth[7:] if auth.startswith("Bearer ") else ""
+        with self.lock:
+            valid = token in self.tokens and self.token_expiry.get(token, float("inf")) > self.time()
+        if not valid:
             raise _Err(401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token.")
 
     def _dispatch(self, request: httpx.Request, call: Call) -> httpx.Response:
         path = call.path
-        if path == "/oauth2/token":
+        if path in ("/oauth2/token", "/oauth2/v3/token"):
             return self._token(call)
+        with self.lock:
+            self._expire_channels()
         if path.startswith("/__hosting/"):
             return self._serve(path)
         self._auth(request)
+        if path.startswith("/v2/"):
+            return self._functions(path, call.query)
         kind = "upload" if path.startswith("/upload/") else ("populate" if path.endswith(":populateFiles") else "api")
         if self._burst(kind):
             return httpx.Response(429, headers={"Retry-After": "0"},
@@ -429,6 +496,15 @@ class FakeFirebase:
         def refuse(why: str) -> httpx.Response:
             return httpx.Response(400, json={"error": "invalid_grant", "error_description": why})
 
+        if form.get("grant_type") == "refresh_token" and call.path == "/oauth2/v3/token":
+            if form.get("client_id") != CLI_CLIENT_ID or form.get("client_secret") != CLI_CLIENT_SECRET:
+                return httpx.Response(401, json={"error": "invalid_client", "error_description": "Unauthorized"})
+            if form.get("refresh_token") not in self.refresh_tokens or form["refresh_token"] in self.revoked:
+                return refuse("Bad Request")
+            return httpx.Response(200, json={"access_token": self.issue_token("refresh_token"),
+                                             "expires_in": TOKEN_LIFETIME, "token_type": "Bearer",
+                                             "scope": "https://www.googleapis.com/auth/cloud-platform "
+                                                      "https://www.googleapis.com/auth/firebase"})
         if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
             return httpx.Response(400, json={"error": "unsupported_grant_type", "error_description": "Bad grant type."})
         try:
@@ -450,10 +526,25 @@ class FakeFirebase:
             return refuse("Invalid JWT Signature.")
         if claims.get("aud") not in (self.token_uri, "https://oauth2.googleapis.com/token") or "https://www.googleapis.com/auth/firebase" not in claims.get("scope", ""):
             return refuse("Invalid JWT: wrong audience or scope.")
-        with self.lock:
-            token = f"ya29.fake-{uuid.uuid4().hex}"
-            self.tokens.add(token)
-        return httpx.Response(200, json={"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+        token = self.issue_token("jwt-bearer")
+        return httpx.Response(200, json={"access_token": token, "expires_in": TOKEN_LIFETIME, "token_type": "Bearer"})
+
+    def _functions(self, path: str, query: dict[str, list[str]]) -> httpx.Response:
+        """``GET /v2/projects/{p}/locations/{loc}/functions`` (``-``: every region), 2 per page."""
+        m = re.fullmatch(r"/v2/projects/([^/]+)/locations/([^/]+)/functions", path)
+        if not m:
+            raise _Err(404, "NOT_FOUND", f"No such method {path}.")
+        if m.group(1) != self.project:
+            raise _Err(403, "PERMISSION_DENIED", f"Permission denied on resource project {m.group(1)}.")
+        unknown = set(query) - {"pageSize", "pageToken", "filter", "orderBy"}
+        if unknown:
+            raise _Err(400, "INVALID_ARGUMENT", f"Unknown query parameter(s) {sorted(unknown)}.")
+        fns = [f for f in self.functions if m.group(2) == "-" or f["name"].split("/")[3] == m.group(2)]
+        start = int((query.get("pageToken") or ["0"])[-1] or 0)
+        out: dict[str, Any] = {"functions": fns[start:start + 2]}
+        if start + 2 < len(fns):
+            out["nextPageToken"] = str(start + 2)
+        return httpx.Response(200, json=out)
 
     def _serve(self, path: str) -> httpx.Response:
         parts = path.split("/", 4)
@@ -482,15 +573,20 @@ class FakeFirebase:
                 self.base_url = old
 
 
+def _epoch(rfc3339: str) -> float:
+    return dt.datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).timestamp()
+
+
 def firebase_provider(fake: FakeFirebase, root: Any, *, settings: dict[str, Any] | None = None,
                       environ: dict[str, str] | None = None, **ctx: Any) -> Any:
-    """A ``FirebaseProvider`` wired to ``fake`` (token auth unless ``environ`` says otherwise)."""
+    """A ``FirebaseProvider`` wired to ``fake`` and its clock (``FIREBASE_TOKEN`` auth unless ``environ``
+    says otherwise)."""
     from moai_adk.providers.base import ProviderContext
     from moai_adk.providers.firebase import FirebaseProvider
 
-    env = {"FIREBASE_TOKEN": "fb-token", "MOAI_FIREBASE_API_URL": fake.base_url}
+    env = fake.env()
     if environ is not None:
-        env = {"MOAI_FIREBASE_API_URL": fake.base_url, **environ}
+        env = {k: v for k, v in env.items() if k != "FIREBASE_TOKEN"} | environ
     ctx.setdefault("sleep", lambda _s: None)
     return FirebaseProvider(ProviderContext(root=root, settings=dict(settings or {"site": "demo-site"}),
-                                            environ=env, transport=fake.transport(), **ctx))
+                                            environ=env, transport=fake.transport(), **ctx), clock=fake.time)

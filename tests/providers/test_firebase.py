@@ -88,8 +88,6 @@ def test_preview_channel_ttl(tmp_path: Path, fake: FakeFirebase) -> None:
     create = [c for c in fake.calls if c.method == "POST" and c.path.endswith("/channels")]
     assert create[0].query["channelId"] == ["staging"] and json.loads(create[0].body) == {"ttl": "604800s"}
     assert d.extra["expire_time"]
-    provider.deploy(snap(out), DeployTarget(environment="staging"))
-    assert fake.count("PATCH", r"/channels/staging$") == 0  # no --expires: the channel keeps its TTL
     d3 = provider.deploy(snap(out), DeployTarget(environment="staging", expires="2d"))
     patch = [c for c in fake.calls if c.method == "PATCH" and c.path.endswith("/channels/staging")]
     assert json.loads(patch[0].body) == {"ttl": "172800s"} and patch[0].query["updateMask"] == ["ttl"]
@@ -98,6 +96,37 @@ def test_preview_channel_ttl(tmp_path: Path, fake: FakeFirebase) -> None:
     firebase_provider(fake2, tmp_path).deploy(snap(out), DeployTarget(branch="pr-7", expires="12h"))
     body = [json.loads(c.body) for c in fake2.calls if c.method == "POST" and c.path.endswith("/channels")]
     assert body == [{"ttl": "43200s"}]
+
+
+def test_redeploy_on_day_6_extends_the_channel_so_it_does_not_vanish_next_day(tmp_path: Path,
+                                                                              fake: FakeFirebase) -> None:
+    out = make_site(tmp_path, 3)
+    provider = firebase_provider(fake, tmp_path)
+    provider.deploy(snap(out), DeployTarget(environment="preview", branch="pr-9"))
+    fake.advance(6 * 86400)
+    d = provider.deploy(snap(out), DeployTarget(environment="preview", branch="pr-9"))
+    patch = [c for c in fake.calls if c.method == "PATCH" and c.path.endswith("/channels/pr-9")]
+    assert len(patch) == 1 and json.loads(patch[0].body) == {"ttl": "604800s"}
+    assert patch[0].query["updateMask"] == ["ttl"]
+    fake.advance(2 * 86400)  # day 8: without the renewal the channel would have expired on day 7
+    assert get(fake, d.url + "/")[1] == "<h1>home</h1>"
+    assert "pr-9" in [c["id"] for c in provider.list_channels()]
+    fake.advance(6 * 86400)  # day 14: 8 days after the last deploy, the renewed TTL has run out
+    assert "pr-9" not in [c["id"] for c in provider.list_channels()]
+
+
+def test_a_channel_with_more_time_left_than_the_ttl_keeps_it(tmp_path: Path, fake: FakeFirebase) -> None:
+    out = make_site(tmp_path, 3)
+    provider = firebase_provider(fake, tmp_path)
+    provider.deploy(snap(out), DeployTarget(environment="preview", branch="long", expires="30d"))
+    fake.advance(86400)
+    provider.deploy(snap(out), DeployTarget(environment="preview", branch="long"))  # 29 days left > 7 days
+    assert fake.count("PATCH", r"/channels/long$") == 0
+    fake.sites["demo-site"].channels["long"].pop("expireTime")  # a channel that never expires
+    provider.deploy(snap(out), DeployTarget(environment="preview", branch="long"))
+    assert fake.count("PATCH", r"/channels/long$") == 0
+    provider.deploy(snap(out), DeployTarget(environment="preview", branch="long", expires="3d"))
+    assert fake.count("PATCH", r"/channels/long$") == 1
 
 
 @pytest.mark.parametrize("bad", ["7x", "0d", "31d", "soon"])
@@ -221,11 +250,29 @@ def test_ignore_globs_leave_files_out(tmp_path: Path, fake: FakeFirebase) -> Non
     assert "/app.js.map" not in files and "/index.html" in files and d.stats.files_total == 3
 
 
+def test_uploads_run_on_the_shared_upload_engine(tmp_path: Path, fake: FakeFirebase) -> None:
+    from moai_adk.artifacts import hashing
+    from moai_adk.providers._upload import Uploader
+    from moai_adk.providers.firebase.upload import GzipUploader
+
+    assert issubclass(GzipUploader, Uploader) and GzipUploader.algorithm == "sha256"
+    out = make_site(tmp_path, 3)
+    (out / "assets" / "copy.txt").write_text((out / "assets" / "f0.txt").read_text())  # same bytes, one upload
+    progress: list[tuple[int, int]] = []
+    d = firebase_provider(fake, tmp_path).deploy(snap(out), DeployTarget(), lambda f, b: progress.append((f, b)))
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    assert d.stats.files_uploaded == 3 and sorted(progress)[-1] == (2, 2 * len("file 0\n" * 3))
+    assert sum(f for f, _ in progress) == 4 and sum(b for _, b in progress) == sum(p.stat().st_size for p in files)
+    sent = {fake.blobs[h] for h in fake.uploaded}
+    assert sent == {hashing.deterministic_gzip(p.read_bytes()) for p in files}
+    assert d.stats.bytes_uploaded == sum(len(b) for b in sent)
+
+
 def test_a_file_changed_after_hashing_is_not_uploaded(tmp_path: Path, fake: FakeFirebase) -> None:
     out = make_site(tmp_path, 2)
     s = snap(out)
     (out / "index.html").write_text("edited during deploy")
-    with pytest.raises(IntegrityError, match="changed after it was hashed"):
+    with pytest.raises(IntegrityError, match="index.html changed while deploying"):
         firebase_provider(fake, tmp_path).deploy(s, DeployTarget())
     assert not any(c.path.startswith("/upload/") and c.status == 200 and "index" in c.path for c in fake.calls)
 

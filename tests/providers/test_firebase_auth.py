@@ -1,17 +1,19 @@
-"""Firebase credentials: service-account keys exchanged at the (fake) token endpoint,
-FIREBASE_TOKEN, and the errors for missing, wrong, revoked and expired credentials."""
+"""Firebase credentials: service-account keys and FIREBASE_TOKEN refresh tokens exchanged at the
+(fake) token endpoints, access tokens kept until they expire, and the errors for missing, wrong,
+revoked and expired credentials."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 
 from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.errors import AuthError
 from moai_adk.providers.base import DeployTarget
-from tests.fakes.firebase import FakeFirebase, firebase_provider
+from tests.fakes.firebase import CLI_CLIENT_ID, REFRESH_TOKEN, TOKEN_LIFETIME, FakeFirebase, firebase_provider
 
 
 def site(tmp_path: Path) -> Path:
@@ -88,13 +90,61 @@ def test_unusable_key_files(tmp_path: Path, content: str | None, match: str) -> 
         provider.link()
 
 
-def test_wrong_access_token_names_firebase_token(tmp_path: Path) -> None:
+def api_calls(fake: FakeFirebase) -> list[str]:
+    return [c.authorization for c in fake.calls if c.path.startswith(("/v1beta1/", "/upload/"))]
+
+
+def test_firebase_token_is_a_refresh_token_exchanged_as_firebase_tools_does(tmp_path: Path) -> None:
     fake = FakeFirebase()
-    provider = firebase_provider(fake, tmp_path, environ={"FIREBASE_TOKEN": "ya29.expired"})
+    d = firebase_provider(fake, tmp_path).deploy(take_snapshot(site(tmp_path), ("gzip-sha256",)), DeployTarget())
+    assert d.state == "ready" and fake.violations == []
+    exchange = [c for c in fake.calls if c.path == "/oauth2/v3/token"]
+    assert len(exchange) == 1 and exchange[0].method == "POST" and exchange[0].authorization == ""
+    form = {k: v[-1] for k, v in parse_qs(exchange[0].body.decode()).items()}
+    assert form["grant_type"] == "refresh_token" and form["refresh_token"] == REFRESH_TOKEN
+    assert form["client_id"] == CLI_CLIENT_ID and form["client_secret"]
+    sent = api_calls(fake)
+    assert sent and set(sent) == {f"Bearer {next(iter(fake.tokens))}"}
+    assert not any(REFRESH_TOKEN in c.authorization for c in fake.calls)  # never used as an access token
+    assert all(c.status != 401 for c in fake.calls)
+
+
+def test_the_access_token_is_kept_until_it_nearly_expires(tmp_path: Path) -> None:
+    fake = FakeFirebase()
+    out = site(tmp_path)
+    provider = firebase_provider(fake, tmp_path)
+    provider.deploy(take_snapshot(out, ("gzip-sha256",)), DeployTarget())
+    fake.advance(TOKEN_LIFETIME - 16 * 60)  # 16 minutes left: still used
+    provider.list_deployments()
+    assert fake.count("POST", r"^/oauth2/v3/token$") == 1
+    fake.advance(2 * 60)  # 14 minutes left: exchanged again before the next request, no 401 on the way
+    provider.list_deployments()
+    assert fake.count("POST", r"^/oauth2/v3/token$") == 2
+    assert all(c.status != 401 for c in fake.calls) and len(set(api_calls(fake))) == 2
+
+
+@pytest.mark.parametrize(("token", "extra"), [("1//0revoked", ""), ("ya29.an-access-token", "looks like an access token")])
+def test_a_refused_firebase_token_explains_service_accounts(tmp_path: Path, token: str, extra: str) -> None:
+    fake = FakeFirebase()
+    fake.revoked.add("1//0revoked")
+    provider = firebase_provider(fake, tmp_path, environ={"FIREBASE_TOKEN": token})
     with pytest.raises(AuthError) as info:
         provider.deploy(take_snapshot(site(tmp_path), ("gzip-sha256",)), DeployTarget())
-    assert "FIREBASE_TOKEN" in info.value.message and "refused" in info.value.message
-    assert "FIREBASE_TOKEN" in (info.value.hint or "") and info.value.status == 401
+    msg, hint = info.value.message, info.value.hint or ""
+    assert "FIREBASE_TOKEN" in msg and "refused" in msg and "invalid_grant" in msg and "firebase login:ci" in msg
+    assert extra in msg and info.value.status == 400
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in hint and "service account" in hint
+    assert not any(c.path.startswith("/v1beta1/") for c in fake.calls)  # nothing reached the API
+
+
+def test_the_oauth_client_can_be_overridden_like_firebase_tools(tmp_path: Path) -> None:
+    fake = FakeFirebase()
+    provider = firebase_provider(fake, tmp_path, environ={"FIREBASE_TOKEN": REFRESH_TOKEN,
+                                                          "FIREBASE_CLIENT_ID": "another-client"})
+    with pytest.raises(AuthError, match="invalid_client"):
+        provider.link()
+    form = parse_qs(fake.calls[-1].body.decode())
+    assert form["client_id"] == ["another-client"]
 
 
 def test_expired_service_account_token_is_refreshed_once(tmp_path: Path) -> None:

@@ -11,12 +11,11 @@ import pytest
 from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.errors import BuildError, ConfigError, UsageError
 from moai_adk.providers.base import DeployTarget
-from moai_adk.providers.firebase.config import find_schema, load_project
+from moai_adk.providers.firebase.config import load_project, packaged_schema
 from moai_adk.providers.firebase.serving import IgnoreMatcher, channel_id, parse_ttl, serving_config
 from tests.fakes.firebase import FakeFirebase, firebase_provider
 
-HAVE_SCHEMA = find_schema({}) is not None
-needs_schema = pytest.mark.skipif(not HAVE_SCHEMA, reason="../shared/provider-specs/firebase-config.schema.json is absent")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write(root: Path, name: str, data: object) -> Path:
@@ -25,7 +24,29 @@ def write(root: Path, name: str, data: object) -> Path:
     return path
 
 
-@needs_schema
+def test_the_schema_ships_in_the_package_and_package_data_names_only_what_exists() -> None:
+    import tomllib
+    from importlib import resources
+
+    schema = resources.files("moai_adk.providers.firebase").joinpath("firebase-config.schema.json")
+    assert schema.is_file() and json.loads(schema.read_text())["$schema"].startswith("http://json-schema.org/")
+    assert packaged_schema()["definitions"]["HostingSingle"]
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["moai_adk"]
+    package = REPO / "src" / "moai_adk"
+    matched = {pattern: sorted(p.relative_to(package).as_posix() for p in package.glob(pattern) if p.is_file())
+               for pattern in patterns}
+    assert all(matched.values()), f"package-data patterns that match nothing: {[k for k, v in matched.items() if not v]}"
+    assert any("providers/firebase/firebase-config.schema.json" in files for files in matched.values())
+
+
+def test_an_installed_copy_validates_with_the_packaged_schema(tmp_path: Path) -> None:
+    write(tmp_path, "firebase.json", {"hosting": {"public": "dist", "rewrites": [{"source": "**", "destinaton": "/"}]}})
+    with pytest.raises(ConfigError, match=r"checked against firebase-config\.schema\.json"):
+        load_project(tmp_path, {"site": "s"}, {})  # no override, no ../shared: the package's own copy
+    write(tmp_path, "firebase.json", {"hosting": {"public": "dist", "cleanUrls": True}})
+    assert load_project(tmp_path, {"site": "s"}, {}).checked_with == "schema"
+
+
 @pytest.mark.parametrize(("hosting", "where"), [
     ({"public": "dist", "rewrites": [{"source": "**", "destination": 5}]}, "hosting.rewrites[0].destination"),
     ({"public": "dist", "cleanUrl": True}, "hosting.cleanUrl"),

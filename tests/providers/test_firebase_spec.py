@@ -53,7 +53,7 @@ def test_validator_rejects(method: str, path: str, query: dict[str, list[str]], 
 def test_fake_answers_a_spec_violation_with_400_and_records_it() -> None:
     fake = FakeFirebase()
     with httpx.Client(transport=fake.transport(), base_url=fake.base_url,
-                      headers={"Authorization": "Bearer fb-token"}) as client:
+                      headers={"Authorization": f"Bearer {fake.issue_token()}"}) as client:
         bad = client.post("/v1beta1/projects/-/sites/demo-site/versions", json={"status": "CREATED", "colour": "red"})
         good = client.post("/v1beta1/projects/-/sites/demo-site/versions", json={"status": "CREATED"})
     assert bad.status_code == 400 and "spec violation" in bad.json()["error"]["message"]

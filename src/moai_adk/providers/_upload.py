@@ -5,7 +5,9 @@ take its inlined bytes), check it still has the hash the manifest promised
 (a file rebuilt during a deploy must not be published under an old hash),
 send it with bounded adaptive concurrency, and count files and bytes for
 ``DeployStats`` and the progress bar. An adapter subclasses ``Uploader``
-and implements ``send`` (one HTTP request) and ``path_of``.
+and implements ``send`` (one HTTP request) and ``path_of``; it may override
+``transform`` (the bytes as sent, e.g. gzipped, whose digest is the hash) and
+``units`` (what one upload counts for on the progress bar).
 """
 
 from __future__ import annotations
@@ -45,6 +47,14 @@ class Uploader(Generic[E]):
     def send(self, entry: E, data: bytes) -> None:
         raise NotImplementedError
 
+    def transform(self, data: bytes) -> bytes:
+        """The bytes as sent (and hashed); the file's own bytes unless overridden."""
+        return data
+
+    def units(self, entry: E, sent: bytes) -> tuple[int, int]:
+        """(files, bytes) one finished upload adds to the progress bar."""
+        return 1, len(sent)
+
     def upload(self, entries: list[E]) -> None:
         # each request already waits out its own Retry-After; the window shrinks to a quarter at most
         run_concurrently(entries, self._one, concurrency=self.concurrency, throttled=self.api.throttled,
@@ -57,7 +67,7 @@ class Uploader(Generic[E]):
             self.stats.files_uploaded += 1
             self.stats.bytes_uploaded += len(data)
         if self.progress is not None:
-            self.progress(1, len(data))
+            self.progress(*self.units(entry, data))
 
     def read(self, entry: E) -> bytes:
         if entry.data is not None:
@@ -66,6 +76,7 @@ class Uploader(Generic[E]):
             assert entry.abspath is not None
             with open(entry.abspath, "rb") as fh:
                 data = fh.read()
+        data = self.transform(data)
         digest: Any = hashlib.new(self.algorithm, data)
         if digest.hexdigest() != entry.sha:
             raise IntegrityError(

@@ -1,7 +1,8 @@
 """Thin client of the Firebase Hosting REST API (v1beta1) over ``ApiClient``.
 
 One method per API call moai-adk makes; resource names use the
-``projects/-/sites/{site}`` form. A 401 from a service-account token gets one
+``projects/-/sites/{site}`` form. Each request carries the credential's
+current access token (renewed shortly before it expires); a 401 gets one
 fresh token and one retry; any other auth failure becomes an ``AuthError``
 naming the credential's source.
 """
@@ -30,7 +31,7 @@ class HostingApi:
         self.credential = credential
         self.sleep = sleep or time.sleep
         self.client = ApiClient(
-            base_url, label="Firebase Hosting", token=credential.token, token_env=credential.source,
+            base_url, label="Firebase Hosting", token_env=credential.source,
             transport=transport, sleep=sleep,
             link_hint=f"Check that the site '{site}' exists in your Firebase project ([platforms.firebase] site in moai.toml).",
         )
@@ -44,16 +45,18 @@ class HostingApi:
         self.client.close()
 
     # -- plumbing -------------------------------------------------------
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        sent = self.credential.token
+    def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
+                **kwargs: Any) -> httpx.Response:
+        sent = self.credential.current()
         try:
-            return self.client.request(method, url, **kwargs)
+            return self.client.request(method, url, headers={**(headers or {}), "Authorization": f"Bearer {sent}"},
+                                       **kwargs)
         except AuthError as exc:
             if exc.status == 401 and self.credential.refresher is not None:
                 fresh = self.credential.refresh(sent)
-                self.client.client.headers["Authorization"] = f"Bearer {fresh}"
                 try:
-                    return self.client.request(method, url, **kwargs)
+                    return self.client.request(method, url, headers={**(headers or {}),
+                                                                     "Authorization": f"Bearer {fresh}"}, **kwargs)
                 except AuthError as again:
                     exc = again
             raise self._auth_error(exc, method, url) from exc

@@ -1,10 +1,11 @@
 """``firebase.json`` and ``.firebaserc``: reading, validation, site selection, hooks.
 
-Validation runs before anything else a deploy does. It uses the published JSON
-Schema of ``firebase.json`` when that file can be found (``MOAI_FIREBASE_SCHEMA``
-or ``<repo>/../shared/provider-specs/firebase-config.schema.json``); otherwise
-a smaller built-in structural check of the ``hosting`` section runs. Either
-way an error names the file and the JSON path of the offending key, e.g.
+Validation runs before anything else a deploy does. It uses the JSON Schema of
+``firebase.json`` that firebase-tools publishes, shipped inside this package
+(``firebase-config.schema.json`` beside this module; ``MOAI_FIREBASE_SCHEMA``
+names another file). When that override names no file, a smaller built-in
+structural check of the ``hosting`` section runs. Either way an error names
+the file and the JSON path of the offending key, e.g.
 ``firebase.json: hosting.rewrites[1].destination``.
 """
 
@@ -14,6 +15,8 @@ import json
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,6 @@ FIREBASE_JSON = "firebase.json"
 FIREBASERC = ".firebaserc"
 SCHEMA_ENV = "MOAI_FIREBASE_SCHEMA"
 SCHEMA_NAME = "firebase-config.schema.json"
-_REPO_SPECS = Path(__file__).resolve().parents[4].parent / "shared" / "provider-specs"
 
 # Keys of one hosting entry (firebase-config.schema.json, definitions.HostingSingle).
 HOSTING_KEYS: dict[str, tuple[type, ...]] = {
@@ -60,12 +62,21 @@ def json_path(parts: Any) -> str:
     return out or "(top level)"
 
 
+def packaged_schema() -> dict[str, Any]:
+    """The firebase.json JSON Schema shipped in this package (package data)."""
+    return dict(_packaged_schema())
+
+
+@cache
+def _packaged_schema() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath(SCHEMA_NAME).read_text(encoding="utf-8")
+    return dict(json.loads(text))
+
+
 def find_schema(environ: Mapping[str, str]) -> Path | None:
+    """The schema file ``MOAI_FIREBASE_SCHEMA`` names, or None for the packaged one."""
     override = environ.get(SCHEMA_ENV)
-    if override:
-        return Path(override)
-    candidate = _REPO_SPECS / SCHEMA_NAME
-    return candidate if candidate.is_file() else None
+    return Path(override) if override else None
 
 
 def _read_json(path: Path) -> Any:
@@ -110,11 +121,21 @@ def _best_error(errors: list[Any]) -> Any:
     return err
 
 
-def validate_with_schema(data: Any, path: Path, schema_path: Path) -> None:
+@cache
+def _packaged_validator() -> Any:
     import jsonschema
 
-    schema = _read_json(schema_path)
-    validator = jsonschema.Draft7Validator(schema)
+    return jsonschema.Draft7Validator(_packaged_schema())
+
+
+def validate_with_schema(data: Any, path: Path, schema_path: Path | None = None) -> None:
+    """Check against ``schema_path``, or the packaged schema when None."""
+    import jsonschema
+
+    if schema_path is None:
+        validator, schema_name = _packaged_validator(), SCHEMA_NAME
+    else:
+        validator, schema_name = jsonschema.Draft7Validator(_read_json(schema_path)), schema_path.name
     errors = list(validator.iter_errors(data))
     if not errors:
         return
@@ -127,18 +148,18 @@ def validate_with_schema(data: Any, path: Path, schema_path: Path) -> None:
             parts.append(extra[0])
             where = json_path(parts)
             raise ConfigError(
-                f"{path}: `{where}` is not a known key here (checked against {schema_path.name}).",
+                f"{path}: `{where}` is not a known key here (checked against {schema_name}).",
                 hint=f"Remove or rename `{extra[0]}` in {path.name}; allowed keys here: {', '.join(sorted(allowed))}.",
             )
     where = json_path(parts)
     raise ConfigError(
-        f"{path}: `{where}` is invalid: {err.message} (checked against {schema_path.name}).",
+        f"{path}: `{where}` is invalid: {err.message} (checked against {schema_name}).",
         hint=f"Edit `{where}` in {path.name} (see https://firebase.google.com/docs/hosting/full-config).",
     )
 
 
 def validate_builtin(data: Any, path: Path) -> None:
-    """Structural check of the ``hosting`` section, used when the schema file is absent."""
+    """Structural check of the ``hosting`` section, used when the schema file named by the override is absent."""
 
     def fail(parts: list[Any], what: str, fix: str) -> ConfigError:
         return ConfigError(f"{path}: `{json_path(parts)}` {what} (built-in check; the JSON Schema was not found).", hint=fix)
@@ -174,7 +195,10 @@ def validate_builtin(data: Any, path: Path) -> None:
 def validate(data: Any, path: Path, environ: Mapping[str, str]) -> str:
     """Validate ``firebase.json`` data; returns which check ran."""
     schema = find_schema(environ)
-    if schema is not None and schema.is_file():
+    if schema is None:
+        validate_with_schema(data, path)
+        return "schema"
+    if schema.is_file():
         validate_with_schema(data, path, schema)
         return "schema"
     validate_builtin(data, path)

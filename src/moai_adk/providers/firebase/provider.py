@@ -12,24 +12,27 @@ Promotion of a version of this site releases that same finalized version on
 version to belong to the parent's site, so no copy is needed, as
 ``hosting:clone`` also does within one site); a version of another site
 (``sites/OTHER/versions/ID``) is first copied with ``versions:clone``.
+
+Redeploying to an existing preview channel renews its TTL as firebase-tools
+does (``PATCH channels/{id}?updateMask=ttl``): when ``--expires`` is given, or
+when less time is left than the TTL asked for (7 days by default).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...artifacts import hashing
-from ...errors import IntegrityError, NotFoundError, ProviderError, StateError, UsageError
+from ...artifacts.snapshot import Limits
+from ...errors import NotFoundError, ProviderError, StateError, UsageError
 from .._http import run_concurrently
 from ..base import (
     Deployment,
     DeployStats,
     DeployTarget,
-    Limits,
     LinkResult,
     ProgressFn,
     Provider,
@@ -37,9 +40,19 @@ from ..base import (
 )
 from ..capabilities import Channels, Hosting
 from .api import HostingApi
-from .auth import resolve_credential
+from .auth import Clock, resolve_credential
 from .config import FirebaseProject, load_project, run_hooks
-from .serving import IgnoreMatcher, channel_id, parse_ttl, serving_config
+from .functions import DEFAULT_FUNCTIONS_URL, FUNCTIONS_URL_ENV, RewriteResolver, list_functions
+from .serving import (
+    channel_id,
+    has_function_rewrite,
+    hosting_ignores,
+    parse_ttl,
+    rfc3339_seconds,
+    serving_config,
+    ttl_seconds,
+)
+from .upload import GzipUploader, Upload
 
 if TYPE_CHECKING:
     from ...artifacts.snapshot import Snapshot, SnapshotFile
@@ -57,8 +70,9 @@ class FirebaseProvider(Provider, Hosting, Channels):
     credential_envs = ("FIREBASE_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS")
     limits = Limits(max_file_size=2 * 1024**3 - 1)
 
-    def __init__(self, ctx: ProviderContext) -> None:
+    def __init__(self, ctx: ProviderContext, *, clock: Clock = time.time) -> None:
         super().__init__(ctx)
+        self.clock = clock  # epoch seconds: token expiry and preview-channel TTLs
         self._project: FirebaseProject | None = None
         self._api: HostingApi | None = None
 
@@ -74,7 +88,8 @@ class FirebaseProvider(Provider, Hosting, Channels):
     def api(self) -> HostingApi:
         if self._api is None:
             site = self.project.site
-            credential = resolve_credential(self.ctx.environ, self.ctx.transport)
+            credential = resolve_credential(self.ctx.environ, self.ctx.transport, clock=self.clock,
+                                            sleep=self.ctx.sleep)
             base = self.ctx.environ.get(API_URL_ENV) or DEFAULT_API_URL
             self._api = HostingApi(base, site, credential, transport=self.ctx.transport, sleep=self.ctx.sleep)
         return self._api
@@ -92,7 +107,24 @@ class FirebaseProvider(Provider, Hosting, Channels):
         return run_hooks(self.project, phase, self.ctx.environ, echo)
 
     def serving_config(self) -> dict[str, Any]:
+        """firebase.json as a ``ServingConfig``, without looking functions up (``deploy`` does)."""
         return serving_config(self.project.hosting)
+
+    def _resolver(self) -> RewriteResolver:
+        """Looks up the project's functions when a ``function`` rewrite needs it (once per deploy)."""
+
+        def lister() -> Any:
+            project = self.project.project
+            if not project:  # the site's name carries its project (number)
+                name = str((self.api.get_site() or {}).get("name", ""))
+                project = name.split("/")[1] if name.startswith("projects/") else None
+            if not project:
+                return None
+            base = self.ctx.environ.get(FUNCTIONS_URL_ENV) or DEFAULT_FUNCTIONS_URL
+            return list_functions(base, project, self.api.credential, transport=self.ctx.transport,
+                                  sleep=self.ctx.sleep)
+
+        return RewriteResolver(lister)
 
     def public_dir(self) -> Path | None:
         """firebase.json ``hosting.public`` as a folder under the project root (None when unset)."""
@@ -102,8 +134,7 @@ class FirebaseProvider(Provider, Hosting, Channels):
     # -- deploy ----------------------------------------------------------
     def deploy(self, snapshot: Snapshot, target: DeployTarget, progress: ProgressFn | None = None) -> Deployment:
         project = self.project
-        config = serving_config(project.hosting)
-        ignored = IgnoreMatcher(project.hosting.get("ignore"))
+        ignored = hosting_ignores(project.hosting)
         files = [f for f in snapshot.files if not ignored(f.path)]
         channel = ttl = None
         explicit_ttl = False
@@ -111,6 +142,7 @@ class FirebaseProvider(Provider, Hosting, Channels):
             channel = channel_id(target.branch or target.environment)
             ttl, explicit_ttl = parse_ttl(target.expires)
         api = self.api
+        config = serving_config(project.hosting, resolve=self._resolver() if has_function_rewrite(project.hosting) else None)
         stats = DeployStats(files_total=len(files))
         labels = {"deployment-tool": "moai-adk"}
         version = api.create_version(labels)
@@ -128,7 +160,7 @@ class FirebaseProvider(Provider, Hosting, Channels):
         chan = api.get_channel(channel)
         if chan is None:
             chan = api.create_channel(channel, ttl)
-        elif explicit_ttl:
+        elif self._renew_ttl(chan, ttl, explicit_ttl):
             chan = api.set_channel_ttl(channel, ttl)
         api.release(channel, api.version_name(version_id), target.message)
         stats.requests = api.request_count
@@ -136,6 +168,13 @@ class FirebaseProvider(Provider, Hosting, Channels):
         return Deployment(id=version_id, state="ready", url=chan.get("url"), health_url=chan.get("url"),
                           production_url=self._live_url(), target=target.environment,
                           created_at=finalized.get("createTime"), stats=stats, extra=extra)
+
+    def _renew_ttl(self, chan: dict[str, Any], ttl: str, explicit: bool) -> bool:
+        """firebase-tools' rule: an expiring channel gets the TTL again when asked to, or when less is left."""
+        expire = chan.get("expireTime")
+        if not expire:  # a channel that never expires changes only on --expires
+            return explicit
+        return explicit or rfc3339_seconds(str(expire)) - self.clock() < ttl_seconds(ttl)
 
     def _populate(self, version_id: str, files: list[SnapshotFile]) -> tuple[set[str], str]:
         manifest = [("/" + f.path, f.hashes["gzip-sha256"]) for f in files]
@@ -164,26 +203,12 @@ class FirebaseProvider(Provider, Hosting, Channels):
             done = [f for h, group in groups.items() if h not in required for f in group]
             if done:
                 progress(len(done), sum(f.size for f in done))
-
-        def send(file_hash: str) -> int:
-            f = groups[file_hash][0]
-            with open(f.abspath, "rb") as fh:
-                gz = hashing.deterministic_gzip(fh.read())
-            if hashlib.sha256(gz).hexdigest() != file_hash:
-                raise IntegrityError(f"{f.abspath} changed after it was hashed for this deploy.",
-                                     hint="Let the build finish before deploying, then re-run the deploy.")
-            self.api.upload(upload_url, file_hash, gz)
-            return len(gz)
-
-        def sent(file_hash: str, nbytes: int) -> None:
-            stats.files_uploaded += 1
-            stats.bytes_uploaded += nbytes
-            if progress:
-                group = groups[file_hash]
-                progress(len(group), sum(f.size for f in group))
-
-        run_concurrently(sorted(required), send, concurrency=self.ctx.concurrency or 16,
-                         throttled=self.api.client.throttled, on_done=sent)
+        entries = [Upload(sha=h, abspath=groups[h][0].abspath, path=groups[h][0].path, files=len(groups[h]),
+                           size=sum(f.size for f in groups[h])) for h in sorted(required)]
+        uploader = GzipUploader(self.api, upload_url, self.ctx.concurrency or 16, progress)
+        uploader.upload(entries)
+        stats.files_uploaded += uploader.stats.files_uploaded
+        stats.bytes_uploaded += uploader.stats.bytes_uploaded
 
     # -- production pointer ---------------------------------------------
     def _live_url(self) -> str:

@@ -5,20 +5,30 @@ Mapping (discovery doc ``ServingConfig``): ``source``/``glob`` -> ``glob``,
 ``regex`` -> ``regex``; rewrite ``destination`` -> ``path``; redirect
 ``destination`` -> ``location`` and ``type`` -> ``statusCode``; header lists
 ``[{key, value}]`` -> a map; ``trailingSlash`` true/false -> ``ADD``/``REMOVE``;
-``cleanUrls``, ``appAssociation`` and ``i18n`` are copied.
+``cleanUrls``, ``appAssociation`` and ``i18n`` are copied. A ``function``
+rewrite goes through ``resolve`` (see ``functions.RewriteResolver``: a
+2nd-gen function becomes ``run: {serviceId, region}``); without it, it stays
+``function`` + ``functionRegion``.
+
+The files of the public folder are filtered as firebase-tools lists them:
+its built-in ignores (``DEFAULT_IGNORES``) plus ``hosting.ignore``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from ...errors import ConfigError, UsageError
+from ...errors import ConfigError, ProviderError, UsageError
 
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600
 MAX_TTL_SECONDS = 30 * 24 * 3600
 RUN_DEFAULT_REGION = "us-central1"
+# What firebase-tools leaves out of every Hosting upload, whatever hosting.ignore says (src/listFiles.ts).
+DEFAULT_IGNORES = ("**/firebase-debug.log", "**/firebase-debug.*.log", ".firebase/*")
+Resolve = Callable[[str, "str | None", str], dict[str, Any]]
 
 
 def _pattern(kind: str, rule: dict[str, Any], where: str) -> dict[str, str]:
@@ -33,20 +43,19 @@ def _pattern(kind: str, rule: dict[str, Any], where: str) -> dict[str, str]:
     raise ConfigError(f"firebase.json: `{where}` has no pattern.", hint=f'Add "source": "<glob>" to the {kind}.')
 
 
-def _rewrite(rule: dict[str, Any], where: str) -> dict[str, Any]:
+def _rewrite(rule: dict[str, Any], where: str, resolve: Resolve | None) -> dict[str, Any]:
     out: dict[str, Any] = _pattern("rewrite", rule, where)
     if "destination" in rule:
         out["path"] = rule["destination"]
     elif "function" in rule:
         fn = rule["function"]
-        if isinstance(fn, dict):
-            out["function"] = fn["functionId"]
-            region = fn.get("region")
+        fid, region = (fn["functionId"], fn.get("region")) if isinstance(fn, dict) else (fn, rule.get("region"))
+        if resolve is not None:
+            out.update(resolve(str(fid), str(region) if region else None, f"{where}.function"))
         else:
-            out["function"] = fn
-            region = rule.get("region")
-        if region:
-            out["functionRegion"] = region
+            out["function"] = fid
+            if region:
+                out["functionRegion"] = region
     elif "run" in rule:
         run = rule["run"]
         out["run"] = {"serviceId": run["serviceId"], "region": run.get("region") or RUN_DEFAULT_REGION}
@@ -60,11 +69,12 @@ def _rewrite(rule: dict[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
-def serving_config(hosting: dict[str, Any], prefix: str = "hosting") -> dict[str, Any]:
+def serving_config(hosting: dict[str, Any], prefix: str = "hosting", resolve: Resolve | None = None) -> dict[str, Any]:
     """The ``ServingConfig`` for one hosting entry (keys absent from firebase.json stay absent)."""
     config: dict[str, Any] = {}
     if "rewrites" in hosting:
-        config["rewrites"] = [_rewrite(r, f"{prefix}.rewrites[{i}]") for i, r in enumerate(hosting["rewrites"])]
+        config["rewrites"] = [_rewrite(r, f"{prefix}.rewrites[{i}]", resolve)
+                              for i, r in enumerate(hosting["rewrites"])]
     if "redirects" in hosting:
         redirects = []
         for i, r in enumerate(hosting["redirects"]):
@@ -106,8 +116,12 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(f"^{out}(?:/.*)?$")
 
 
+def has_function_rewrite(hosting: dict[str, Any]) -> bool:
+    return any(isinstance(r, dict) and "function" in r for r in hosting.get("rewrites") or [])
+
+
 class IgnoreMatcher:
-    """``hosting.ignore`` globs: matching files are left out of the version."""
+    """Ignore globs (a path under a matching folder matches too): matching files are left out of the version."""
 
     def __init__(self, patterns: Iterable[str] | None) -> None:
         self.patterns = list(patterns or ())
@@ -115,6 +129,16 @@ class IgnoreMatcher:
 
     def __call__(self, rel_path: str) -> bool:
         return any(r.match(rel_path) for r in self._regexes)
+
+
+def hosting_ignores(hosting: dict[str, Any]) -> IgnoreMatcher:
+    """firebase-tools' built-in ignores plus firebase.json ``hosting.ignore``."""
+    return IgnoreMatcher([*DEFAULT_IGNORES, *(hosting.get("ignore") or [])])
+
+
+def ttl_seconds(ttl: str) -> int:
+    """``"604800s"`` -> 604800."""
+    return int(float(ttl.rstrip("s")))
 
 
 def channel_id(name: str) -> str:
@@ -142,3 +166,13 @@ def parse_ttl(expires: str | None) -> tuple[str, bool]:
         raise UsageError(f"--expires '{expires}' is outside what Firebase allows for preview channels (1 s to 30 days).",
                          hint="Use a value such as 7d (the default) or at most 30d.")
     return f"{seconds}s", True
+
+
+def rfc3339_seconds(text: str) -> float:
+    """Epoch seconds of an RFC 3339 time as Google APIs write it (up to 9 fraction digits, ``Z``)."""
+    m = re.fullmatch(r"(.*?T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text.strip())
+    if not m:
+        raise ProviderError(f"Firebase Hosting answered a time moai-adk cannot read: {text!r}.",
+                            hint="Re-run the deploy; if it repeats, report it.")
+    when = dt.datetime.fromisoformat(m.group(1) + ("+00:00" if m.group(3) == "Z" else m.group(3)))
+    return when.timestamp() + float("0." + (m.group(2) or "0"))
