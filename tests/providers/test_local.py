@@ -212,3 +212,10 @@ def test_killed_deploy_keeps_production_and_resumes(local_platform, tmp_path) ->
     LocalProvider(ctx).promote(again.id)
     assert httpx.get(prod).text == f"new {tmp_path.name}"
     assert not any(p.name.startswith(".tmp-") for p in local_platform.data_dir.rglob("*"))
+
+
+def test_blob_uploads_run_on_the_shared_upload_engine() -> None:
+    from moai_adk.providers._upload import Uploader
+    from moai_adk.providers.local import _BlobUploader
+
+    assert issubclass(_BlobUploader, Uploader) and _BlobUploader.transfer is not Uploader.transfer

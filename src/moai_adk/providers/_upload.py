@@ -7,7 +7,10 @@ send it with bounded adaptive concurrency, and count files and bytes for
 ``DeployStats`` and the progress bar. An adapter subclasses ``Uploader``
 and implements ``send`` (one HTTP request) and ``path_of``; it may override
 ``transform`` (the bytes as sent, e.g. gzipped, whose digest is the hash) and
-``units`` (what one upload counts for on the progress bar).
+``units`` (what one upload counts for on the progress bar). An adapter whose
+unit of upload is not one file (the local platform sends small files in
+batches and verifies every hash on its side) overrides ``transfer`` instead
+and keeps the rest: the adaptive window, the counts and the progress bar.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from ..errors import IntegrityError
 from ._http import ApiClient, run_concurrently
@@ -28,7 +31,7 @@ class UploadEntry(Protocol):
     data: bytes | None
 
 
-E = TypeVar("E", bound=UploadEntry)
+E = TypeVar("E")  # one upload: a file entry (UploadEntry) for most adapters, a batch for the local platform
 
 
 class Uploader(Generic[E]):
@@ -60,16 +63,22 @@ class Uploader(Generic[E]):
         run_concurrently(entries, self._one, concurrency=self.concurrency, throttled=self.api.throttled,
                          min_window=max(1, self.concurrency // 4))
 
-    def _one(self, entry: E) -> None:
+    def transfer(self, entry: E) -> tuple[int, int, tuple[int, int]]:
+        """Send one upload: (files sent, bytes sent, what it adds to the progress bar)."""
         data = self.read(entry)
         self.send(entry, data)
-        with self._lock:
-            self.stats.files_uploaded += 1
-            self.stats.bytes_uploaded += len(data)
-        if self.progress is not None:
-            self.progress(*self.units(entry, data))
+        return 1, len(data), self.units(entry, data)
 
-    def read(self, entry: E) -> bytes:
+    def _one(self, entry: E) -> None:
+        files, nbytes, shown = self.transfer(entry)
+        with self._lock:
+            self.stats.files_uploaded += files
+            self.stats.bytes_uploaded += nbytes
+        if self.progress is not None:
+            self.progress(*shown)
+
+    def read(self, upload: E) -> bytes:
+        entry = cast(UploadEntry, upload)  # adapters that read files upload UploadEntry items
         if entry.data is not None:
             data = entry.data
         else:
@@ -80,7 +89,7 @@ class Uploader(Generic[E]):
         digest: Any = hashlib.new(self.algorithm, data)
         if digest.hexdigest() != entry.sha:
             raise IntegrityError(
-                f"{self.path_of(entry)} changed while deploying (its {self.algorithm.upper()} no longer matches "
+                f"{self.path_of(upload)} changed while deploying (its {self.algorithm.upper()} no longer matches "
                 "the snapshot).",
                 hint="Do not rebuild during a deploy; run the deploy again.",
             )

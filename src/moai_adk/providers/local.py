@@ -29,7 +29,8 @@ from ..errors import (
     UnsafePathError,
 )
 from ..platform.paths import TOKEN_ENV, URL_ENV, resolve_platform
-from ._http import ApiClient, run_concurrently
+from ._http import ApiClient
+from ._upload import Uploader
 from .base import (
     Deployment,
     DeployStats,
@@ -226,23 +227,14 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
 
     def _upload(self, snapshot: Snapshot, files: list[SnapshotFile], stats: DeployStats,
                 progress: ProgressFn | None) -> None:
-        """Send blobs concurrently: small files in batches (``POST /blobs``), large ones one by one."""
+        """Send blobs on the shared upload engine: small files in batches (``POST /blobs``), large
+        ones alone (``PUT /blobs/<sha256>``); the platform verifies every hash."""
         if not files:
             return
-
-        def send(group: list[SnapshotFile]) -> int:
-            if len(group) == 1:
-                return self._put_one(snapshot, group[0])
-            return self._put_batch(snapshot, group)
-
-        def done(group: list[SnapshotFile], size: int) -> None:
-            stats.files_uploaded += len(group)
-            stats.bytes_uploaded += size
-            if progress is not None:
-                progress(len(group), size)
-
-        run_concurrently(plan_batches(files), send, concurrency=self.ctx.concurrency or 8,
-                         throttled=self.api.throttled, on_done=done)
+        uploader = _BlobUploader(self, snapshot, self.ctx.concurrency or 8, progress)
+        uploader.upload(plan_batches(files))
+        stats.files_uploaded += uploader.stats.files_uploaded
+        stats.bytes_uploaded += uploader.stats.bytes_uploaded
 
     def _put_one(self, snapshot: Snapshot, f: SnapshotFile) -> int:
         data = snapshot.read(f)
@@ -303,6 +295,28 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
 
     def env_unset(self, environment: str, key: str) -> None:
         self._request("DELETE", f"/sites/{self.site}/env/{environment}/{key}")
+
+
+class _BlobUploader(Uploader[list[SnapshotFile]]):
+    """One upload is a batch of small files or one large file (``plan_batches``)."""
+
+    algorithm = "sha256"
+
+    def __init__(self, provider: LocalProvider, snapshot: Snapshot, concurrency: int,
+                 progress: ProgressFn | None) -> None:
+        super().__init__(provider.api, concurrency, progress)
+        self.provider = provider
+        self.snapshot = snapshot
+
+    def path_of(self, entry: list[SnapshotFile]) -> str:
+        return entry[0].path
+
+    def transfer(self, entry: list[SnapshotFile]) -> tuple[int, int, tuple[int, int]]:
+        if len(entry) == 1:
+            size = self.provider._put_one(self.snapshot, entry[0])
+        else:
+            size = self.provider._put_batch(self.snapshot, entry)
+        return len(entry), size, (len(entry), size)
 
 
 def platform_status(environ: Mapping[str, str], transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
