@@ -68,6 +68,8 @@ class PathFilter:
         name_globs: list[str] = []
         dir_globs: list[str] = []
         paths: list[str] = []
+        exact_paths: set[str] = set()
+        heads: set[str] | None = set()  # first characters of every name glob (None: one starts with a wildcard)
         for raw in self.patterns:
             pattern = raw.strip()
             if not pattern or pattern in ("/", "!") or "\x00" in pattern or pattern.startswith("../") \
@@ -81,11 +83,16 @@ class PathFilter:
             only_dirs = pattern.endswith("/")
             body = pattern.strip("/") if only_dirs else pattern
             if "/" in body or pattern.startswith("/"):
-                regex = _path_regex(body.lstrip("/"))
-                paths.append(regex + ("" if only_dirs else "(?:/.*)?"))
+                body = body.lstrip("/")
+                if not _GLOB.search(body) and not only_dirs:
+                    exact_paths.add(body)  # folders are pruned when they match, so their files never come
+                    continue
+                paths.append(_path_regex(body) + ("" if only_dirs else "(?:/.*)?"))
                 continue
             if _GLOB.search(body):
                 (dir_globs if only_dirs else name_globs).append(fnmatch.translate(body))
+                if heads is not None:
+                    heads = None if body[0] in "*?[" else heads | {body[0]}
             else:
                 (dir_names if only_dirs else names).add(body)
         self._names = frozenset(names)
@@ -94,13 +101,16 @@ class PathFilter:
         self._name_re = re.compile("|".join(f"(?:{g})" for g in name_globs)) if name_globs else None
         self._dir_re = re.compile("|".join(f"(?:{g})" for g in dir_globs)) if dir_globs else None
         self._path_re = re.compile("(?:" + "|".join(paths) + r")\Z") if paths else None
+        self._exact_paths = frozenset(exact_paths)
+        self._heads = frozenset(heads) if heads is not None else None
 
     def __call__(self, rel: str, name: str, is_dir: bool) -> bool:
         if name in self._keep:
             return False
-        if name in self._names or (is_dir and name in self._dir_names):
+        if name in self._names or (is_dir and name in self._dir_names) or rel in self._exact_paths:
             return True
-        if self._name_re is not None and self._name_re.match(name):
+        if self._name_re is not None and (self._heads is None or name[:1] in self._heads) \
+                and self._name_re.match(name):
             return True
         if is_dir and self._dir_re is not None and self._dir_re.match(name):
             return True
