@@ -17,6 +17,10 @@ platform's ASGI app on uvicorn in a background thread, listening on a free
     .deploy(site, {path: bytes}, promote=True) -> deploy id, through the HTTP API
 
 Use ``start_platform(tmp_path)`` (a context manager) for a private platform.
+
+``_fakes_follow_the_specs`` (autouse) fails every test during which a fake of
+tests/fakes/ (built by a fixture or by the test itself) received a request
+or gave an answer outside the platform's official spec.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from moai_adk.platform.paths import CREDENTIALS_ENV, TOKEN_ENV, URL_ENV
 from moai_adk.platform.server import prepare
 from moai_adk.platform.service import Platform
 from moai_adk.providers.base import ProviderContext
+from tests.fakes import take_violations
 
 _counter = itertools.count(1)
 
@@ -126,3 +131,13 @@ def start_platform(tmp: Path, *, cache_bytes: int = 64 << 20) -> Iterator[Runnin
 def local_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
     with start_platform(tmp_path_factory.mktemp("local-platform")) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def _fakes_follow_the_specs() -> Iterator[None]:
+    take_violations()  # a violation left over from outside any test is not this test's
+    yield
+    problems = take_violations()
+    if problems:
+        pytest.fail("a fake saw a request or gave an answer outside the official API spec "
+                    "(tests/fakes/specs/, see docs/testing.md):\n  " + "\n  ".join(problems), pytrace=False)

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from moai_adk.providers.base import DeployTarget
 from tests.fakes import Recorded, spec_check
 from tests.fakes.netlify import FakeNetlify
 from tests.fakes.vercel import FakeVercel
 
 from .conftest import Harness
-
-pytestmark = pytest.mark.skipif(spec_check.spec_dir() is None, reason=spec_check.SPEC_MISSING_REASON)
 
 PROD = DeployTarget(environment="production", production=True)
 
