@@ -21,12 +21,16 @@ Use ``start_platform(tmp_path)`` (a context manager) for a private platform.
 ``_fakes_follow_the_specs`` (autouse) fails every test during which a fake of
 tests/fakes/ (built by a fixture or by the test itself) received a request
 or gave an answer outside the platform's official spec.
+
+No silent skips: when ``CI`` is true (``.ci/run`` sets it) or ``MOAI_NO_SKIPS=1``,
+a run in which any test skipped exits non-zero and lists the skipped tests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import socket
 import threading
 import time
@@ -141,3 +145,28 @@ def _fakes_follow_the_specs() -> Iterator[None]:
     if problems:
         pytest.fail("a fake saw a request or gave an answer outside the official API spec "
                     "(tests/fakes/specs/, see docs/testing.md):\n  " + "\n  ".join(problems), pytrace=False)
+
+
+def _no_skips() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ.get("MOAI_NO_SKIPS") == "1"
+
+
+def _skipped(config: pytest.Config) -> list[Any]:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return list(reporter.stats.get("skipped", [])) if reporter is not None else []
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    skipped = _skipped(config)
+    if _no_skips() and skipped and not hasattr(config, "workerinput"):
+        terminalreporter.write_sep("=", f"{len(skipped)} skipped test(s): a CI run allows none", red=True, bold=True)
+        for report in skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            terminalreporter.write_line(f"{report.nodeid}: {reason}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _no_skips() and not hasattr(session.config, "workerinput") and _skipped(session.config):
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
