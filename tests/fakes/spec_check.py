@@ -335,10 +335,10 @@ class Spec:
             schema = op.responses[code]
         elif f"{code[0]}XX" in op.responses:
             schema = op.responses[f"{code[0]}XX"]
-        elif "default" in op.responses:
-            schema = op.responses["default"]
         elif status < 300:
             return [f"{where}: the spec declares no {status} answer (only {sorted(op.responses)})"]
+        elif "default" in op.responses:
+            schema = op.responses["default"]
         else:
             return []
         if schema is None or not body or not content_type.startswith("application/json"):
@@ -364,6 +364,19 @@ def from_doc(platform: str, doc: dict[str, Any]) -> Checker:
     if platform not in PLATFORMS:
         raise ValueError(platform)
     return Spec(platform, doc)
+
+
+def sample_path(template: str) -> str:
+    """A concrete path for a fake's route template (``{path}`` holds a slash, as file paths do)."""
+    return template.replace("{path}", "a/b.txt").replace("{", "x").replace("}", "")
+
+
+def uncovered_routes(fake: Any, checker: Checker | None = None) -> list[str]:
+    """The routes of ``fake`` that match no operation of its spec (and are no listed known exception)."""
+    checker = checker or load(fake.label)
+    return [f"{method} {template}" for method, template in fake.templates
+            if (fake.label, method, template) not in KNOWN_EXCEPTIONS
+            and checker.match_id(method, sample_path(template)) is None]
 
 
 def check_all(platform: str, requests: list[Recorded]) -> list[str]:

@@ -1,17 +1,29 @@
-"""Contract test: every request the Vercel and Netlify adapters send is an
+"""Contract tests: every request the Vercel and Netlify adapters send is an
 operation of the platform's official spec (method, path template, query
 parameters, JSON body against the request schema), except the listed known
-exceptions. The fixtures in conftest.py apply the same check to every other
-provider test; this file drives each adapter through all of its calls.
+exceptions; the in-repo spec subsets cover every route of every fake; every
+fake checks its own answers; a violation fails the test during which it
+happened. The spec layer of ``FakeApi`` applies the same checks in every
+other test; this file drives each adapter through all of its calls.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
 
 from moai_adk.providers.base import DeployTarget
-from tests.fakes import Recorded, spec_check
+from tests.fakes import Recorded, spec_check, take_violations
+from tests.fakes.firebase import FakeFirebase
 from tests.fakes.netlify import FakeNetlify
+from tests.fakes.supabase_api import FakeSupabaseApi
 from tests.fakes.vercel import FakeVercel
 
 from .conftest import Harness
@@ -91,3 +103,63 @@ def test_the_checker_catches_what_the_spec_forbids() -> None:
 def test_the_spec_is_loaded_once() -> None:
     assert spec_check.load("vercel") is spec_check.load("vercel")
     assert spec_check.load.cache_info().currsize >= 1
+
+
+# -- the in-repo spec subsets and the spec layer of every fake ----------------------------------------------------
+
+FAKES = {"vercel": FakeVercel, "netlify": FakeNetlify, "firebase": FakeFirebase, "supabase": FakeSupabaseApi}
+
+
+@pytest.mark.parametrize("platform", sorted(FAKES))
+def test_the_spec_subset_covers_every_route_of_the_fake(platform: str) -> None:
+    fake = FAKES[platform]()
+    assert fake.label == platform and fake.templates
+    missing = spec_check.uncovered_routes(fake)
+    assert missing == [], (f"the {platform} fake routes {missing}, which tests/fakes/specs/{platform}.json does not "
+                           "have: run `.venv/bin/python scripts/update-specs` (or list a known exception)")
+    fake.route("GET", "/v99/not-in-any-spec/{id}", lambda rec, id: httpx.Response(200))
+    assert spec_check.uncovered_routes(fake) == ["GET /v99/not-in-any-spec/{id}"]
+
+
+def test_the_spec_subsets_record_their_source_and_stay_small() -> None:
+    total = 0
+    for platform in FAKES:
+        path = spec_check.SPECS_DIR / f"{platform}.json"
+        total += path.stat().st_size
+        header = json.loads(path.read_text())["x-moai-subset"]
+        assert header["source_file"] and header["upstream"] and header["url"].startswith("https://")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d", header["extracted"]) and len(header["source_sha256"]) == 64
+    assert total < 600_000
+    for platform in FAKES:  # documentation stripped; "description" stays only as a property name
+        text = (spec_check.SPECS_DIR / f"{platform}.json").read_text()
+        assert not re.search(r'"(description|summary|example)":"', text), platform
+
+
+@pytest.mark.parametrize(("platform", "spoil", "method", "path"), [
+    ("vercel", lambda f: f.add_project("q").update(nodeVersion="7.x"), "GET", "/v10/projects"),
+    ("netlify", lambda f: f.add_site("s").update(name=None, id=5), "GET", "/api/v1/sites"),
+    ("firebase", lambda f: f.sites["demo-site"].channels["live"].update(retainedReleaseCount="ten"),
+     "GET", "/v1beta1/projects/-/sites/demo-site/channels"),
+    ("supabase", lambda f: f.projects["abcdefghijklmnopqrst"].functions.update(x={"slug": 7}),
+     "GET", "/v1/projects/abcdefghijklmnopqrst/functions"),
+])
+def test_every_fake_checks_its_own_answers(platform: str, spoil: Any, method: str, path: str) -> None:
+    fake = FAKES[platform]()
+    spoil(fake)
+    token = {"firebase": "fb-token", "supabase": "sbp_test"}.get(platform, "test-token")
+    answer = fake.handle(httpx.Request(method, f"https://api.test{path}", headers={"Authorization": f"Bearer {token}"}))
+    assert answer.status_code == 200
+    assert len(fake.violations) >= 1 and all(v.startswith(f"answer of the {platform} fake") for v in fake.violations)
+    assert take_violations() and fake.violations == []  # what the autouse fixture collects after each test
+
+
+def test_a_violation_fails_the_test_that_caused_it_with_a_clear_message() -> None:
+    demo = Path(__file__).parents[1] / "fakes" / "violation_demo.py"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q", str(demo)],
+                         capture_output=True, text=True, cwd=Path(__file__).parents[2], timeout=120)
+    assert run.returncode == 1, run.stdout
+    assert "2 errors" in run.stdout or "2 error" in run.stdout, run.stdout
+    assert "outside the official API spec" in run.stdout
+    assert "query parameter 'colour' is not in the spec" in run.stdout
+    assert "answer of the netlify fake: GET /sites (listSites) answered 200: answer 0/name: 42 is not of type 'string'" \
+        in run.stdout
