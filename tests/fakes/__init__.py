@@ -177,11 +177,11 @@ class FakeApi:
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth[len("Bearer "):] not in self.tokens:
             return self.error(401 if auth else 403, "forbidden", "Not authorized: the token is missing, invalid or revoked.")
-        status = self.faults.pick(rec.path)
-        if status == 429:
+        fault = self.faults.pick(rec.path)
+        if fault == 429:
             return httpx.Response(429, json={"error": {"code": "rate_limited", "message": "Too many requests"}},
                                   headers={"Retry-After": str(self.faults.retry_after)})
-        if status == 503:
+        if fault == 503:
             return self.error(503, "unavailable", "Service unavailable, try again")
         return self.call_route(rec)
 

@@ -96,8 +96,7 @@ class FakeFirebase(FakeApi):
         api("POST", "/projects/{project}/sites/{site}/channels/{channel}/releases",
             lambda q, b, project, site, channel: self._release(site, channel, q, b))
         api("GET", "/projects/{project}/sites/{site}/channels/{channel}/releases",
-            lambda q, b, project, site, channel: self._page(
-                self._site(site).releases.get(self._get_channel(site, channel) and channel, []), "releases", q))
+            lambda q, b, project, site, channel: self._page(self._releases(site, channel), "releases", q))
 
     def _api(self, method: str, template: str, fn: Callable[..., Any]) -> None:
         """Route ``V + template`` to ``fn(query, json body, **path params)``; its result is the 200 answer."""
@@ -330,6 +329,10 @@ class FakeFirebase(FakeApi):
         if c not in site.channels:
             raise _Err(404, "NOT_FOUND", f"Channel {c} not found.")
         return site.channels[c]
+
+    def _releases(self, s: str, c: str) -> list[dict[str, Any]]:
+        self._get_channel(s, c)  # 404 for an unknown channel
+        return self._site(s).releases.get(c, [])
 
     def _create_channel(self, s: str, q: dict[str, str], body: Any) -> dict[str, Any]:
         site = self._site(s)

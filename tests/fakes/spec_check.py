@@ -149,7 +149,8 @@ def parse_multipart(ctype: str, body: bytes) -> list[tuple[str, str | None, byte
     out = []
     for part in msg.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        out.append((str(name), part.get_filename(), part.get_payload(decode=True) or b""))
+        payload = part.get_payload(decode=True)
+        out.append((str(name), part.get_filename(), payload if isinstance(payload, bytes) else b""))
     return out
 
 

@@ -86,6 +86,7 @@ def _rec(method: str, path: str, body: object = None, query: dict[str, list[str]
 
 def test_the_checker_catches_what_the_spec_forbids() -> None:
     vercel = spec_check.load("vercel")
+    assert isinstance(vercel, spec_check.Spec)
     assert vercel.check(_rec("POST", "/v13/deployments", {"files": []}))  # name is required
     assert vercel.check(_rec("POST", "/v13/deployments", {"name": "x"}, {"bogus": ["1"]}))
     assert vercel.check(_rec("POST", "/v13/deployments", {"name": "x", "files": [{"file": "a", "sha": "b", "zzz": 1}]}))
@@ -95,6 +96,7 @@ def test_the_checker_catches_what_the_spec_forbids() -> None:
     assert vercel.check(_rec("POST", "/v13/deployments", {"name": "x", "files": [{"file": "a", "sha": "b", "size": 1, "mode": 33188}]})) == []
     assert vercel.check(_rec("POST", "/v9/projects/prj_1/rollback/dpl_1", {})) == []
     netlify = spec_check.load("netlify")
+    assert isinstance(netlify, spec_check.Spec)
     assert netlify.check(_rec("PUT", "/sites/s/deploys/d", {"files": {}, "async": "yes"}))
     assert netlify.check(_rec("PATCH", "/accounts/a/env/K", {"context": "everywhere", "value": "x"}))
     assert netlify.check(_rec("GET", "/sites/s/deploys", query={"perPage": ["5"]}))

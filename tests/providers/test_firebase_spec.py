@@ -10,8 +10,14 @@ from tests.fakes import spec_check
 from tests.fakes.firebase import FakeFirebase
 from tests.fakes.spec_check_discovery import DiscoveryDoc, SpecViolation
 
-SPEC = spec_check.load("firebase")
-assert isinstance(SPEC, DiscoveryDoc)
+
+def _spec() -> DiscoveryDoc:
+    spec = spec_check.load("firebase")
+    assert isinstance(spec, DiscoveryDoc)
+    return spec
+
+
+SPEC = _spec()
 
 
 def test_validator_accepts_the_calls_moai_adk_makes() -> None:
