@@ -9,6 +9,8 @@ other test; this file drives each adapter through all of its calls.
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
 import re
 import subprocess
@@ -165,3 +167,44 @@ def test_a_violation_fails_the_test_that_caused_it_with_a_clear_message() -> Non
     assert "query parameter 'colour' is not in the spec" in run.stdout
     assert "answer of the netlify fake: GET /sites (listSites) answered 200: answer 0/name: 42 is not of type 'string'" \
         in run.stdout
+
+
+def _update_specs() -> Any:
+    path = Path(__file__).parents[2] / "scripts" / "update-specs"
+    loader = importlib.machinery.SourceFileLoader("update_specs", str(path))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("update_specs", loader))  # type: ignore[arg-type]
+    loader.exec_module(module)
+    return module
+
+
+def test_update_specs_keeps_the_routed_operations_and_what_they_reference(tmp_path: Path) -> None:
+    script = _update_specs()
+    doc = {
+        "openapi": "3.0.3", "info": {"title": "T", "description": "long text", "version": "1"},
+        "paths": {
+            "/v1/things/{id}": {"get": {
+                "operationId": "getThing", "summary": "s", "description": "d",
+                "parameters": [{"name": "id", "in": "path", "required": True, "description": "d",
+                                "schema": {"type": "string", "example": "x"}}],
+                "responses": {"200": {"description": "ok", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Thing"}}}}}}},
+            "/v1/other": {"get": {"operationId": "other", "responses": {
+                "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Other"}}}}}}},
+        },
+        "components": {"schemas": {
+            "Thing": {"type": "object", "description": "a thing", "x-speakeasy-name": "t", "properties": {
+                "description": {"type": "string", "description": "the field named description stays"},
+                "part": {"$ref": "#/components/schemas/Part"}}},
+            "Part": {"type": "string", "enum": ["a", "b"]},
+            "Other": {"type": "object"},
+        }},
+    }
+    out = script.subset_openapi("vercel", doc, {("GET", "/v1/things/abc")})
+    assert list(out["paths"]) == ["/v1/things/{id}"]
+    assert sorted(out["components"]["schemas"]) == ["Part", "Thing"]  # Other is not referenced
+    assert out["components"]["schemas"]["Thing"] == {"type": "object", "properties": {
+        "description": {"type": "string"}, "part": {"$ref": "#/components/schemas/Part"}}}
+    assert out["paths"]["/v1/things/{id}"]["get"]["parameters"] == [
+        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    assert out["info"] == {"version": "1"}
+    assert script.main(["--from", str(tmp_path), "--check"]) == 2  # no official specs there: a clear refusal
