@@ -17,12 +17,20 @@ platform's ASGI app on uvicorn in a background thread, listening on a free
     .deploy(site, {path: bytes}, promote=True) -> deploy id, through the HTTP API
 
 Use ``start_platform(tmp_path)`` (a context manager) for a private platform.
+
+``_fakes_follow_the_specs`` (autouse) fails every test during which a fake of
+tests/fakes/ (built by a fixture or by the test itself) received a request
+or gave an answer outside the platform's official spec.
+
+No silent skips: when ``CI`` is true (``.ci/run`` sets it) or ``MOAI_NO_SKIPS=1``,
+a run in which any test skipped exits non-zero and lists the skipped tests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import socket
 import threading
 import time
@@ -41,6 +49,7 @@ from moai_adk.platform.paths import CREDENTIALS_ENV, TOKEN_ENV, URL_ENV
 from moai_adk.platform.server import prepare
 from moai_adk.platform.service import Platform
 from moai_adk.providers.base import ProviderContext
+from tests.fakes import take_violations
 
 _counter = itertools.count(1)
 
@@ -126,3 +135,38 @@ def start_platform(tmp: Path, *, cache_bytes: int = 64 << 20) -> Iterator[Runnin
 def local_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
     with start_platform(tmp_path_factory.mktemp("local-platform")) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def _fakes_follow_the_specs() -> Iterator[None]:
+    take_violations()  # a violation left over from outside any test is not this test's
+    yield
+    problems = take_violations()
+    if problems:
+        pytest.fail("a fake saw a request or gave an answer outside the official API spec "
+                    "(tests/fakes/specs/, see docs/testing.md):\n  " + "\n  ".join(problems), pytrace=False)
+
+
+def _no_skips() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ.get("MOAI_NO_SKIPS") == "1"
+
+
+def _skipped(config: pytest.Config) -> list[Any]:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return list(reporter.stats.get("skipped", [])) if reporter is not None else []
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    skipped = _skipped(config)
+    if _no_skips() and skipped and not hasattr(config, "workerinput"):
+        terminalreporter.write_sep("=", f"{len(skipped)} skipped test(s): a CI run allows none", red=True, bold=True)
+        for report in skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            terminalreporter.write_line(f"{report.nodeid}: {reason}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _no_skips() and not hasattr(session.config, "workerinput") and _skipped(session.config):
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -4,8 +4,17 @@ A fake is one ``FakeApi`` object: its ``handle(request) -> response`` is a
 plain function over ``httpx.Request`` (so ``fake.transport()`` is an
 ``httpx.MockTransport``), and ``fake.serve()`` puts the same handler behind a
 real HTTP server on 127.0.0.1 for benchmarks and CLI runs. Every request is
-recorded (``fake.requests``) so tests can count uploads and the contract
-test can check each request against the platform's official spec.
+recorded (``fake.requests``) so tests can count uploads.
+
+The spec layer: every request a route receives is checked against the
+platform's official spec (the in-repo subset in ``tests/fakes/specs/``, see
+``spec_check``) before the route runs, and the answer the route gives is
+checked against the response schema of its status code. A request outside
+the spec is answered 400 "spec violation"; either kind of violation is kept
+in ``fake.violations``. Every fake is registered when it is built, and the
+autouse fixture in ``tests/conftest.py`` fails the test during which a fake
+recorded a violation (a test that sends a bad request on purpose clears
+``fake.violations`` after asserting on it).
 
 ``Faults`` injects what real APIs do under load: latency, bursts of 429
 with ``Retry-After``, random 429/503 answers on chosen paths.
@@ -18,6 +27,7 @@ import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +38,8 @@ from urllib.parse import parse_qs
 import httpx
 
 Handler = Callable[..., httpx.Response]
+
+_LIVE: weakref.WeakSet[FakeApi] = weakref.WeakSet()  # every fake built in this process
 
 
 @dataclass
@@ -42,6 +54,14 @@ class Recorded:
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+    @property
+    def ctype(self) -> str:
+        return self.headers.get("content-type", "")
+
+    @property
+    def authorization(self) -> str:
+        return self.headers.get("authorization", "")
 
 
 @dataclass
@@ -86,11 +106,19 @@ def json_response(status: int, data: Any = None, headers: dict[str, str] | None 
     return httpx.Response(status, json=data, headers=headers)
 
 
+class ApiError(Exception):
+    """Raised by a route to answer ``self.error(status, code, message)``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
 class FakeApi:
-    """Routing, auth, recording and faults shared by the platform fakes."""
+    """Routing, auth, recording, faults and the spec layer shared by the platform fakes."""
 
     base_path = ""  # e.g. "/api/v1" for Netlify
-    label = "fake"
+    label = "fake"  # the platform: its spec is tests/fakes/specs/<label>.json
 
     def __init__(self, *, tokens: tuple[str, ...] = ("test-token",), faults: Faults | None = None) -> None:
         self.tokens = set(tokens)
@@ -98,12 +126,26 @@ class FakeApi:
         self.requests: list[Recorded] = []
         self.lock = threading.RLock()
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.templates: list[tuple[str, str]] = []  # (method, path template) of each route, for the spec coverage test
         self.raw_answer: tuple[int, bytes, str] | None = None  # (status, body, content-type) for the next request
+        self.violations: list[str] = []
+        _LIVE.add(self)
+
+    @property
+    def spec(self) -> Any:
+        from .spec_check import load
+
+        return load(self.label)
+
+    @property
+    def calls(self) -> list[Recorded]:
+        return self.requests
 
     # -- routing -------------------------------------------------------------
     def route(self, method: str, pattern: str, fn: Handler) -> None:
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern).replace("{path}", "(?P<path>.+)") + "$"
         self.routes.append((method, re.compile(regex), fn))
+        self.templates.append((method, pattern))
 
     def route_tail(self, method: str, pattern: str, fn: Handler) -> None:
         """Like ``route`` but the last ``{name}`` swallows slashes (file paths)."""
@@ -111,6 +153,7 @@ class FakeApi:
         name = last.rstrip("}")
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", head) + f"(?P<{name}>.+)$"
         self.routes.append((method, re.compile(regex), fn))
+        self.templates.append((method, pattern))
 
     def error(self, status: int, code: str, message: str, **extra: Any) -> httpx.Response:
         return json_response(status, {"error": {"code": code, "message": message, **extra}})
@@ -138,19 +181,43 @@ class FakeApi:
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth[len("Bearer "):] not in self.tokens:
             return self.error(401 if auth else 403, "forbidden", "Not authorized: the token is missing, invalid or revoked.")
-        status = self.faults.pick(rec.path)
-        if status == 429:
+        fault = self.faults.pick(rec.path)
+        if fault == 429:
             return httpx.Response(429, json={"error": {"code": "rate_limited", "message": "Too many requests"}},
                                   headers={"Retry-After": str(self.faults.retry_after)})
-        if status == 503:
+        if fault == 503:
             return self.error(503, "unavailable", "Service unavailable, try again")
+        return self.call_route(rec)
+
+    # -- the spec layer ------------------------------------------------------
+    def call_route(self, rec: Recorded) -> httpx.Response:
+        """Check ``rec`` against the spec, run its route, check the answer against the spec."""
+        op_id, problems = self.spec.check_request(rec)
+        if problems:
+            self.violate([f"request {p}" for p in problems])
+            return self.error(400, "bad_request", "spec violation: " + "; ".join(problems))
+        response = self._route(rec)
+        if op_id is not None:
+            problems = self.spec.check_response(op_id, response.status_code, response.headers.get("content-type", ""),
+                                                response.content)
+            self.violate([f"answer of the {self.label} fake: {p}" for p in problems])
+        return response
+
+    def violate(self, problems: list[str]) -> None:
+        with self.lock:
+            self.violations.extend(problems)
+
+    def _route(self, rec: Recorded) -> httpx.Response:
         for method, regex, fn in self.routes:
             if method != rec.method:
                 continue
             m = regex.match(rec.path)
             if m:
                 with self.lock:
-                    return fn(rec, **m.groupdict())
+                    try:
+                        return fn(rec, **m.groupdict())
+                    except ApiError as e:
+                        return self.error(e.status, e.code, e.message)
         return self.error(404, "not_found", f"No route {rec.method} {rec.path}")
 
     # -- serving -------------------------------------------------------------
@@ -209,6 +276,16 @@ def serve_handler(handle: Callable[[httpx.Request], httpx.Response]) -> Iterator
     finally:
         server.shutdown()
         server.server_close()
+
+
+def take_violations() -> list[str]:
+    """The violations every live fake recorded since the last call (and forget them)."""
+    out: list[str] = []
+    for fake in list(_LIVE):
+        with fake.lock:
+            out += [f"{type(fake).__name__}: {v}" for v in fake.violations]
+            fake.violations.clear()
+    return out
 
 
 def new_id(prefix: str, n: int = 16) -> str:

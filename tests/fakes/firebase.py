@@ -16,9 +16,9 @@ whose ``expireTime`` has passed are deleted, as the real service does.
 Paths: ``/v1beta1/...`` API, ``/upload/...`` uploads, ``/oauth2/token`` and
 ``/oauth2/v3/token`` tokens, ``/v2/projects/{p}/locations/-/functions`` functions,
 ``/__hosting/{site}/{channel}/...`` serves what a channel has released (its
-``url``). Every API request is checked against the discovery document when
-``../shared/provider-specs`` is present; a violation is answered 400 and
-recorded in ``violations``.
+``url``). Every API request and answer goes through the spec layer of
+``FakeApi`` (the discovery document's subset in ``specs/firebase.json``): a
+request outside it is answered 400 and recorded in ``violations``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ import gzip
 import hashlib
 import json
 import re
-import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,10 +38,8 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from . import serve_handler
-from .spec_check_discovery import DiscoveryDoc, SpecViolation
+from . import ApiError, FakeApi, Recorded, serve_handler
 
-SPEC = DiscoveryDoc.load("firebasehosting.v1beta1.discovery.json")
 V = "/v1beta1"
 REFRESH_TOKEN = "1//0fake-refresh-token-from-login-ci"
 CLI_CLIENT_ID = "563584335869-fgrhgmd47bqnekij5i8b5pr03ho849e6.apps.googleusercontent.com"
@@ -50,10 +47,7 @@ CLI_CLIENT_SECRET = "j9iVZfS8kkCEFUPaAeJV0sAi"
 TOKEN_LIFETIME = 3599
 
 
-class _Err(Exception):
-    def __init__(self, code: int, status: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.status, self.message = code, status, message
+_Err = ApiError  # _Err(http status, Google status, message)
 
 
 @dataclass
@@ -66,43 +60,70 @@ class Site:
     releases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # newest first
 
 
-@dataclass
-class Call:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    body: bytes
-    status: int = 0
-    authorization: str = ""
+class FakeFirebase(FakeApi):
+    label = "firebase"
 
-
-class FakeFirebase:
     def __init__(self, base_url: str = "https://firebase.fake", *, refresh_tokens: tuple[str, ...] = (REFRESH_TOKEN,),
-                 project: str = "demo-project", sites: tuple[str, ...] = ("demo-site",), check_spec: bool = True,
+                 project: str = "demo-project", sites: tuple[str, ...] = ("demo-site",),
                  start: dt.datetime | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__(tokens=())  # access tokens exist only once the token endpoint issued them
         self.refresh_tokens = set(refresh_tokens)
-        self.tokens: set[str] = set()  # access tokens the token endpoint issued
         self.token_expiry: dict[str, float] = {}
         self.token_grants: list[str] = []  # grant_type of every token issued
         self.functions: list[dict[str, Any]] = []  # Cloud Functions v2 ``Function`` objects
         self.start = (start or dt.datetime.now(dt.UTC)).replace(microsecond=0)
         self.offset = 0.0  # seconds the clock was advanced
+        self.base_url = base_url.rstrip("/")
         self.project = project
-        self.spec = SPEC if check_spec else None
         self.sites: dict[str, Site] = {}
         self.blobs: dict[str, bytes] = {}
         self.ops: dict[str, dict[str, Any]] = {}
         self.accounts: dict[str, Any] = {}  # client_email -> public key
         self.revoked: set[str] = set()
         self.bursts: dict[str, int] = {}  # "api" | "populate" | "upload" | "token" -> 429s still to send
-        self.calls: list[Call] = []
-        self.violations: list[str] = []
         self.uploaded: list[str] = []
-        self.lock = threading.RLock()
         self._tick = 0
         for s in sites:
             self.add_site(s)
+        api = self._api
+        api("POST", "/projects/{project}/sites", lambda q, b, project: self._create_site(project, q))
+        api("GET", "/projects/{project}/sites/{site}", lambda q, b, project, site: self._site_obj(self._site(site)))
+        api("POST", "/projects/{project}/sites/{site}/versions:clone", lambda q, b, project, site: self._clone(site, b))
+        api("POST", "/projects/{project}/sites/{site}/versions", lambda q, b, project, site: self._create_version(site, b))
+        api("GET", "/projects/{project}/sites/{site}/versions",
+            lambda q, b, project, site: self._page(list(reversed(self._site(site).versions.values())), "versions", q))
+        api("GET", "/projects/{project}/sites/{site}/versions/{version}",
+            lambda q, b, project, site, version: self._version(self._site(site), version))
+        api("PATCH", "/projects/{project}/sites/{site}/versions/{version}",
+            lambda q, b, project, site, version: self._patch_version(site, version, q, b))
+        api("POST", "/projects/{project}/sites/{site}/versions/{version}:populateFiles",
+            lambda q, b, project, site, version: self._populate(site, version, b))
+        api("GET", "/projects/{project}/operations/{operation}", lambda q, b, project, operation: self._poll(operation))
+        api("POST", "/projects/{project}/sites/{site}/channels",
+            lambda q, b, project, site: self._create_channel(site, q, b))
+        api("GET", "/projects/{project}/sites/{site}/channels",
+            lambda q, b, project, site: self._page(list(self._site(site).channels.values()), "channels", q))
+        api("GET", "/projects/{project}/sites/{site}/channels/{channel}",
+            lambda q, b, project, site, channel: self._get_channel(site, channel))
+        api("PATCH", "/projects/{project}/sites/{site}/channels/{channel}",
+            lambda q, b, project, site, channel: self._patch_channel(site, channel, q, b))
+        api("DELETE", "/projects/{project}/sites/{site}/channels/{channel}",
+            lambda q, b, project, site, channel: self._delete_channel(site, channel))
+        api("POST", "/projects/{project}/sites/{site}/channels/{channel}/releases",
+            lambda q, b, project, site, channel: self._release(site, channel, q, b))
+        api("GET", "/projects/{project}/sites/{site}/channels/{channel}/releases",
+            lambda q, b, project, site, channel: self._page(self._releases(site, channel), "releases", q))
+
+    def _api(self, method: str, template: str, fn: Callable[..., Any]) -> None:
+        """Route ``V + template`` to ``fn(query, json body, **path params)``; its result is the 200 answer."""
+        def call(rec: Recorded, **params: str) -> httpx.Response:
+            return httpx.Response(200, json=fn({k: v[-1] for k, v in rec.query.items()}, rec.json(), **params))
+
+        self.route(method, V + template, call)
+
+    def error(self, status: int, code: str, message: str, **extra: Any) -> httpx.Response:
+        google = code if code.isupper() else "INVALID_ARGUMENT"  # the base class passes its own lower-case codes
+        return httpx.Response(status, json={"error": {"code": status, "message": message, "status": google}})
 
     # -- helpers for tests ---------------------------------------------------
     def add_site(self, site: str) -> Site:
@@ -164,10 +185,6 @@ class FakeFirebase:
         with self.lock:
             self.offset += seconds
 
-    def count(self, method: str, pattern: str) -> int:
-        rx = re.compile(pattern)
-        return sum(1 for c in self.calls if c.method == method and rx.search(c.path))
-
     def live_version(self, site: str = "demo-site") -> str | None:
         rel = self.sites[site].channels["live"].get("release")
         return rel["version"]["name"].rsplit("/", 1)[-1] if rel else None
@@ -197,19 +214,6 @@ class FakeFirebase:
             chan["expireTime"] = self._now(int(float(ttl[:-1])))
         return chan
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
-        call = Call(request.method, request.url.path, parse_qs(request.url.query.decode(), keep_blank_values=True), body,
-                    authorization=request.headers.get("authorization", ""))
-        with self.lock:
-            self.calls.append(call)
-        try:
-            resp = self._dispatch(request, call)
-        except _Err as e:
-            resp = httpx.Response(e.code, json={"error": {"code": e.code, "message": e.message, "status": e.status}})
-        call.status = resp.status_code
-        return resp
-
     def _burst(self, kind: str) -> bool:
         with self.lock:
             for k in (kind, "any"):
@@ -226,40 +230,27 @@ class FakeFirebase:
         if not valid:
             raise _Err(401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token.")
 
-    def _dispatch(self, request: httpx.Request, call: Call) -> httpx.Response:
-        path = call.path
-        if path in ("/oauth2/token", "/oauth2/v3/token"):
-            return self._token(call)
+    def _dispatch(self, rec: Recorded, request: httpx.Request) -> httpx.Response:
+        path = rec.path
+        if path in ("/oauth2/token", "/oauth2/v3/token"):  # Google's OAuth2 token endpoints: not the Hosting API
+            return self._token(rec)
         with self.lock:
             self._expire_channels()
-        if path.startswith("/__hosting/"):
+        if path.startswith("/__hosting/"):  # what a channel serves: not part of the Hosting API
             return self._serve(path)
-        self._auth(request)
-        if path.startswith("/v2/"):
-            return self._functions(path, call.query)
-        kind = "upload" if path.startswith("/upload/") else ("populate" if path.endswith(":populateFiles") else "api")
-        if self._burst(kind):
-            return httpx.Response(429, headers={"Retry-After": "0"},
-                                  json={"error": {"code": 429, "message": "Quota exceeded.", "status": "RESOURCE_EXHAUSTED"}})
-        if path.startswith("/upload/"):
-            return self._upload(path, call.body, request.headers.get("content-type", ""))
-        data = json.loads(call.body) if call.body else None
-        method_id = None
-        if self.spec is not None:
-            try:
-                method_id = self.spec.check(call.method, path, call.query, data)
-            except SpecViolation as exc:
-                self.violations.append(str(exc))
-                raise _Err(400, "INVALID_ARGUMENT", f"spec violation: {exc}") from None
-        query = {k: v[-1] for k, v in call.query.items()}
-        with self.lock:
-            status, out = self._api(call.method, path, query, data)
-        if self.spec is not None and method_id is not None:
-            try:
-                self.spec.check_response(method_id, out)
-            except SpecViolation as exc:
-                self.violations.append(f"fake answered outside the spec: {exc}")
-        return httpx.Response(status, json=out)
+        try:
+            self._auth(request)
+            if path.startswith("/v2/"):  # the Cloud Functions v2 listing: no spec of it is kept here
+                return self._functions(path, rec.query)
+            kind = "upload" if path.startswith("/upload/") else ("populate" if path.endswith(":populateFiles") else "api")
+            if self._burst(kind):
+                return httpx.Response(429, headers={"Retry-After": "0"}, json={"error": {
+                    "code": 429, "message": "Quota exceeded.", "status": "RESOURCE_EXHAUSTED"}})
+            if path.startswith("/upload/"):  # the upload host (populateFiles' uploadUrl): not in the discovery doc
+                return self._upload(path, rec.body, request.headers.get("content-type", ""))
+        except ApiError as e:
+            return self.error(e.status, e.code, e.message)
+        return self.call_route(rec)
 
     # -- API -----------------------------------------------------------------
     def _site(self, s: str) -> Site:
@@ -271,33 +262,6 @@ class FakeFirebase:
         if vid not in site.versions:
             raise _Err(404, "NOT_FOUND", f"Version sites/{site.name}/versions/{vid} not found.")
         return site.versions[vid]
-
-    def _api(self, method: str, path: str, q: dict[str, str], body: Any) -> tuple[int, Any]:
-        p = path[len(V):]
-        routes: list[tuple[str, str, Any]] = [
-            ("POST", r"/projects/([^/]+)/sites", lambda proj: self._create_site(proj, q)),
-            ("GET", r"/projects/[^/]+/sites/([^/]+)", lambda s: self._site_obj(self._site(s))),
-            ("POST", r"/projects/[^/]+/sites/([^/]+)/versions:clone", lambda s: self._clone(s, body)),
-            ("POST", r"/projects/[^/]+/sites/([^/]+)/versions", lambda s: self._create_version(s, body)),
-            ("GET", r"/projects/[^/]+/sites/([^/]+)/versions", lambda s: self._page(list(reversed(self._site(s).versions.values())), "versions", q)),
-            ("GET", r"/projects/[^/]+/sites/([^/]+)/versions/([^/:]+)", lambda s, v: self._version(self._site(s), v)),
-            ("PATCH", r"/projects/[^/]+/sites/([^/]+)/versions/([^/:]+)", lambda s, v: self._patch_version(s, v, q, body)),
-            ("POST", r"/projects/[^/]+/sites/([^/]+)/versions/([^/:]+):populateFiles", lambda s, v: self._populate(s, v, body)),
-            ("GET", r"/projects/[^/]+/operations/([^/]+)", self._poll),
-            ("POST", r"/projects/[^/]+/sites/([^/]+)/channels", lambda s: self._create_channel(s, q, body)),
-            ("GET", r"/projects/[^/]+/sites/([^/]+)/channels", lambda s: self._page(list(self._site(s).channels.values()), "channels", q)),
-            ("GET", r"/projects/[^/]+/sites/([^/]+)/channels/([^/]+)", self._get_channel),
-            ("PATCH", r"/projects/[^/]+/sites/([^/]+)/channels/([^/]+)", lambda s, c: self._patch_channel(s, c, q, body)),
-            ("DELETE", r"/projects/[^/]+/sites/([^/]+)/channels/([^/]+)", self._delete_channel),
-            ("POST", r"/projects/[^/]+/sites/([^/]+)/channels/([^/]+)/releases", lambda s, c: self._release(s, c, q, body)),
-            ("GET", r"/projects/[^/]+/sites/([^/]+)/channels/([^/]+)/releases",
-             lambda s, c: self._page(self._site(s).releases.get(self._get_channel(s, c) and c, []), "releases", q)),
-        ]
-        for m, rx, fn in routes:
-            found = re.fullmatch(rx, p)
-            if m == method and found:
-                return 200, fn(*found.groups())
-        raise _Err(404, "NOT_FOUND", f"No such method {method} {path}.")
 
     def _site_obj(self, site: Site) -> dict[str, Any]:
         return {"name": f"projects/{site.project}/sites/{site.name}", "defaultUrl": f"https://{site.name}.web.app",
@@ -431,6 +395,10 @@ class FakeFirebase:
             raise _Err(404, "NOT_FOUND", f"Channel {c} not found.")
         return site.channels[c]
 
+    def _releases(self, s: str, c: str) -> list[dict[str, Any]]:
+        self._get_channel(s, c)  # 404 for an unknown channel
+        return self._site(s).releases.get(c, [])
+
     def _create_channel(self, s: str, q: dict[str, str], body: Any) -> dict[str, Any]:
         site = self._site(s)
         cid = q.get("channelId", "")
@@ -488,7 +456,7 @@ class FakeFirebase:
         return out
 
     # -- token endpoint and serving --------------------------------------------
-    def _token(self, call: Call) -> httpx.Response:
+    def _token(self, call: Recorded) -> httpx.Response:
         if self._burst("token"):
             return httpx.Response(429, json={"error": "rate_limited"})
         form = {k: v[-1] for k, v in parse_qs(call.body.decode()).items()}

@@ -57,6 +57,9 @@ class FakeNetlify(FakeApi):
         r("DELETE", "/accounts/{account_id}/env/{key}", self.delete_env)
         r("DELETE", "/accounts/{account_id}/env/{key}/value/{id}", self.delete_env_value)
 
+    def error(self, status: int, code: str, message: str, **extra: Any) -> httpx.Response:
+        return json_response(status, {"code": status, "message": message})  # the spec's `error` definition
+
     def now(self) -> str:
         base = datetime(2026, 1, 1, tzinfo=UTC)
         return (base + timedelta(seconds=next(self._t))).isoformat().replace("+00:00", "Z")

@@ -6,8 +6,11 @@ their ``pattern``, every query parameter against the method's and the API's
 global parameters (types, enums, field masks naming real fields), and the JSON
 body against the method's request schema (unknown or read-only fields, types,
 formats, enums). It returns the method id (``firebasehosting.projects.sites.
-versions.create``) or raises ``SpecViolation``. ``check_response`` validates
-an answer against the method's response schema.
+versions.create``) or raises ``SpecViolation``. ``check_response_data`` validates
+an answer against the method's response schema. ``check_request`` and
+``check_response`` give the same interface as ``spec_check.Spec`` (problems as
+a list) so every fake shares one spec layer. The document is the in-repo
+subset ``tests/fakes/specs/firebase.json`` (see ``spec_check.load``).
 """
 
 from __future__ import annotations
@@ -15,18 +18,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-SPECS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "provider-specs"
+if TYPE_CHECKING:
+    from . import Recorded
 
 
 class SpecViolation(AssertionError):
     pass
-
-
-def specs_dir() -> Path | None:
-    return SPECS_DIR if SPECS_DIR.is_dir() else None
 
 
 @dataclass
@@ -54,6 +53,8 @@ def _flat_regex(flat: str) -> re.Pattern[str]:
 
 
 class DiscoveryDoc:
+    platform = "firebase"
+
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
         self.schemas: dict[str, Any] = doc["schemas"]
@@ -64,12 +65,32 @@ class DiscoveryDoc:
             self.methods.append(_Method(m["id"], m["httpMethod"], _flat_regex(flat), m["path"], m.get("parameters", {}),
                                         (m.get("request") or {}).get("$ref"), (m.get("response") or {}).get("$ref")))
 
-    @classmethod
-    def load(cls, name: str) -> DiscoveryDoc | None:
-        folder = specs_dir()
-        if folder is None or not (folder / name).is_file():
+    # -- the interface shared with spec_check.Spec -----------------------------
+    def match_id(self, method: str, path: str) -> str | None:
+        try:
+            return self.match(method, path)[0].id
+        except SpecViolation:
             return None
-        return cls(json.loads((folder / name).read_text()))
+
+    def check_request(self, rec: Recorded) -> tuple[str | None, list[str]]:
+        try:
+            body = json.loads(rec.body) if rec.body else None
+        except json.JSONDecodeError:
+            return self.match_id(rec.method, rec.path), [f"{rec.method} {rec.path}: the body is not JSON"]
+        try:
+            return self.check(rec.method, rec.path, rec.query, body), []
+        except SpecViolation as exc:
+            return self.match_id(rec.method, rec.path), [str(exc)]
+
+    def check_response(self, op_id: str, status: int, content_type: str, body: bytes) -> list[str]:
+        """Success answers against the method's response schema (the document describes no error bodies)."""
+        if not 200 <= status < 300 or not body or not content_type.startswith("application/json"):
+            return []
+        try:
+            self.check_response_data(op_id, json.loads(body))
+        except SpecViolation as exc:
+            return [f"{op_id} answered {status}: {exc}"]
+        return []
 
     # ------------------------------------------------------------------
     def match(self, method: str, path: str) -> tuple[_Method, str]:
@@ -125,7 +146,7 @@ class DiscoveryDoc:
                 if part.split(".")[0] not in fields:
                     raise SpecViolation(f"{m.id}: {name} names {part!r}, not a field of {m.request}")
 
-    def check_response(self, method_id: str, data: Any) -> None:
+    def check_response_data(self, method_id: str, data: Any) -> None:
         m = next(x for x in self.methods if x.id == method_id)
         if m.response and data is not None:
             self.check_value(data, {"$ref": m.response}, m.response, request=False)

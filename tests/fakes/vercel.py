@@ -16,10 +16,14 @@ As the real API does:
   sends ``{}`` and marks it required), answers ``201`` and switches
   production, or ``202`` without switching while a rolling release is
   active (``rolling_release``; the promotion waits in ``queued_promotions``).
+
+Answers carry every field the OpenAPI document marks required (``_project_public``,
+``_public``, ``_summary``): the spec layer of ``FakeApi`` checks them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import itertools
 import json
@@ -31,6 +35,8 @@ import httpx
 from . import FakeApi, Faults, Recorded, json_response, new_id
 
 USER_ID = "user_fake0001"
+CREATOR = {"uid": USER_ID, "email": "dev@example.com", "username": "fake-dev"}
+REGION = "iad1"
 
 
 class FakeVercel(FakeApi):
@@ -50,6 +56,7 @@ class FakeVercel(FakeApi):
         self.upload_counts: dict[str, int] = {}
         self.envs: dict[str, list[dict[str, Any]]] = {}
         self.aliases: dict[str, str] = {}
+        self.aliases_created: dict[str, str] = {}  # alias -> ISO 8601 time (the API answers a date-time string)
         self.fail_next_build: str | None = None  # error message for the next deployment
         self.protection_bypass: str | None = None  # Deployment Protection: edge answers 401 without it
         self.broken_hosts: set[str] = set()  # the edge answers 502 for these hosts (a broken domain)
@@ -76,6 +83,10 @@ class FakeVercel(FakeApi):
     def now(self) -> int:
         return next(self._clock)
 
+    @staticmethod
+    def iso(ms: int) -> str:
+        return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
     def _owner(self, rec: Recorded) -> str:
         return rec.query.get("teamId", [USER_ID])[0]
 
@@ -88,7 +99,10 @@ class FakeVercel(FakeApi):
     def add_project(self, name: str, account_id: str = USER_ID) -> dict[str, Any]:
         pid = new_id("prj_")
         self.projects[pid] = {"id": pid, "name": name, "accountId": account_id, "createdAt": self.now(),
-                              "latestDeployments": [], "targets": {}, "lastAliasRequest": None}
+                              "latestDeployments": [], "targets": {}, "lastAliasRequest": None,
+                              "directoryListing": False, "nodeVersion": "22.x",
+                              "resourceConfig": {"functionDefaultRegions": [REGION]},
+                              "defaultResourceConfig": {"functionDefaultRegions": [REGION]}}
         self.envs[pid] = []
         return self.projects[pid]
 
@@ -98,6 +112,21 @@ class FakeVercel(FakeApi):
             d["projectId"] == project_id and d["target"] == "production" and d["readyState"] not in ("ERROR", "CANCELED")
             for d in self.deployments.values())
 
+    def _project_public(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A project as the API answers it: deployments it points to in full (``latestDeployments``, ``targets``)."""
+        out = dict(p)
+        out["latestDeployments"] = [self._summary(self.deployments[x["id"]]) for x in p["latestDeployments"]]
+        out["targets"] = {t: {**self._summary(self.deployments[x["id"]]), "alias": x["alias"]}
+                          for t, x in p["targets"].items()}
+        return out
+
+    def _summary(self, d: dict[str, Any]) -> dict[str, Any]:
+        """A deployment as a project's ``latestDeployments``/``targets`` list it."""
+        return {"id": d["id"], "url": d["url"], "name": d["name"], "createdAt": d["createdAt"], "createdIn": REGION,
+                "creator": CREATOR, "deploymentHostname": d["url"].removesuffix(".vercel.app"), "plan": "hobby",
+                "private": True, "type": "LAMBDAS", "userId": USER_ID, "readyState": d["readyState"],
+                "target": d["target"]}
+
     def production_id(self, project_id: str) -> str | None:
         prod = self.projects[project_id]["targets"].get("production")
         return prod["id"] if prod else None
@@ -105,7 +134,13 @@ class FakeVercel(FakeApi):
     def _public(self, d: dict[str, Any]) -> dict[str, Any]:
         keep = ("id", "url", "name", "projectId", "readyState", "target", "createdAt", "meta", "inspectorUrl",
                 "aliasAssigned", "aliasError", "errorCode", "errorMessage", "alias", "readySubstate")
-        return {k: d[k] for k in keep if k in d and d[k] is not None}
+        out = {k: d[k] for k in keep if k in d and d[k] is not None}
+        out.update(status=d["readyState"], type="LAMBDAS", version=2, creator={"uid": USER_ID}, ownerId=d["ownerId"],
+                   plan="hobby", public=False, regions=[REGION], createdIn=REGION, bootedAt=d["createdAt"],
+                   buildingAt=d["createdAt"], buildSkipped=False, isInConcurrentBuildsQueue=False,
+                   isInSystemBuildsQueue=False, build={"env": []}, env=[], routes=None,
+                   projectSettings=d.get("projectSettings") or {})
+        return out
 
     def _advance(self, d: dict[str, Any]) -> None:
         if d["readyState"] in ("READY", "ERROR", "CANCELED"):
@@ -146,16 +181,18 @@ class FakeVercel(FakeApi):
         previous = self.production_id(project["id"])
         project["targets"]["production"] = {"id": d["id"], "url": d["url"], "alias": [f"{project['name']}.vercel.app"]}
         self.aliases[f"{project['name']}.vercel.app"] = d["id"]
+        self.aliases_created[f"{project['name']}.vercel.app"] = self.iso(self.now())
         d["readySubstate"] = "PROMOTED"
-        project["lastAliasRequest"] = {"fromDeploymentId": previous, "toDeploymentId": d["id"],
-                                       "jobStatus": "succeeded", "requestedAt": self.now(), "type": kind}
+        if previous is not None:  # the first production has nothing to switch from: no alias request
+            project["lastAliasRequest"] = {"fromDeploymentId": previous, "toDeploymentId": d["id"],
+                                           "jobStatus": "succeeded", "requestedAt": self.now(), "type": kind}
 
     # -- projects ------------------------------------------------------------
     def get_project(self, rec: Recorded, idOrName: str) -> httpx.Response:
         p = self.find_project(rec, idOrName)
         if p is None:
             return self.error(404, "not_found", "Project not found")
-        return json_response(200, p)
+        return json_response(200, self._project_public(p))
 
     def create_project(self, rec: Recorded) -> httpx.Response:
         body = rec.json() or {}
@@ -163,11 +200,12 @@ class FakeVercel(FakeApi):
             return self.error(400, "bad_request", "name is required")
         if self.find_project(rec, body["name"]):
             return self.error(409, "conflict", "A project with this name already exists")
-        return json_response(200, self.add_project(body["name"], self._owner(rec)))
+        return json_response(200, self._project_public(self.add_project(body["name"], self._owner(rec))))
 
     def list_projects(self, rec: Recorded) -> httpx.Response:
         mine = [p for p in self.projects.values() if p["accountId"] == self._owner(rec)]
-        return json_response(200, {"projects": mine, "pagination": {"count": len(mine)}})
+        return json_response(200, {"projects": [self._project_public(p) for p in mine],
+                                   "pagination": {"count": len(mine), "next": None, "prev": None}})
 
     # -- deployments ---------------------------------------------------------
     def create_deployment(self, rec: Recorded) -> httpx.Response:
@@ -199,7 +237,7 @@ class FakeVercel(FakeApi):
             "target": target, "createdAt": self.now(), "meta": body.get("meta") or {},
             "inspectorUrl": f"https://vercel.com/fake/{project['name']}/{dpl}", "aliasAssigned": False,
             "files": files, "_polls": self.build_steps, "_fail": self.fail_next_build,
-            "projectSettings": body.get("projectSettings"),
+            "projectSettings": body.get("projectSettings"), "ownerId": project["accountId"],
         }
         self.fail_next_build = None
         self.deployments[dpl] = d
@@ -225,10 +263,11 @@ class FakeVercel(FakeApi):
                  and (not q.get("state") or d["readyState"] in q["state"].split(","))]
         items.sort(key=lambda d: d["createdAt"], reverse=True)
         limit = int(q.get("limit", 20))
-        out = [{"uid": d["id"], "name": d["name"], "url": d["url"], "created": d["createdAt"],
+        out = [{"uid": d["id"], "name": d["name"], "projectId": d["projectId"], "url": d["url"],
+                "created": d["createdAt"], "createdAt": d["createdAt"], "type": "LAMBDAS", "creator": {"uid": USER_ID},
                 "state": d["readyState"], "readyState": d["readyState"], "target": d["target"],
                 "meta": d["meta"], "inspectorUrl": d["inspectorUrl"]} for d in items[:limit]]
-        return json_response(200, {"deployments": out, "pagination": {"count": len(out)}})
+        return json_response(200, {"deployments": out, "pagination": {"count": len(out), "next": None, "prev": None}})
 
     def upload_file(self, rec: Recorded) -> httpx.Response:
         digest = rec.headers.get("x-vercel-digest") or rec.headers.get("x-now-digest")
@@ -271,7 +310,8 @@ class FakeVercel(FakeApi):
     def list_aliases(self, rec: Recorded, id: str) -> httpx.Response:
         if id not in self.deployments:
             return self.error(404, "not_found", "Deployment not found")
-        out = [{"alias": a, "uid": f"als_{i}"} for i, (a, dep) in enumerate(self.aliases.items()) if dep == id]
+        out = [{"alias": a, "uid": f"als_{i}", "created": self.aliases_created.get(a, self.iso(0))}
+               for i, (a, dep) in enumerate(self.aliases.items()) if dep == id]
         return json_response(200, {"aliases": out})
 
     def assign_alias(self, rec: Recorded, id: str) -> httpx.Response:
@@ -279,7 +319,8 @@ class FakeVercel(FakeApi):
         if id not in self.deployments or not alias:
             return self.error(404 if id not in self.deployments else 400, "bad_request", "Bad alias request")
         self.aliases[alias] = id
-        return json_response(200, {"uid": new_id("als_"), "alias": alias, "created": self.now()})
+        self.aliases_created[alias] = self.iso(self.now())
+        return json_response(200, {"uid": new_id("als_"), "alias": alias, "created": self.aliases_created[alias]})
 
     # -- env -----------------------------------------------------------------
     def _env_public(self, e: dict[str, Any]) -> dict[str, Any]:

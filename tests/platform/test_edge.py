@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -40,9 +39,18 @@ try:
     NGINX: str | None = find_nginx()
 except UsageError:
     NGINX = None
-needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")
-if NGINX is None:
-    print("tests/platform/test_edge.py: nginx is not installed, the edge tests are skipped", file=sys.stderr)
+NGINX_MISSING = ("nginx is not installed, and the edge tests need it: scripts/test installs it "
+                 "(`apt-get install -y nginx`) when it runs as root; otherwise install it yourself")
+
+
+@pytest.fixture
+def nginx_binary() -> str:
+    if NGINX is None:
+        pytest.fail(NGINX_MISSING, pytrace=False)
+    return NGINX
+
+
+needs_nginx = pytest.mark.usefixtures("nginx_binary")
 
 
 def _free_port() -> int:
@@ -82,7 +90,7 @@ def wait_gone(pid: int, seconds: float = 10) -> bool:
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
     if NGINX is None:
-        pytest.skip("nginx is not installed (apt-get install nginx)")
+        pytest.fail(NGINX_MISSING, pytrace=False)
     with start_edge(tmp_path_factory.mktemp("edge")) as (running, _):
         yield running
 

@@ -1,10 +1,9 @@
 """Fixtures for provider tests: the Vercel/Netlify fakes and a ``Harness``
 that builds providers against them (or against the real local platform).
 
-Every request a provider sends to a fake during a test is checked against
-the platform's official spec when the test finishes (see
-``tests/fakes/spec_check.py``); a request the spec does not allow fails the
-test that sent it.
+Every request a provider sends to a fake, and every answer of the fake, is
+checked against the platform's official spec as it happens (the spec layer
+of ``tests/fakes/FakeApi``); a violation fails the test (``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from moai_adk.artifacts.snapshot import Snapshot, take_snapshot
 from moai_adk.providers.base import Provider, ProviderContext
 from moai_adk.providers.netlify import NetlifyProvider
 from moai_adk.providers.vercel import VercelProvider
-from tests.fakes import FakeApi, spec_check
+from tests.fakes import FakeApi
 from tests.fakes.netlify import FakeNetlify
 from tests.fakes.vercel import FakeVercel
 
@@ -43,24 +42,18 @@ class SleepRecorder:
 
 
 def assert_spec_conformant(platform: str, fake: FakeApi) -> None:
-    if spec_check.spec_dir() is None or not fake.requests:
-        return
-    problems = spec_check.check_all(platform, fake.requests)
-    assert not problems, "requests outside the official spec:\n" + "\n".join(problems)
+    """Fail now if ``fake`` recorded a spec violation (the autouse fixture checks every fake anyway)."""
+    assert fake.label == platform and not fake.violations, "outside the official spec:\n" + "\n".join(fake.violations)
 
 
 @pytest.fixture
-def vercel_fake() -> Iterator[FakeVercel]:
-    fake = FakeVercel(build_steps=1)
-    yield fake
-    assert_spec_conformant("vercel", fake)
+def vercel_fake() -> FakeVercel:
+    return FakeVercel(build_steps=1)
 
 
 @pytest.fixture
-def netlify_fake() -> Iterator[FakeNetlify]:
-    fake = FakeNetlify()
-    yield fake
-    assert_spec_conformant("netlify", fake)
+def netlify_fake() -> FakeNetlify:
+    return FakeNetlify()
 
 
 def write_site(out: Path, files: dict[str, str | bytes]) -> Path:

@@ -6,15 +6,21 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.fakes.firebase import SPEC, FakeFirebase
-from tests.fakes.spec_check_discovery import SpecViolation
+from tests.fakes import spec_check
+from tests.fakes.firebase import FakeFirebase
+from tests.fakes.spec_check_discovery import DiscoveryDoc, SpecViolation
 
-pytestmark = pytest.mark.skipif(
-    SPEC is None, reason="../shared/provider-specs/firebasehosting.v1beta1.discovery.json is absent: spec checks skipped")
+
+def _spec() -> DiscoveryDoc:
+    spec = spec_check.load("firebase")
+    assert isinstance(spec, DiscoveryDoc)
+    return spec
+
+
+SPEC = _spec()
 
 
 def test_validator_accepts_the_calls_moai_adk_makes() -> None:
-    assert SPEC is not None
     ok = [
         ("POST", "/v1beta1/projects/-/sites/s/versions", {}, {"status": "CREATED", "labels": {"a": "b"}}),
         ("POST", "/v1beta1/projects/-/sites/s/versions/v1:populateFiles", {}, {"files": {"/a": "0" * 64}}),
@@ -45,7 +51,6 @@ def test_validator_accepts_the_calls_moai_adk_makes() -> None:
     ("GET", "/v2/projects/-/sites/s", {}, None, "no method"),
 ])
 def test_validator_rejects(method: str, path: str, query: dict[str, list[str]], body: object, match: str) -> None:
-    assert SPEC is not None
     with pytest.raises(SpecViolation, match=match):
         SPEC.check(method, path, query, body)
 
@@ -59,3 +64,4 @@ def test_fake_answers_a_spec_violation_with_400_and_records_it() -> None:
     assert bad.status_code == 400 and "spec violation" in bad.json()["error"]["message"]
     assert good.status_code == 200
     assert len(fake.violations) == 1 and "colour" in fake.violations[0]
+    fake.violations.clear()
