@@ -61,3 +61,16 @@ def test_vercel_defaults_match_its_client(tmp_path: Path) -> None:
                            ".env.production.local", "CVS/Entries", ".well-known/x"])
     f = deploy_filter(VercelProvider.default_ignores, ["*.html"])
     assert published(root, f) == [".well-known/x"]
+
+
+@pytest.mark.parametrize("patterns", [[], ["*.map"], ["drafts/"], ["/robots.txt", ".env.*.local"],
+                                      list(VercelProvider.default_ignores), list(NetlifyProvider.default_ignores),
+                                      ["assets/**/*.psd", "!keep.map", "*.map"]])
+def test_the_walks_prefilter_never_hides_a_match(patterns: list[str]) -> None:
+    f = deploy_filter((), patterns)
+    always, names, paths, heads = f.file_prefilter()
+    for rel in ["robots.txt", "sub/robots.txt", "a.map", "keep.map", ".env.staging.local", ".env.local", "moai.toml",
+                "x/moai.toml", "assets/a/b.psd", ".page.swp", "index.html", ".well-known/x", "CVS", "x/.hidden"]:
+        name = rel.rsplit("/", 1)[-1]
+        if f(rel, name, False):
+            assert always or name in names or name[0] in heads or rel in paths, (patterns, rel)

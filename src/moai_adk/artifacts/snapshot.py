@@ -129,6 +129,8 @@ def walk(root: Path, skip_top: frozenset[str] = frozenset(), exclude: PathFilter
         )
     if not root.is_dir():
         raise SnapshotError(f"The output path {root} is not a folder.", hint="Set [build] output in moai.toml to a folder.")
+    fx_always, fx_names, fx_paths, fx_heads = (exclude.file_prefilter() if exclude is not None
+                                                else (False, frozenset(), frozenset(), frozenset()))
     real_root = os.path.realpath(root)
     prefix = real_root.rstrip("/") + "/"
     out: list[SnapshotFile] = []
@@ -151,7 +153,8 @@ def walk(root: Path, skip_top: frozenset[str] = frozenset(), exclude: PathFilter
                 if entry.is_file(follow_symlinks=False):  # the common case: a regular file, not a link
                     if name in SKIP_FILES and (not rel_prefix or name != "moai.toml"):
                         continue
-                    if exclude is not None and exclude(rel, name, False):
+                    if (fx_always or name in fx_names or name[0] in fx_heads or rel in fx_paths) \
+                            and exclude is not None and exclude(rel, name, False):
                         continue
                     if "\\" in name:
                         raise _unsafe_name(rel, root)
