@@ -172,7 +172,7 @@ CAPABILITIES: dict[str, type[ABC]] = {
     "hosting": Hosting, "env": EnvStore, "secrets": Secrets, "channels": Channels, "functions": Functions,
     "traffic": Traffic,
 }
-_WHERE = {
+_WHERE: dict[type, str] = {
     Hosting: "Sites are hosted on local, vercel, netlify and firebase (--platform NAME); Supabase runs the "
              "backend: `moai-adk functions deploy` and `moai-adk db push`.",
     EnvStore: "Environment variables live on local, vercel, netlify and supabase (--platform).",
