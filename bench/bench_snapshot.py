@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sitegen import make_site, tree_bytes  # noqa: E402
 
-from moai_adk.artifacts.hashcache import HashCache  # noqa: E402
 from moai_adk.artifacts.exclude import deploy_filter  # noqa: E402
+from moai_adk.artifacts.hashcache import HashCache  # noqa: E402
 from moai_adk.artifacts.snapshot import take_snapshot  # noqa: E402
 from moai_adk.providers.vercel import VercelProvider  # noqa: E402
 

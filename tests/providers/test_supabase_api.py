@@ -12,7 +12,7 @@ import pytest
 
 from moai_adk.errors import AuthError, ConfigError, NotFoundError, NotSupported, UsageError
 from moai_adk.providers.capabilities import Hosting, require
-from tests.fakes.supabase_api import FakeSupabaseApi, parse_multipart, supabase_provider
+from tests.fakes.supabase_api import FakeSupabaseApi, supabase_provider
 
 REF = "abcdefghijklmnopqrst"
 STAGING = "tsrqponmlkjihgfedcba"
