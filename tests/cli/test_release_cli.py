@@ -54,6 +54,10 @@ def test_canary_off_and_bad_input(moai: Run, local_platform, tmp_path: Path) -> 
     assert r.returncode == 0 and "Canary ended" in r.stdout
     assert json.loads(moai("traffic", "--json", cwd=root, env=env).stdout)["weights"] is None
     assert moai("canary", nxt, cwd=root, env=env).returncode == 2  # no --percent
+    r = moai("canary", "--help", cwd=root, env=env)
+    assert "1-99" in r.stdout and "0<=x<=100" not in r.stdout  # help and errors give the same range
+    r = moai("canary", nxt, "--percent", "100", cwd=root, env=env)
+    assert r.returncode == 2 and "promote" in r.stderr
     assert moai("canary", cwd=root, env=env).returncode == 2  # neither id nor --off
     r = moai("canary", stable, "--percent", "10", cwd=root, env=env)
     assert r.returncode == 2 and "already production" in r.stderr
@@ -63,8 +67,13 @@ def test_canary_off_and_bad_input(moai: Run, local_platform, tmp_path: Path) -> 
 
 def test_canary_weights() -> None:
     assert canary_weights("a", "b", 25) == {"a": 75, "b": 25}
-    assert canary_weights("a", "b", 0) == {}
+    with pytest.raises(UsageError, match="ends it") as info:
+        canary_weights("a", "b", 0)
+    assert "--off" in (info.value.hint or "")
     with pytest.raises(UsageError, match="promotion"):
         canary_weights("a", "b", 100)
+    for bad in (-5, 101):
+        with pytest.raises(UsageError, match="outside 1-99"):
+            canary_weights("a", "b", bad)
     with pytest.raises(UsageError, match="no production deployment"):
         canary_weights(None, "b", 10)

@@ -22,7 +22,7 @@ def _split(ctx: click.Context, platform: str | None) -> tuple[State, Traffic, st
 
 @click.command()
 @click.argument("deployment_id", required=False)
-@click.option("--percent", type=click.IntRange(1, 99), default=None, metavar="1-99",
+@click.option("--percent", type=int, default=None, metavar="1-99",
               help="Share of production traffic DEPLOYMENT_ID gets, 1 to 99 (the rest stays on production).")
 @click.option("--off", is_flag=True, help="End the canary: production takes all traffic again.")
 @platform_option
