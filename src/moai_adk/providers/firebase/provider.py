@@ -322,12 +322,11 @@ class FirebaseProvider(Provider, Hosting, Channels):
 
     def link(self, *, create: bool = True, dry_run: bool = False) -> LinkResult:
         project = self.project
-        result = LinkResult(self.name, project.site, project.site, extra={"project": project.project})
+        result = LinkResult(self.name, project.site, project.site, dry_run=dry_run, extra={"project": project.project})
         site = self.api.get_site()
         if site is None:
             result.extra["exists"] = False
             if not create or dry_run:
-                result.dry_run = dry_run
                 return result
             if not project.project:
                 raise UsageError(f"Site '{project.site}' does not exist and no Firebase project is set to create it in.",
