@@ -1,30 +1,47 @@
-"""Fixtures for provider tests: the Vercel/Netlify fakes and a ``Harness``
-that builds providers against them (or against the real local platform).
+"""Fixtures for provider tests: the platform fakes and a ``Harness`` per
+platform that builds providers against them (or against the real local
+platform): ``vercel``, ``netlify``, ``firebase``, ``supabase``, ``local``.
+
+A ``Harness`` also carries, as data, what the conformance suite
+(tests/providers/conformance/) needs to know about its platform: how to see
+the requests sent, which of them upload files, what the platform refuses
+before sending, whether it reveals values. The checks themselves never name a
+platform.
 
 Every request a provider sends to a fake during a test is checked against
 the platform's official spec when the test finishes (see
-``tests/fakes/spec_check.py``); a request the spec does not allow fails the
-test that sent it.
+``tests/fakes/spec_check.py``, and the Firebase and Supabase fakes'
+``violations``); a request the spec does not allow fails the test that sent it.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+import httpx
 import pytest
 
+from moai_adk.artifacts.hashing import deterministic_gzip
 from moai_adk.artifacts.snapshot import Snapshot, take_snapshot
 from moai_adk.providers.base import Provider, ProviderContext
+from moai_adk.providers.capabilities import Hosting, require
 from moai_adk.providers.netlify import NetlifyProvider
 from moai_adk.providers.vercel import VercelProvider
 from tests.fakes import FakeApi, spec_check
+from tests.fakes.firebase import FakeFirebase, firebase_provider
 from tests.fakes.netlify import FakeNetlify
+from tests.fakes.supabase_api import FakeSupabaseApi, supabase_provider
 from tests.fakes.vercel import FakeVercel
+
+if TYPE_CHECKING:
+    from tests.conftest import RunningPlatform
 
 VERCEL_URL = "https://api.vercel.test"
 NETLIFY_URL = "https://api.netlify.test/api/v1"
@@ -76,9 +93,29 @@ def write_site(out: Path, files: dict[str, str | bytes]) -> Path:
     return out
 
 
+class Sent(NamedTuple):
+    """One request a provider sent: its method and path (without the API's base path)."""
+
+    method: str
+    path: str
+
+
+class EnvCase(NamedTuple):
+    """A variable for ``EnvStore.env_set(environment, key, value, secret=secret)``."""
+
+    environment: str
+    key: str
+    value: str
+    secret: bool = False
+
+
+C = TypeVar("C")
+
+
 @dataclass
 class Harness:
-    """One platform under test: how to build its provider and where its files go."""
+    """One platform under test: how to build its provider, where its files go, and what the
+    conformance checks need to know about the platform (as data, so no check names a platform)."""
 
     name: str
     root: Path
@@ -87,21 +124,67 @@ class Harness:
     secret_readable: bool | None = False  # None: the platform may reveal secrets
     sleeps: SleepRecorder = field(default_factory=SleepRecorder)
     providers: list[Provider] = field(default_factory=list)
+    # every request sent so far, in order (a fake's log, or the local platform's counting transport)
+    requests: Callable[[], list[Sent]] = list
+    upload_path: str = r"^$"  # a regex matching the paths of the requests that upload file bytes
+    auth_path: str = r"^$"  # a regex matching requests that only fetch credentials (a token exchange)
+    # the bytes an uploaded file counts for in DeployStats.bytes_uploaded (Firebase sends gzip)
+    upload_size: Callable[[bytes], int] = len
+    # a deploy that is not live has a URL of its own (a Firebase version gets one only on a channel)
+    unreleased_url: bool = True
+    values_readable: bool = True  # False: every variable is write-only (its value is never listed)
+    env_refusals: tuple[EnvCase, ...] = ()  # what check_env_value refuses before sending (may be none)
+    functions_source: dict[str, str] = field(default_factory=dict)  # files of a function named "hello"
+    live_channel: str = "live"  # the channel that is production and cannot be deleted
 
     def provider(self, **kwargs: Any) -> Provider:
         p = self.factory(self.root, self.sleeps, **kwargs)
         self.providers.append(p)
         return p
 
-    def snapshot(self, files: dict[str, str | bytes], provider: Provider) -> Snapshot:
+    @contextmanager
+    def use(self, capability: type[C], **kwargs: Any) -> Iterator[C]:
+        """A new provider as ``capability``, used as a context manager (closed on the way out)."""
+        with self.provider(**kwargs) as p:
+            yield require(p, capability, capability.__name__)
+
+    def sent_since(self, mark: int, *, writes_only: bool = False) -> list[Sent]:
+        """The requests sent after ``mark`` (= ``len(h.requests())`` earlier); ``writes_only``: those
+        that may change something on the platform (not GET, not a token exchange)."""
+        return [r for r in self.requests()[mark:]
+                if not writes_only or (r.method != "GET" and not re.search(self.auth_path, r.path))]
+
+    def snapshot(self, files: dict[str, str | bytes], provider: Provider | Hosting) -> Snapshot:
+        """``files`` written to ``<root>/dist`` and hashed as ``provider`` needs them."""
         out = write_site(self.root / "dist", files)
-        return take_snapshot(out, provider.hash_algorithms, limits=provider.limits, platform=provider.name)
+        hosting = provider if isinstance(provider, Hosting) else require(provider, Hosting, "sites")
+        return take_snapshot(out, hosting.hash_algorithms, limits=hosting.limits, platform=hosting.name)
 
     def close(self) -> None:
         for p in self.providers:
             close = getattr(p, "close", None)
             if close is not None:
                 close()
+
+
+class CountingTransport(httpx.BaseTransport):
+    """A real HTTP transport that logs each request's method and path (for the local platform,
+    which runs for real and has no fake to count requests)."""
+
+    def __init__(self, log: list[Sent]) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._log = log
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self._log.append(Sent(request.method, request.url.path))
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _log_of(records: Callable[[], list[Any]]) -> Callable[[], list[Sent]]:
+    return lambda: [Sent(r.method, r.path) for r in records()]
 
 
 def vercel_context(root: Path, fake: FakeVercel, sleep: Callable[[float], None], *,
@@ -124,15 +207,94 @@ def netlify_context(root: Path, fake: FakeNetlify, sleep: Callable[[float], None
 
 @pytest.fixture
 def vercel(tmp_path: Path, vercel_fake: FakeVercel) -> Iterator[Harness]:
-    h = Harness("vercel", tmp_path, lambda root, sleep, **kw: VercelProvider(vercel_context(root, vercel_fake, sleep, **kw)),
-                fake=vercel_fake)
+    def factory(root: Path, sleep: SleepRecorder, **kw: Any) -> Provider:
+        return VercelProvider(vercel_context(root, vercel_fake, sleep, **kw))
+
+    h = Harness("vercel", tmp_path, factory, fake=vercel_fake, requests=_log_of(lambda: vercel_fake.requests),
+                upload_path=r"^/v2/files$")
     yield h
     h.close()
 
 
 @pytest.fixture
 def netlify(tmp_path: Path, netlify_fake: FakeNetlify) -> Iterator[Harness]:
-    h = Harness("netlify", tmp_path, lambda root, sleep, **kw: NetlifyProvider(netlify_context(root, netlify_fake, sleep, **kw)),
-                fake=netlify_fake)
+    def factory(root: Path, sleep: SleepRecorder, **kw: Any) -> Provider:
+        return NetlifyProvider(netlify_context(root, netlify_fake, sleep, **kw))
+
+    h = Harness("netlify", tmp_path, factory, fake=netlify_fake,
+                requests=_log_of(lambda: netlify_fake.requests), upload_path=r"^/deploys/[^/]+/files/",
+                # Netlify's `dev` context (our development environment) keeps no secret
+                env_refusals=(EnvCase("development", "API_TOKEN", "s3cr3t", secret=True),))
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def firebase_fake() -> Iterator[FakeFirebase]:
+    fake = FakeFirebase()
+    yield fake
+    assert fake.violations == [], fake.violations
+
+
+@pytest.fixture
+def firebase(tmp_path: Path, firebase_fake: FakeFirebase) -> Iterator[Harness]:
+    def factory(root: Path, sleep: SleepRecorder, **kw: Any) -> Provider:
+        kw.setdefault("concurrency", 8)
+        provider: Provider = firebase_provider(firebase_fake, root, sleep=sleep, **kw)
+        return provider
+
+    # uploads are gzip (their size is what DeployStats counts); a version gets a URL only on a channel
+    h = Harness("firebase", tmp_path, factory, requests=_log_of(lambda: firebase_fake.calls),
+                upload_path=r"^/upload/", auth_path=r"^/oauth2/",
+                upload_size=lambda data: len(deterministic_gzip(data)), unreleased_url=False)
+    yield h
+    h.close()
+
+
+SUPABASE_REFS = {"production": "abcdefghijklmnopqrst", "preview": "tsrqponmlkjihgfedcba"}
+
+
+@pytest.fixture
+def supabase_fake() -> Iterator[FakeSupabaseApi]:
+    fake = FakeSupabaseApi(refs=tuple(SUPABASE_REFS.values()))
+    yield fake
+    assert fake.violations == [], fake.violations
+
+
+@pytest.fixture
+def supabase(tmp_path: Path, supabase_fake: FakeSupabaseApi) -> Iterator[Harness]:
+    # one Supabase project per environment, as moai.toml's [environments.<env>] tables name them
+    envs = {"environments": {env: {"supabase_project_ref": ref} for env, ref in SUPABASE_REFS.items()}}
+
+    def factory(root: Path, sleep: SleepRecorder, **kw: Any) -> Provider:
+        provider: Provider = supabase_provider(supabase_fake, root, settings=envs, sleep=sleep, **kw)
+        return provider
+
+    h = Harness("supabase", tmp_path, factory, requests=_log_of(lambda: supabase_fake.calls),
+                values_readable=False,  # secrets only: the API answers digests, never values
+                env_refusals=(EnvCase("production", "SUPABASE_URL", "https://x.supabase.co"),
+                              EnvCase("production", "BIG", "x" * 24_577, secret=True)),
+                functions_source={
+                    "supabase/functions/hello/index.ts": 'import { greet } from "../_shared/greet.ts";\n'
+                                                         "Deno.serve(() => new Response(greet()));\n",
+                    "supabase/functions/_shared/greet.ts": 'export const greet = () => "hi";\n'})
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def local(tmp_path: Path, local_platform: RunningPlatform) -> Iterator[Harness]:
+    """The real local platform (one site per test on the session's platform)."""
+    site = local_platform.new_site("conf")
+    log: list[Sent] = []
+
+    def factory(root: Path, sleep: SleepRecorder, **kw: Any) -> Provider:
+        from moai_adk.providers.local import LocalProvider
+
+        kw.setdefault("concurrency", 8)
+        ctx = local_platform.context(root, site=site, sleep=sleep, transport=CountingTransport(log), **kw)
+        return LocalProvider(ctx)
+
+    h = Harness("local", tmp_path, factory, requests=lambda: list(log), upload_path=r"/blobs(/|$)")
     yield h
     h.close()
