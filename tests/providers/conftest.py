@@ -21,7 +21,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -32,12 +32,14 @@ from moai_adk.artifacts.hashing import deterministic_gzip
 from moai_adk.artifacts.snapshot import Snapshot, take_snapshot
 from moai_adk.providers.base import Provider, ProviderContext
 from moai_adk.providers.capabilities import Hosting, require
+from moai_adk.providers.firebase import FirebaseProvider
 from moai_adk.providers.netlify import NetlifyProvider
+from moai_adk.providers.supabase import SupabaseProvider
 from moai_adk.providers.vercel import VercelProvider
 from tests.fakes import FakeApi, spec_check
-from tests.fakes.firebase import FakeFirebase, firebase_provider
+from tests.fakes.firebase import FakeFirebase
 from tests.fakes.netlify import FakeNetlify
-from tests.fakes.supabase_api import FakeSupabaseApi, supabase_provider
+from tests.fakes.supabase_api import FakeSupabaseApi
 from tests.fakes.vercel import FakeVercel
 
 if TYPE_CHECKING:
@@ -112,6 +114,26 @@ class EnvCase(NamedTuple):
 C = TypeVar("C")
 
 
+class TrackedTransport(httpx.BaseTransport):
+    """A provider's transport (a fake's, or real HTTP to the local platform) that knows whether it
+    was closed after its last request, and logs requests where no fake does (the local platform)."""
+
+    def __init__(self, inner: httpx.BaseTransport, log: list[Sent] | None = None) -> None:
+        self._inner = inner
+        self._log = log
+        self.open_requests = False  # a request went out since the last close()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.open_requests = True
+        if self._log is not None:
+            self._log.append(Sent(request.method, request.url.path))
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self.open_requests = False
+        self._inner.close()
+
+
 @dataclass
 class Harness:
     """One platform under test: how to build its provider, where its files go, and what the
@@ -136,6 +158,17 @@ class Harness:
     env_refusals: tuple[EnvCase, ...] = ()  # what check_env_value refuses before sending (may be none)
     functions_source: dict[str, str] = field(default_factory=dict)  # files of a function named "hello"
     live_channel: str = "live"  # the channel that is production and cannot be deleted
+    transports: list[TrackedTransport] = field(default_factory=list)  # one per provider built
+
+    def track(self, inner: httpx.BaseTransport, log: list[Sent] | None = None) -> TrackedTransport:
+        """``inner`` as a provider's transport, so ``unclosed()`` can tell whether the provider closed it."""
+        transport = TrackedTransport(inner, log)
+        self.transports.append(transport)
+        return transport
+
+    def unclosed(self) -> int:
+        """How many providers sent requests and were not closed afterwards."""
+        return sum(1 for t in self.transports if t.open_requests)
 
     def provider(self, **kwargs: Any) -> Provider:
         p = self.factory(self.root, self.sleeps, **kwargs)
@@ -162,25 +195,7 @@ class Harness:
 
     def close(self) -> None:
         for p in self.providers:
-            close = getattr(p, "close", None)
-            if close is not None:
-                close()
-
-
-class CountingTransport(httpx.BaseTransport):
-    """A real HTTP transport that logs each request's method and path (for the local platform,
-    which runs for real and has no fake to count requests)."""
-
-    def __init__(self, log: list[Sent]) -> None:
-        self._inner = httpx.HTTPTransport()
-        self._log = log
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self._log.append(Sent(request.method, request.url.path))
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
+            p.close()
 
 
 def _log_of(records: Callable[[], list[Any]]) -> Callable[[], list[Sent]]:
@@ -208,7 +223,8 @@ def netlify_context(root: Path, fake: FakeNetlify, sleep: Callable[[float], None
 @pytest.fixture
 def vercel(tmp_path: Path, vercel_fake: FakeVercel) -> Iterator[Harness]:
     def factory(root: Path, sleep: SleepRecorder, **kw: Any) -> Provider:
-        return VercelProvider(vercel_context(root, vercel_fake, sleep, **kw))
+        ctx = vercel_context(root, vercel_fake, sleep, **kw)
+        return VercelProvider(replace(ctx, transport=h.track(vercel_fake.transport())))
 
     h = Harness("vercel", tmp_path, factory, fake=vercel_fake, requests=_log_of(lambda: vercel_fake.requests),
                 upload_path=r"^/v2/files$")
@@ -219,7 +235,8 @@ def vercel(tmp_path: Path, vercel_fake: FakeVercel) -> Iterator[Harness]:
 @pytest.fixture
 def netlify(tmp_path: Path, netlify_fake: FakeNetlify) -> Iterator[Harness]:
     def factory(root: Path, sleep: SleepRecorder, **kw: Any) -> Provider:
-        return NetlifyProvider(netlify_context(root, netlify_fake, sleep, **kw))
+        ctx = netlify_context(root, netlify_fake, sleep, **kw)
+        return NetlifyProvider(replace(ctx, transport=h.track(netlify_fake.transport())))
 
     h = Harness("netlify", tmp_path, factory, fake=netlify_fake,
                 requests=_log_of(lambda: netlify_fake.requests), upload_path=r"^/deploys/[^/]+/files/",
@@ -240,8 +257,9 @@ def firebase_fake() -> Iterator[FakeFirebase]:
 def firebase(tmp_path: Path, firebase_fake: FakeFirebase) -> Iterator[Harness]:
     def factory(root: Path, sleep: SleepRecorder, **kw: Any) -> Provider:
         kw.setdefault("concurrency", 8)
-        provider: Provider = firebase_provider(firebase_fake, root, sleep=sleep, **kw)
-        return provider
+        ctx = ProviderContext(root=root, settings={"site": "demo-site"}, environ=firebase_fake.env(),
+                              transport=h.track(firebase_fake.transport()), sleep=sleep, **kw)
+        return FirebaseProvider(ctx, clock=firebase_fake.time)
 
     # uploads are gzip (their size is what DeployStats counts); a version gets a URL only on a channel
     h = Harness("firebase", tmp_path, factory, requests=_log_of(lambda: firebase_fake.calls),
@@ -264,11 +282,13 @@ def supabase_fake() -> Iterator[FakeSupabaseApi]:
 @pytest.fixture
 def supabase(tmp_path: Path, supabase_fake: FakeSupabaseApi) -> Iterator[Harness]:
     # one Supabase project per environment, as moai.toml's [environments.<env>] tables name them
-    envs = {"environments": {env: {"supabase_project_ref": ref} for env, ref in SUPABASE_REFS.items()}}
+    environments = {env: {"supabase_project_ref": ref} for env, ref in SUPABASE_REFS.items()}
 
     def factory(root: Path, sleep: SleepRecorder, **kw: Any) -> Provider:
-        provider: Provider = supabase_provider(supabase_fake, root, settings=envs, sleep=sleep, **kw)
-        return provider
+        environ = {"SUPABASE_ACCESS_TOKEN": "sbp_test", "MOAI_SUPABASE_API_URL": supabase_fake.base_url}
+        ctx = ProviderContext(root=root, environ=environ, environments=environments, sleep=sleep,
+                              transport=h.track(supabase_fake.transport()), **kw)
+        return SupabaseProvider(ctx)
 
     h = Harness("supabase", tmp_path, factory, requests=_log_of(lambda: supabase_fake.calls),
                 values_readable=False,  # secrets only: the API answers digests, never values
@@ -292,7 +312,8 @@ def local(tmp_path: Path, local_platform: RunningPlatform) -> Iterator[Harness]:
         from moai_adk.providers.local import LocalProvider
 
         kw.setdefault("concurrency", 8)
-        ctx = local_platform.context(root, site=site, sleep=sleep, transport=CountingTransport(log), **kw)
+        transport = h.track(httpx.HTTPTransport(), log)
+        ctx = local_platform.context(root, site=site, sleep=sleep, transport=transport, **kw)
         return LocalProvider(ctx)
 
     h = Harness("local", tmp_path, factory, requests=lambda: list(log), upload_path=r"/blobs(/|$)")

@@ -45,6 +45,8 @@ def harness_for(request: pytest.FixtureRequest, platform: str) -> Harness:
 def test_conformance(request: pytest.FixtureRequest, platform: str, capability: str, check: str) -> None:
     h = harness_for(request, platform)
     BY_CAPABILITY[CAPABILITIES[capability]]().run(check, h)
+    assert h.providers, "a check must build its providers through the harness"
+    assert h.unclosed() == 0, "a provider used as a context manager must close its HTTP connections on exit"
 
 
 @pytest.mark.parametrize(("platform", "capability"), [pytest.param(p, c, id=f"{p}-{c}") for p, c in LACKS])

@@ -8,7 +8,7 @@ from moai_adk.providers.base import LinkResult
 from moai_adk.providers.capabilities import Hosting
 
 from ..conftest import Harness
-from .base import PROD, CheckSet, production_ids, site
+from .base import PREVIEW, PROD, CheckSet, production_ids, site
 
 
 class HostingChecks(CheckSet):
@@ -33,6 +33,8 @@ class HostingChecks(CheckSet):
             dry = p.link(dry_run=True)
             assert dry.dry_run is True and dry.id == first.id and dry.created is False
             assert h.sent_since(mark, writes_only=True) == []
+        with h.providers[-1]:  # the same provider, closed on leaving the block above, is used again
+            assert p.link().id == first.id, "a closed provider may be used again"
 
     def check_deploy_is_ready_and_not_live(self, h: Harness) -> None:
         with h.use(Hosting) as p:
@@ -51,6 +53,9 @@ class HostingChecks(CheckSet):
             assert production_ids(p) == live, "deploy() must not switch production before promote()"
             assert [x.id for x in p.list_deployments()].count(d.id) == 1
             assert p.get_deployment(d.id).id == d.id
+            preview = p.deploy(h.snapshot(site(h, 3), p), PREVIEW)
+            assert preview.state == "ready" and preview.url and preview.production is False
+            assert production_ids(p) == live, "a preview deploy must never switch production"
 
     def check_progress_receives_every_byte(self, h: Harness) -> None:
         calls: list[tuple[int, int]] = []
