@@ -117,6 +117,7 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
     def close(self) -> None:
         if self._api is not None:
             self._api.close()
+            self._api = None  # the next call opens a new client
 
     # -- HTTP ---------------------------------------------------------------------
     def _request(self, method: str, path: str, *, allow: frozenset[int] = frozenset(),

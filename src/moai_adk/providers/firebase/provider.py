@@ -40,7 +40,7 @@ from ..base import (
 )
 from ..capabilities import Channels, Hosting
 from .api import HostingApi
-from .auth import Clock, resolve_credential
+from .auth import Clock, Credential, resolve_credential
 from .config import FirebaseProject, load_project, run_hooks
 from .functions import DEFAULT_FUNCTIONS_URL, FUNCTIONS_URL_ENV, RewriteResolver, list_functions
 from .serving import (
@@ -75,6 +75,7 @@ class FirebaseProvider(Provider, Hosting, Channels):
         self.clock = clock  # epoch seconds: token expiry and preview-channel TTLs
         self._project: FirebaseProject | None = None
         self._api: HostingApi | None = None
+        self._credential: Credential | None = None
 
     # -- configuration ---------------------------------------------------
     @property
@@ -88,11 +89,19 @@ class FirebaseProvider(Provider, Hosting, Channels):
     def api(self) -> HostingApi:
         if self._api is None:
             site = self.project.site
-            credential = resolve_credential(self.ctx.environ, self.ctx.transport, clock=self.clock,
-                                            sleep=self.ctx.sleep)
+            if self._credential is None:  # kept across close(): a reopened client needs no new exchange
+                self._credential = resolve_credential(self.ctx.environ, self.ctx.transport, clock=self.clock,
+                                                      sleep=self.ctx.sleep)
             base = self.ctx.environ.get(API_URL_ENV) or DEFAULT_API_URL
-            self._api = HostingApi(base, site, credential, transport=self.ctx.transport, sleep=self.ctx.sleep)
+            self._api = HostingApi(base, site, self._credential, transport=self.ctx.transport,
+                                   sleep=self.ctx.sleep)
         return self._api
+
+    def close(self) -> None:
+        """Close the Hosting API's connections; the next call opens new ones."""
+        if self._api is not None:
+            self._api.close()
+            self._api = None
 
     def pre_deploy_hooks(self) -> list[str]:
         return self.project.hooks("predeploy")
@@ -322,12 +331,11 @@ class FirebaseProvider(Provider, Hosting, Channels):
 
     def link(self, *, create: bool = True, dry_run: bool = False) -> LinkResult:
         project = self.project
-        result = LinkResult(self.name, project.site, project.site, extra={"project": project.project})
+        result = LinkResult(self.name, project.site, project.site, dry_run=dry_run, extra={"project": project.project})
         site = self.api.get_site()
         if site is None:
             result.extra["exists"] = False
             if not create or dry_run:
-                result.dry_run = dry_run
                 return result
             if not project.project:
                 raise UsageError(f"Site '{project.site}' does not exist and no Firebase project is set to create it in.",

@@ -108,7 +108,7 @@ class NetlifyProvider(Provider, Hosting, EnvStore):
         file = self.ctx.root / STATE_FILE
         if self.site_id():
             linked = self.site()
-            return LinkResult(self.name, linked.get("id"), linked.get("name"), file=file,
+            return LinkResult(self.name, linked.get("id"), linked.get("name"), file=file, dry_run=dry_run,
                               url=linked.get("ssl_url") or linked.get("url"))
         name = str(self.ctx.settings.get("site") or self.ctx.project_name)
         found = api.json("GET", "/sites", params={"name": name, "filter": "all"})

@@ -46,6 +46,12 @@ class SupabaseProvider(Provider, EnvStore, Secrets, Functions):
             self._client = _client.make_client(self.ctx)
         return self._client
 
+    def close(self) -> None:
+        """Close the Management API's connections; the next call opens new ones."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def project_ref(self, environment: str | None = None) -> str:
         """The project ref for ``environment``, validated (20 lowercase letters)."""
         return _client.project_ref(self.ctx, environment)

@@ -145,7 +145,7 @@ class VercelProvider(Provider, Hosting, EnvStore):
         if self._link is not None:
             project = self._project()  # 404 -> NotFoundError with the link hint
             return LinkResult(self.name, str(project.get("id", self._link.project_id)), project.get("name"),
-                              file=file, extra={"org_id": self._link.org_id})
+                              file=file, dry_run=dry_run, extra={"org_id": self._link.org_id})
         name = str(self.ctx.settings.get("project") or self.ctx.project_name)
         found = api.request("GET", f"/v9/projects/{name}", expect={404})
         created = False
