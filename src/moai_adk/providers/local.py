@@ -121,7 +121,7 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
     def _request(self, method: str, path: str, *, allow: frozenset[int] = frozenset(),
                  **kwargs: Any) -> httpx.Response:
         try:
-            response = self.api.request(method, API + path, expect={400, 409, 422}, **kwargs)
+            response = self.api.request(method, API + path, expect={400, 404, 409, 422}, **kwargs)
         except PlatformUnavailable as exc:
             raise PlatformUnavailable(f"no local platform at {self.url}", hint=START_HINT) from exc
         except AuthError as exc:
@@ -143,7 +143,30 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
             ) from exc
         if response.status_code in (400, 409, 422) and response.status_code not in allow:
             raise self._refusal(response, method, path)
+        if response.status_code == 404 and 404 not in allow:
+            raise self._missing(response)
         return response
+
+    @staticmethod
+    def _error(response: httpx.Response) -> tuple[str, str]:
+        """The platform's error ``(code, message)`` (its messages name no API routes)."""
+        try:
+            err = response.json().get("error", {})
+        except (ValueError, AttributeError):
+            err = {}
+        err = err if isinstance(err, dict) else {}
+        return str(err.get("code") or ""), str(err.get("message") or response.text[:200].strip() or "not found")
+
+    def _missing(self, response: httpx.Response) -> NotFoundError:
+        code, message = self._error(response)
+        if code == "no_site":
+            hint = (f"Run `moai-adk deploy` to create the site, or check the site name ('site' in "
+                    f"[platforms.local] of moai.toml, now {self.site!r}).")
+        elif code == "no_deploy":
+            hint = "Run `moai-adk deployments` to see what exists on this site."
+        else:  # a route this platform lacks, or something else listens at that URL
+            hint = f"Check that MOAI_PLATFORM_URL ({self.url}) points at a moai-adk platform (`moai-adk platform status`)."
+        return NotFoundError(f"The local platform at {self.url} answered: {message}.", hint=hint, status=404)
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.api.decode(self._request(method, path, **kwargs))
@@ -291,8 +314,15 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         return {str(k): int(v) for k, v in weights.items()} if weights else None
 
     # -- env vars -------------------------------------------------------------------
+    # Before the first deploy the site does not exist yet: reads answer "nothing set", writes create
+    # the site first (as a deploy does), so `env set` works as a first step.
     def env_list(self, environment: str) -> list[EnvVar]:
-        data = self._json("GET", f"/sites/{self.site}/env/{environment}")
+        response = self._request("GET", f"/sites/{self.site}/env/{environment}", allow=frozenset({404}))
+        if response.status_code == 404:
+            if self._error(response)[0] == "no_site":
+                return []
+            raise self._missing(response)
+        data = self.api.decode(response)
         return [EnvVar(key=v["key"], value=v["value"], environments=[environment], secret=bool(v["secret"]))
                 for v in data.get("vars", [])]
 
@@ -302,7 +332,11 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         return EnvVar(key=data["key"], value=data["value"], environments=[environment], secret=bool(data["secret"]))
 
     def env_unset(self, environment: str, key: str) -> None:
-        self._request("DELETE", f"/sites/{self.site}/env/{environment}/{key}")
+        response = self._request("DELETE", f"/sites/{self.site}/env/{environment}/{key}", allow=frozenset({404}))
+        if response.status_code == 404:
+            raise NotFoundError(f"{key} is not set for the {environment} environment on local site {self.site!r}.",
+                                hint=f"Run `moai-adk env list --env {environment} --platform local` to see what is set.",
+                                status=404)
 
 
 def platform_status(environ: Mapping[str, str], transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
