@@ -62,3 +62,17 @@ def test_commands_on_a_site_not_deployed_yet_name_no_api_routes(moai: Run, tmp_p
     assert r.returncode == 1
     assert "there is no site named" in r.stderr and "Run `moai-adk deploy` to create the site" in r.stderr
     no_routes(r.stderr)
+
+
+def test_a_token_that_may_not_write_is_told_what_it_may_not_do(moai: Run, tmp_path: Path,
+                                                               local_platform: RunningPlatform) -> None:
+    root = project(tmp_path / "p", local_platform.new_site("viewer"))
+    with local_platform.client() as c:
+        viewer = c.post("/_api/v1/tokens", json={"role": "viewer", "label": "test"}).json()["token"]
+    env = local_platform.environ(MOAI_PLATFORM_TOKEN=viewer)
+    r = moai("env", "set", "A", "1", "--env", "production", cwd=root, env=env)
+    assert r.returncode == 1 and "its role may not create the site." in r.stderr
+    no_routes(r.stderr)
+    r = moai("env", "list", "--env", "production", cwd=root, env={**env, "MOAI_PLATFORM_TOKEN": "wrong"})
+    assert r.returncode == 1 and "cannot read environment variables." in r.stderr
+    no_routes(r.stderr)

@@ -89,6 +89,30 @@ _REFUSAL_HINTS = {
 }
 
 
+# What a request does, in the words messages use (users never see API routes).
+_ACTIONS: tuple[tuple[str, str, str], ...] = (
+    (r"/sites", "list the sites", "create the site"),
+    (r"/sites/[^/]+", "read the site", "change the site"),
+    (r"/sites/[^/]+/deploys", "list the deployments", "create a deployment"),
+    (r"/sites/[^/]+/promote", "read the site", "promote a deployment"),
+    (r"/sites/[^/]+/rollback", "read the site", "roll production back"),
+    (r"/sites/[^/]+/traffic", "read the traffic split", "change the traffic split"),
+    (r"/sites/[^/]+/env/.*", "read environment variables", "change environment variables"),
+    (r"/deploys/[^/]+/finalize", "read the deployment", "finalize the deployment"),
+    (r"/deploys/[^/]+", "read the deployment", "change the deployment"),
+    (r"/blobs(/.*)?", "check uploaded files", "upload files"),
+    (r"/tokens", "list tokens", "mint a token"),
+)
+
+
+def _action(method: str, path: str) -> str:
+    """``"upload files"`` for ``PUT /blobs/<sha>``: what a request to the platform API does."""
+    for pattern, read, write in _ACTIONS:
+        if re.fullmatch(pattern, path):
+            return read if method in ("GET", "HEAD") else write
+    return "do this" if method in ("GET", "HEAD") else "make this change"
+
+
 def site_slug(name: str) -> str:
     """A DNS-label-safe site name derived from a project name."""
     slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
@@ -129,14 +153,14 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
             if exc.status == 403:
                 raise AuthError(
                     f"The local platform at {self.url} knows the token from {source}, but its role may not "
-                    f"{method} {path}.",
+                    f"{_action(method, path)}.",
                     hint=f"Set {TOKEN_ENV} to a deployer or admin token (`moai-adk platform token` with the admin "
                     f"token in {self.credentials} mints one).",
                     status=403,
                 ) from exc
             raise AuthError(
                 f"The local platform at {self.url} refused the token from {source} ({exc.status}); "
-                f"a missing or wrong token cannot {method} {path}.",
+                f"a missing or wrong token cannot {_action(method, path)}.",
                 hint=f"Set {TOKEN_ENV} to a token of that platform, or run `moai-adk platform serve` as this "
                 f"user so it writes {self.credentials}.",
                 status=exc.status,
@@ -185,7 +209,7 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
                                   hint="Re-run the deploy; it re-hashes changed files and uploads only what is missing.",
                                   status=response.status_code)
         hint = _REFUSAL_HINTS.get(code, "Re-run with --debug for the full response.")
-        return ProviderError(f"The local platform refused {method} {path} ({response.status_code}: {message}).",
+        return ProviderError(f"The local platform refused to {_action(method, path)} ({response.status_code}: {message}).",
                              hint=hint, status=response.status_code)
 
     def _deployment(self, data: Mapping[str, Any]) -> Deployment:
