@@ -89,7 +89,9 @@ def test_schema_accepts_what_init_writes(tmp_path: Path, validator: Any, platfor
     assert (tmp_path / SCHEMA_COPY).read_bytes() == schema_path().read_bytes()
     data = tomllib.loads(text)
     assert [e.message for e in validator.iter_errors(data)] == []
-    assert load_config(tmp_path / "moai.toml").platforms == (platforms or ["local"])
+    # supabase hosts no sites: alone, it is listed after the local platform, the deploy default
+    expected = ["local", "supabase"] if platforms == ["supabase"] else (platforms or ["local"])
+    assert load_config(tmp_path / "moai.toml").platforms == expected
 
 
 def test_init_refreshes_an_outdated_schema_copy(tmp_path: Path) -> None:

@@ -255,3 +255,45 @@ def test_interactive_answer_no_writes_nothing_and_exits_1(tmp_path: Path) -> Non
             proc.wait()
         os.close(master)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
+
+
+def test_baas_supabase_alone_keeps_local_as_the_deploy_default(tmp_path: Path) -> None:
+    site(tmp_path)
+    r = run(tmp_path, "init", "--baas", "supabase", "--no-link")
+    assert r.returncode == 0, r.stderr
+    assert "deploys to local; backend: supabase" in r.stdout
+    cfg = load_config(tmp_path / "moai.toml")
+    assert cfg.platform == "local" and cfg.platforms == ["local", "supabase"]
+    dry = run(tmp_path, "deploy", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.rstrip().endswith("to local (preview).")
+
+
+def test_baas_supabase_then_vercel_makes_vercel_the_default(tmp_path: Path) -> None:
+    site(tmp_path)
+    r = run(tmp_path, "init", "--baas", "supabase", "--baas", "vercel", "--no-link", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["platform"] == "vercel" and data["platforms"] == ["vercel", "supabase"]
+    assert data["backends"] == ["supabase"]
+    assert "deploys to vercel; backend: supabase" in run(tmp_path, "init", "--no-link").stdout
+
+
+def test_deploy_to_supabase_is_refused_alike_with_and_without_dry_run(tmp_path: Path) -> None:
+    site(tmp_path)
+    assert run(tmp_path, "init", "--baas", "supabase", "--no-link").returncode == 0
+    dry = run(tmp_path, "deploy", "--dry-run", "--platform", "supabase")
+    real = run(tmp_path, "deploy", "--platform", "supabase")
+    for r in (dry, real):
+        assert r.returncode != 0
+        assert "The supabase platform has no site hosting." in r.stderr and "would deploy" not in r.stdout
+    assert dry.stderr == real.stderr
+
+
+def test_rerun_over_a_supabase_deploy_default_says_how_to_fix_it(tmp_path: Path) -> None:
+    site(tmp_path)
+    (tmp_path / "moai.toml").write_text('[project]\nname = "x"\n\n[deploy]\nplatform = "supabase"\n')
+    r = run(tmp_path, "init", "--baas", "netlify", "--no-link")
+    assert r.returncode == 0, r.stderr
+    assert "deploy.platform = 'supabase', which hosts no sites" in r.stdout
+    assert "set [deploy] platform to 'netlify'" in r.stdout

@@ -170,3 +170,49 @@ def test_without_the_postgres_driver_the_cli_still_works_and_db_says_what_to_ins
     proc = run_blocked("db", "push", "--db-url", "postgresql://x/y")
     assert proc.returncode == 1
     assert "pip install --force-reinstall moai-adk" in proc.stderr
+
+
+def test_restore_over_existing_objects_hints_clean(project: Path, write: Write, db_url: str) -> None:
+    write("20240101000001_a.sql", "create table a (id int);\ninsert into a values (7);")
+    assert run(project, "db", "push", "--db-url", db_url).returncode == 0
+    dump = project / "a.dump"
+    assert run(project, "db", "backup", "--db-url", db_url, "--out", str(dump)).returncode == 0
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("insert into a values (8)")
+    proc = run(project, "db", "restore", str(dump), "--db-url", db_url)
+    assert proc.returncode == 1
+    assert "already exists" in proc.stderr
+    hint = proc.stderr.split("Hint:", 1)[1]
+    assert "--clean" in hint and f"moai-adk db restore {dump} --clean --db-url" in " ".join(hint.split())
+    with psycopg.connect(db_url) as conn:  # nothing was restored
+        assert conn.execute("select id from a order by id").fetchall() == [(7,), (8,)]
+    proc = run(project, "db", "restore", str(dump), "--db-url", db_url, "--clean")
+    assert proc.returncode == 0, proc.stderr
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("select id from a order by id").fetchall() == [(7,)]
+
+
+def test_a_failed_restore_for_another_reason_keeps_the_generic_hint(project: Path, db_url: str) -> None:
+    from moai_adk.db.backup import _clean_hint
+    from moai_adk.db.connect import Target
+
+    hint = _clean_hint(project / "x.dump", Target(url=db_url, environment="production", env_var="PROD_DB_URL"))
+    assert hint("pg_restore: error: could not execute query: ERROR:  permission denied for schema public") is None
+    found = hint('pg_restore: error: could not execute query: ERROR:  relation "a" already exists')
+    assert found is not None and '(relation "a")' in found and "--clean --env production" in found
+
+
+def test_repair_prints_the_pooler_notice_as_push_does(project: Path, write: Write, db_url: str) -> None:
+    """A transaction-pooler URL: repair connects to the session port and says so on stderr."""
+    info = psycopg.conninfo.conninfo_to_dict(db_url)
+    user, dbname = info.get("user", "postgres"), info["dbname"]
+    password = f":{info['password']}" if info.get("password") else ""
+    # the Supavisor host name stays in the URL; hostaddr sends the connection to the test server
+    pooler = f"postgresql://{user}{password}@aws-0-eu-west-1.pooler.supabase.com:6543/{dbname}?hostaddr=127.0.0.1"
+    write("20240101000001_a.sql", "create table a (id int);")
+    proc = run(project, "db", "migration", "repair", "20240101000001", "--status", "applied", "--db-url", pooler)
+    assert proc.returncode == 0, proc.stderr
+    assert "transaction pooler" in proc.stderr and "session pooler on port 5432" in proc.stderr
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("select version from supabase_migrations.schema_migrations").fetchall() == [
+            ("20240101000001",)]

@@ -226,3 +226,10 @@ def test_blob_batches(local_platform, client) -> None:
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_hash"
     with local_platform.client(token=None) as anon:
         assert anon.post(f"{API}/blobs", content=batch_body([good])).status_code == 401
+
+
+def test_a_missing_site_is_explained_without_api_routes(client) -> None:
+    r = client.get(f"{API}/sites/nosuchsite/env/production")
+    err = r.json()["error"]
+    assert r.status_code == 404 and err["code"] == "no_site"
+    assert "first deploy" in err["message"] and "/_api" not in err["message"]

@@ -232,3 +232,24 @@ def test_non_utf8_moai_toml_is_refused_not_mangled(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not UTF-8"):
         scaffold.run_init(tmp_path, [])
     assert (tmp_path / "moai.toml").read_bytes() == raw
+
+
+def test_a_moai_toml_without_default_gets_one_that_hosts_sites(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("hi")
+    (tmp_path / "moai.toml").write_text('[project]\nname = "x"\n\n[deploy]\nplatforms = ["supabase"]\n')
+    scaffold.run_init(tmp_path, [])
+    cfg = load_config(tmp_path / "moai.toml")
+    assert cfg.platform == "local" and cfg.platforms == ["local", "supabase"]
+
+
+@pytest.mark.parametrize(("requested", "default", "listed"), [
+    (["supabase"], "local", ["local", "supabase"]),
+    (["supabase", "netlify"], "netlify", ["netlify", "supabase"]),
+    (["firebase", "supabase"], "firebase", ["firebase", "supabase"]),
+])
+def test_fresh_default_is_the_first_platform_that_hosts_sites(tmp_path: Path, requested: list[str], default: str,
+                                                              listed: list[str]) -> None:
+    (tmp_path / "index.html").write_text("hi")
+    result = scaffold.run_init(tmp_path, requested)
+    assert (result.config.platform, result.config.platforms) == (default, listed)
+    assert result.as_dict()["backends"] == ["supabase"]

@@ -131,6 +131,8 @@ def migration_repair(ctx: click.Context, versions: tuple[str, ...], status: str,
     root, target = _target(st, env, db_url)
     assert target is not None
     result = _service("repair").repair(root, target, list(versions), status, dry_run=dry_run)
+    for warning in result.warnings:
+        st.output.warn(warning)
 
     def render(con: Console) -> None:
         verb = "Would mark" if dry_run else "Marked"

@@ -9,13 +9,14 @@ from typing import TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import UsageError
 from ..project import scaffold
 from ..project.detect import Detection
 from ..project.moaitoml import ProjectSettings
-from ..project.platforms import INIT_PLATFORMS
+from ..project.platforms import INIT_PLATFORMS, hosts_sites
 from ..project.scaffold import InitResult, Prepared
 from .options import common, state
 from .output import Output
@@ -60,7 +61,8 @@ def _ask(prepared: Prepared, settings: ProjectSettings, requested: list[str]) ->
                            show_default=True, err=True).strip()
     output = click.prompt("Output folder", default=settings.output, err=True).strip() or "."
     if not requested and not prepared.existing_platforms:
-        requested = click.prompt(f"Platforms, first is the default ({', '.join(INIT_PLATFORMS)})",
+        requested = click.prompt(f"Platforms ({', '.join(INIT_PLATFORMS)}); the first that hosts sites is the "
+                                 "deploy default",
                                  default="local", err=True, value_proc=_reprompt(_platform_list))
     chosen = ProjectSettings(name, settings.framework, command or None, output)
     overrides = {key for key, old, new in (
@@ -79,13 +81,16 @@ def _render(result: InitResult, console: Console, *, contents: bool = True) -> N
     for change in result.changes:
         label = _DRY[change.action] if result.dry_run else change.action
         path = change.path + ("/" if change.is_dir else "")
-        table.add_row(path, f"[{_STYLE[change.action]}]{label}[/]", change.note or "")
+        table.add_row(path, f"[{_STYLE[change.action]}]{label}[/]", escape(change.note or ""))
     console.print(table)
     cfg = result.config
+    backends = [name for name in cfg.platforms if not hosts_sites(name)]
+    also = [name for name in cfg.platforms[1:] if name not in backends]
     console.print(f"\nProject '{cfg.name}': build {cfg.build_command or '(none)'} -> {cfg.output}; "
-                  f"deploys to {cfg.platform}" + (f" (also: {', '.join(cfg.platforms[1:])})" if cfg.platforms[1:] else ""))
+                  f"deploys to {cfg.platform}" + (f" (also: {', '.join(also)})" if also else "")
+                  + (f"; backend: {', '.join(backends)}" if backends else ""))
     for note in result.notes:
-        console.print(f"[yellow]Note:[/yellow] {note}")
+        console.print(f"[yellow]Note:[/yellow] {escape(note)}")
     _render_links(result, console)
     if result.dry_run and contents:
         _render_contents(result, console)
@@ -121,7 +126,7 @@ def _render_links(result: InitResult, console: Console) -> None:
     for item in result.links or []:
         name = item.get("platform")
         if item.get("reason"):
-            console.print(f"{name}: not linked ({item['reason']})")
+            console.print(f"{name}: not linked ({escape(str(item['reason']))})")
             continue
         what = item.get("id") or item.get("name") or ""
         verb = "would create" if item.get("dry_run") else ("created and linked" if item.get("created") else "linked")
@@ -133,8 +138,8 @@ def register(cli: click.Group) -> None:
 
     @cli.command("init")
     @click.option("--baas", "platforms", multiple=True, metavar="PLATFORM",
-                  help=f"Platform to set up ({', '.join(INIT_PLATFORMS)}); repeat for several, "
-                       "the first is the default for `deploy`.")
+                  help=f"Platform to set up ({', '.join(INIT_PLATFORMS)}); repeat for several. The first "
+                       "that hosts sites is the default for `deploy` (local when none does: supabase is a backend).")
     @click.option("--name", default=None, help="Project name (default: package.json name or the folder name).")
     @click.option("--example", default=None, metavar="NAME",
                   help="First copy an example site shipped with moai-adk into the folder (e.g. hello-site).")

@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -70,12 +70,18 @@ def _conn_env(target: Target, environ: Mapping[str, str]) -> tuple[str, dict[str
     return psycopg.conninfo.make_conninfo(**params), env  # type: ignore[arg-type]
 
 
-def _run(cmd: list[str], env: dict[str, str], target: Target, what: str) -> str:
+RUN_HINT = "Check the message above; re-run with --debug for the full command."
+# pg_restore's words when the dump creates something the database already has
+EXISTS_RE = re.compile(r"ERROR:\s+(.+?) already exists")
+
+
+def _run(cmd: list[str], env: dict[str, str], target: Target, what: str,
+         hint: Callable[[str], str | None] | None = None) -> str:
+    """Run ``cmd``; on failure a ``DatabaseError`` with the tool's message (``hint(stderr)`` may say the fix)."""
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         err = scrub(proc.stderr.strip() or f"exit status {proc.returncode}", target.url)
-        raise DatabaseError(f"{what} failed for {target.label}: {err}",
-                            hint="Check the message above; re-run with --debug for the full command.")
+        raise DatabaseError(f"{what} failed for {target.label}: {err}", hint=(hint and hint(err)) or RUN_HINT)
     return proc.stdout
 
 
@@ -158,5 +164,20 @@ def restore(dump: Path, target: Target, *, clean: bool = False, environ: Mapping
     cmd = [pg_restore, *opts, f"--dbname={conninfo}", str(dump)]
     shown = [pg_restore, *opts, f"--dbname={scrub(conninfo, target.url)}", str(dump)]
     if not dry_run:
-        _run(cmd, env, target, "pg_restore")
+        _run(cmd, env, target, "pg_restore", None if clean else _clean_hint(dump, target))
     return RestoreResult(dump, entries, shown, dry_run)
+
+
+def _clean_hint(dump: Path, target: Target) -> Callable[[str], str | None]:
+    """For a restore without ``--clean`` that met objects the database already has: say to add it."""
+
+    def hint(stderr: str) -> str | None:
+        found = EXISTS_RE.search(stderr)
+        if found is None:
+            return None
+        what = f" ({found.group(1)})" if found.group(1) else ""
+        return (f"The database already has objects the dump creates{what}; nothing was restored. Re-run with "
+                f"--clean to drop and recreate them: `moai-adk db restore {dump} --clean {target.flag}`, "
+                "or restore into an empty database.")
+
+    return hint

@@ -150,7 +150,8 @@ class Platform:
     def site(self, name: str) -> dict[str, Any]:
         info = self.meta.site(name)
         if info is None:
-            raise ApiError(404, "no_site", f"there is no site named {name!r}; create it with POST /_api/v1/sites")
+            raise ApiError(404, "no_site", f"there is no site named {name!r} yet (the first deploy to it "
+                           "creates it)")
         return info
 
     def _set_state(self, site: str, production: str | None, weights: dict[str, int] | None) -> None:

@@ -20,6 +20,7 @@ from tomlkit.toml_document import TOMLDocument
 from ..config import CONFIG_FILE, Config, parse_config
 from ..errors import ConfigError
 from .files import merge_missing, parse_toml, plain
+from .platforms import doc_page, with_hosting_default
 
 HEADER = ("moai-adk project configuration. Re-running `moai-adk init` keeps your edits and comments;",
           "it only adds what is missing. Reference: docs/init.md")
@@ -68,11 +69,13 @@ def _environments(platforms: list[str]) -> Table:
 
 def _platform_table(name: str) -> Table:
     table = tomlkit.table()
-    table.add(tomlkit.comment(f"settings read by the {name} provider (see docs/{name}.md)"))
+    table.add(tomlkit.comment(f"settings read by the {name} provider (see {doc_page(name)})"))
     return table
 
 
 def fresh_document(settings: ProjectSettings, platforms: list[str]) -> TOMLDocument:
+    """A new moai.toml; ``deploy.platform`` is the first of ``platforms`` that hosts sites, else local."""
+    platforms = with_hosting_default(platforms)
     doc = tomlkit.document()
     doc.add(Comment(Trivia(comment_ws="", comment=SCHEMA_DIRECTIVE, trail="\n")))
     for line in HEADER:
@@ -136,10 +139,14 @@ def merge_document(text: str, settings: ProjectSettings, platforms: list[str],
     for name in platforms:
         if name not in wanted_platforms:
             wanted_platforms.append(name)
+    deploy = doc.get("deploy")
+    if not (isinstance(deploy, dict) and "platform" in deploy):  # no default yet: one that hosts sites
+        default = with_hosting_default(wanted_platforms)[0]
+        if default not in wanted_platforms:
+            wanted_platforms.insert(0, default)
     fresh = fresh_document(settings, wanted_platforms)
     notes: list[str] = []
 
-    deploy = doc.get("deploy")
     if isinstance(deploy, dict) and "platforms" in deploy and list(deploy["platforms"]) != wanted_platforms:
         deploy["platforms"] = wanted_platforms
     if "environments" in doc:

@@ -8,6 +8,10 @@
     supabase   supabase/config.toml, supabase/migrations/
 
 Existing files are merged (only missing keys added) unless ``force``.
+
+``deploy.platform`` is always one that hosts sites (its provider has the ``Hosting``
+capability): Supabase is a backend, so ``--baas supabase`` alone keeps ``local`` as the
+deploy default and lists Supabase beside it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import tomlkit
 from tomlkit.toml_document import TOMLDocument
 
 from ..config import Config
+from ..errors import UsageError
+from ..providers import get_provider_class
+from ..providers.capabilities import Hosting
 from .files import json_change, toml_change
 from .plan import FileChange
 
@@ -31,7 +38,32 @@ FIREBASE_IGNORE = ["firebase.json", "**/.*", "**/node_modules/**"]
 # Config files that sit in the project root and must not be published when the output is ".".
 ROOT_CONFIG_FILES = ["moai.toml", "vercel.json", "netlify.toml", "supabase/**"]
 
+# The page documenting each platform's settings (paths in the moai-adk repository).
+DOC_PAGES = {"local": "docs/platform.md", "vercel": "docs/providers/vercel.md",
+             "netlify": "docs/providers/netlify.md", "firebase": "docs/providers/firebase.md",
+             "supabase": "docs/providers/supabase.md"}
+CONFIG_DOC = "docs/config.md"
+
 Planned = tuple[list[FileChange], list[str]]
+
+
+def doc_page(name: str) -> str:
+    """The docs page for platform ``name`` (the moai.toml reference when it has none of its own)."""
+    return DOC_PAGES.get(name, CONFIG_DOC)
+
+
+def hosts_sites(name: str) -> bool:
+    """Whether ``name``'s provider hosts sites (has ``Hosting``); False for unknown platforms."""
+    try:
+        return issubclass(get_provider_class(name), Hosting)
+    except UsageError:
+        return False
+
+
+def with_hosting_default(names: list[str]) -> list[str]:
+    """``names`` with the deploy default first: the first that hosts sites, else ``local`` (added)."""
+    default = next((name for name in names if hosts_sites(name)), "local")
+    return [default] + [name for name in names if name != default]
 
 
 def vercel_json(cfg: Config, vercel_framework: str | None) -> dict[str, Any]:

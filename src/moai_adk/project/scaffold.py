@@ -23,7 +23,7 @@ from .files import decode_text, parse_toml, plain
 from .gitignore import plan_gitignore
 from .moaitoml import ProjectSettings
 from .plan import FileChange, apply_plan, change_for, check_writable, read_bytes
-from .platforms import INIT_PLATFORMS, plan_platform_files
+from .platforms import INIT_PLATFORMS, hosts_sites, plan_platform_files
 
 
 def check_platforms(names: list[str]) -> list[str]:
@@ -148,6 +148,7 @@ class InitResult:
             "build": {"command": self.config.build_command, "output": self.config.output},
             "platform": self.config.platform,
             "platforms": list(self.config.platforms),
+            "backends": [name for name in self.config.platforms if not hosts_sites(name)],
             "files": [c.as_dict(with_content=self.dry_run) for c in self.changes],
             "notes": list(self.notes),
             **({"links": self.links} if self.links is not None else {}),
@@ -155,7 +156,8 @@ class InitResult:
 
 
 def resolve_platforms(prepared: Prepared, requested: list[str]) -> list[str]:
-    """Merging: the platforms moai.toml names plus new ``--baas`` ones; fresh: ``--baas`` (default local)."""
+    """Merging: the platforms moai.toml names plus new ``--baas`` ones; fresh: ``--baas`` (default local).
+    ``moaitoml.fresh_document`` then puts a platform that hosts sites first (local when none does)."""
     existing = list(prepared.existing_platforms)
     if prepared.existing_text is not None:
         names = existing + [r for r in requested if r not in existing]
@@ -188,9 +190,7 @@ def plan_init(prepared: Prepared, settings: ProjectSettings, requested: list[str
     if moaitoml.references_schema(text):
         copy = moaitoml.SCHEMA_COPY
         changes.append(change_for(root, copy, schema_bytes(), read_bytes(root / copy), force=force))
-    if prepared.existing_text is not None and requested and requested[0] != config.platform:
-        notes.append(f"{CONFIG_FILE} keeps deploy.platform = '{config.platform}'; edit [deploy] platform "
-                     f"to make '{requested[0]}' the default.")
+    notes += _default_notes(prepared, requested, config)
 
     platform_changes, platform_notes = plan_platform_files(
         root, config, VERCEL_FRAMEWORKS.get(config.framework or ""), force=force)
@@ -201,6 +201,21 @@ def plan_init(prepared: Prepared, settings: ProjectSettings, requested: list[str
             notes.append(f"{CONFIG_FILE} names '{name}', for which `init` writes no files yet.")
     changes.append(plan_gitignore(root, config.platforms))
     return InitResult(root, dry_run, prepared.detection, config, changes, notes)
+
+
+def _default_notes(prepared: Prepared, requested: list[str], config: Config) -> list[str]:
+    """What to say about ``deploy.platform`` when the user's moai.toml keeps its own."""
+    if prepared.existing_text is None:
+        return []
+    if not hosts_sites(config.platform):
+        hosting = [name for name in config.platforms if hosts_sites(name)] or ["local"]
+        return [f"{CONFIG_FILE} has deploy.platform = '{config.platform}', which hosts no sites, so "
+                f"`moai-adk deploy` refuses it; set [deploy] platform to {' or '.join(repr(n) for n in hosting)}."]
+    wanted = next((name for name in requested if hosts_sites(name)), None)
+    if wanted is not None and wanted != config.platform:
+        return [f"{CONFIG_FILE} keeps deploy.platform = '{config.platform}'; edit [deploy] platform "
+                f"to make '{wanted}' the default."]
+    return []
 
 
 def apply_init(result: InitResult) -> None:

@@ -90,6 +90,30 @@ _REFUSAL_HINTS = {
 }
 
 
+# What a request does, in the words messages use (users never see API routes).
+_ACTIONS: tuple[tuple[str, str, str], ...] = (
+    (r"/sites", "list the sites", "create the site"),
+    (r"/sites/[^/]+", "read the site", "change the site"),
+    (r"/sites/[^/]+/deploys", "list the deployments", "create a deployment"),
+    (r"/sites/[^/]+/promote", "read the site", "promote a deployment"),
+    (r"/sites/[^/]+/rollback", "read the site", "roll production back"),
+    (r"/sites/[^/]+/traffic", "read the traffic split", "change the traffic split"),
+    (r"/sites/[^/]+/env/.*", "read environment variables", "change environment variables"),
+    (r"/deploys/[^/]+/finalize", "read the deployment", "finalize the deployment"),
+    (r"/deploys/[^/]+", "read the deployment", "change the deployment"),
+    (r"/blobs(/.*)?", "check uploaded files", "upload files"),
+    (r"/tokens", "list tokens", "mint a token"),
+)
+
+
+def _action(method: str, path: str) -> str:
+    """``"upload files"`` for ``PUT /blobs/<sha>``: what a request to the platform API does."""
+    for pattern, read, write in _ACTIONS:
+        if re.fullmatch(pattern, path):
+            return read if method in ("GET", "HEAD") else write
+    return "do this" if method in ("GET", "HEAD") else "make this change"
+
+
 def site_slug(name: str) -> str:
     """A DNS-label-safe site name derived from a project name."""
     slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
@@ -123,7 +147,7 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
     def _request(self, method: str, path: str, *, allow: frozenset[int] = frozenset(),
                  **kwargs: Any) -> httpx.Response:
         try:
-            response = self.api.request(method, API + path, expect={400, 409, 422}, **kwargs)
+            response = self.api.request(method, API + path, expect={400, 404, 409, 422}, **kwargs)
         except PlatformUnavailable as exc:
             raise PlatformUnavailable(f"no local platform at {self.url}", hint=START_HINT) from exc
         except AuthError as exc:
@@ -131,21 +155,44 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
             if exc.status == 403:
                 raise AuthError(
                     f"The local platform at {self.url} knows the token from {source}, but its role may not "
-                    f"{method} {path}.",
+                    f"{_action(method, path)}.",
                     hint=f"Set {TOKEN_ENV} to a deployer or admin token (`moai-adk platform token` with the admin "
                     f"token in {self.credentials} mints one).",
                     status=403,
                 ) from exc
             raise AuthError(
                 f"The local platform at {self.url} refused the token from {source} ({exc.status}); "
-                f"a missing or wrong token cannot {method} {path}.",
+                f"a missing or wrong token cannot {_action(method, path)}.",
                 hint=f"Set {TOKEN_ENV} to a token of that platform, or run `moai-adk platform serve` as this "
                 f"user so it writes {self.credentials}.",
                 status=exc.status,
             ) from exc
         if response.status_code in (400, 409, 422) and response.status_code not in allow:
             raise self._refusal(response, method, path)
+        if response.status_code == 404 and 404 not in allow:
+            raise self._missing(response)
         return response
+
+    @staticmethod
+    def _error(response: httpx.Response) -> tuple[str, str]:
+        """The platform's error ``(code, message)`` (its messages name no API routes)."""
+        try:
+            err = response.json().get("error", {})
+        except (ValueError, AttributeError):
+            err = {}
+        err = err if isinstance(err, dict) else {}
+        return str(err.get("code") or ""), str(err.get("message") or response.text[:200].strip() or "not found")
+
+    def _missing(self, response: httpx.Response) -> NotFoundError:
+        code, message = self._error(response)
+        if code == "no_site":
+            hint = (f"Run `moai-adk deploy` to create the site, or check the site name ('site' in "
+                    f"[platforms.local] of moai.toml, now {self.site!r}).")
+        elif code == "no_deploy":
+            hint = "Run `moai-adk deployments` to see what exists on this site."
+        else:  # a route this platform lacks, or something else listens at that URL
+            hint = f"Check that MOAI_PLATFORM_URL ({self.url}) points at a moai-adk platform (`moai-adk platform status`)."
+        return NotFoundError(f"The local platform at {self.url} answered: {message}.", hint=hint, status=404)
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.api.decode(self._request(method, path, **kwargs))
@@ -164,7 +211,7 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
                                   hint="Re-run the deploy; it re-hashes changed files and uploads only what is missing.",
                                   status=response.status_code)
         hint = _REFUSAL_HINTS.get(code, "Re-run with --debug for the full response.")
-        return ProviderError(f"The local platform refused {method} {path} ({response.status_code}: {message}).",
+        return ProviderError(f"The local platform refused to {_action(method, path)} ({response.status_code}: {message}).",
                              hint=hint, status=response.status_code)
 
     def _deployment(self, data: Mapping[str, Any]) -> Deployment:
@@ -284,8 +331,15 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         return {str(k): int(v) for k, v in weights.items()} if weights else None
 
     # -- env vars -------------------------------------------------------------------
+    # Before the first deploy the site does not exist yet: reads answer "nothing set", writes create
+    # the site first (as a deploy does), so `env set` works as a first step.
     def env_list(self, environment: str) -> list[EnvVar]:
-        data = self._json("GET", f"/sites/{self.site}/env/{environment}")
+        response = self._request("GET", f"/sites/{self.site}/env/{environment}", allow=frozenset({404}))
+        if response.status_code == 404:
+            if self._error(response)[0] == "no_site":
+                return []
+            raise self._missing(response)
+        data = self.api.decode(response)
         return [EnvVar(key=v["key"], value=v["value"], environments=[environment], secret=bool(v["secret"]))
                 for v in data.get("vars", [])]
 
@@ -295,7 +349,11 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         return EnvVar(key=data["key"], value=data["value"], environments=[environment], secret=bool(data["secret"]))
 
     def env_unset(self, environment: str, key: str) -> None:
-        self._request("DELETE", f"/sites/{self.site}/env/{environment}/{key}")
+        response = self._request("DELETE", f"/sites/{self.site}/env/{environment}/{key}", allow=frozenset({404}))
+        if response.status_code == 404:
+            raise NotFoundError(f"{key} is not set for the {environment} environment on local site {self.site!r}.",
+                                hint=f"Run `moai-adk env list --env {environment} --platform local` to see what is set.",
+                                status=404)
 
 
 class _BlobUploader(Uploader[list[SnapshotFile]]):
