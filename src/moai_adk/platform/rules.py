@@ -70,7 +70,8 @@ def parse_rules(read: Callable[[str], bytes | None]) -> dict[str, Any]:
     if count > RULES_MAX:
         problems.append(Problem("rules", None, f"{count} rules; a deployment may have at most {RULES_MAX}"))
     if problems:
-        raise RulesError(problems)
+        order = {name: i for i, name in enumerate(RULE_FILES)}
+        raise RulesError(sorted(problems, key=lambda p: (order.get(p.file, len(order)), p.line or 0)))
     return out
 
 
