@@ -228,3 +228,20 @@ def test_substituted_values_are_percent_encoded_in_location(local_platform: Runn
     # rewrites still look files up by the decoded path
     p.deploy(site, {**PAGES, "café.html": b"accents", "_redirects": b"/r/:name  /:name.html  200\n"})
     assert on_host(p, site, "/r/caf%C3%A9").content == b"accents"
+
+
+@pytest.mark.parametrize("conf,path,location", [
+    ({"trailingSlash": False}, "//evil.example/", "/evil.example"),
+    ({"trailingSlash": True}, "//evil", "/evil/"),
+    ({"trailingSlash": True}, "/a%0D%0Ab", "/a%0D%0Ab/"),
+    ({"trailingSlash": True}, "/%5Cevil", "/%5Cevil/"),
+    ({"cleanUrls": True}, "//about.html", "/about"),
+])
+def test_canonical_redirects_stay_on_the_site(local_platform: RunningPlatform, conf: dict[str, bool], path: str,
+                                              location: str) -> None:
+    """``cleanUrls``/``trailingSlash`` redirect to the request's own path: still never another host."""
+    p = local_platform
+    site = p.new_site("canon")
+    p.deploy(site, {**PAGES, "vercel.json": json.dumps(conf).encode()})
+    r = on_host(p, site, path)
+    assert r.status_code == 308 and r.headers.get("location") == location, r.headers

@@ -170,6 +170,17 @@ class Template:
         return result
 
 
+def safe_location(location: str) -> str:
+    """A redirect's ``Location`` as sent: characters a header cannot carry are percent-encoded, and a
+    path stays a path (no destination that passed the checks starts with ``//``, so leading
+    slashes there came from the request: ``cleanUrls``/``trailingSlash`` redirects of ``//host/``)."""
+    if not location.isascii() or _CONTROL.search(location) or "\\" in location:
+        location = quote(location, safe=_LITERAL_SAFE)
+    if location.startswith("//"):
+        location = "/" + location.lstrip("/")
+    return location
+
+
 def substitute(dest: str, m: Any) -> str:
     """``dest`` with the placeholders filled from match ``m`` as they are (a rewrite's path)."""
     return Template(dest).expand(m, location=False)
