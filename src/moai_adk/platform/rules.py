@@ -17,6 +17,12 @@ Semantics kept:
   ``trailingSlash`` (true/false) redirects to the canonical form. Sources use
   path-to-regexp syntax: ``:name``, ``:name*``, ``:name+``, ``:name?``,
   ``:name(regex)`` and bare ``(regex)`` groups (``$1`` in destinations).
+
+Every rule is checked when the deployment is finalized (``RulesError`` lists
+each refused rule with its file and line; see ``rules_check`` for what header
+rules may not set and ``rules_patterns`` for sources and destinations). Rules
+loaded for serving are checked again and unusable ones left out, so rules
+stored before a check existed never reach a response.
 """
 
 from __future__ import annotations
@@ -27,30 +33,65 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .rules_check import (
+    RULES_MAX,
+    Problem,
+    RulesError,
+    header_problem,
+    load_json_with_lines,
+)
+from .rules_patterns import PatternError, Template, compile_pattern, destination_problem, substitute
+
+__all__ = ["RULE_FILES", "CompiledRules", "Problem", "Rule", "RulesError", "compile_pattern", "parse_rules",
+           "substitute"]
+
 RULE_FILES = ("_redirects", "_headers", "vercel.json")
-
-
-class RulesError(ValueError):
-    """A rules file is unusable (e.g. vercel.json that is not JSON)."""
+MATCH_PATH_MAX = 8192  # longer request paths match no rule (bounds the work one request can cost)
+VERCEL_REDIRECT_STATUS = (301, 302, 303, 307, 308)
 
 
 def parse_rules(read: Callable[[str], bytes | None]) -> dict[str, Any]:
-    """Parse the rule files of a deployment; ``read(path)`` returns bytes or None."""
+    """Parse and check the rule files of a deployment; ``read(path)`` returns bytes or None.
+
+    Raises ``RulesError`` listing every rule the platform refuses."""
     out: dict[str, Any] = {"netlify": [], "headers": [], "vredirects": [], "vrewrites": [],
                            "clean_urls": False, "trailing_slash": None, "warnings": []}
+    problems: list[Problem] = []
     raw = read("_redirects")
     if raw is not None:
-        out["netlify"] = _parse_redirects(raw.decode("utf-8", "replace"), out["warnings"])
+        out["netlify"] = _parse_redirects(raw.decode("utf-8", "replace"), out["warnings"], problems)
     raw = read("_headers")
     if raw is not None:
-        out["headers"].extend(_parse_headers(raw.decode("utf-8", "replace"), out["warnings"]))
+        out["headers"].extend(_parse_headers(raw.decode("utf-8", "replace"), problems))
     raw = read("vercel.json")
     if raw is not None:
-        _parse_vercel(raw, out)
+        _parse_vercel(raw, out, problems)
+    count = len(out["netlify"]) + len(out["headers"]) + len(out["vredirects"]) + len(out["vrewrites"])
+    if count > RULES_MAX:
+        problems.append(Problem("rules", None, f"{count} rules; a deployment may have at most {RULES_MAX}"))
+    if problems:
+        order = {name: i for i, name in enumerate(RULE_FILES)}
+        raise RulesError(sorted(problems, key=lambda p: (order.get(p.file, len(order)), p.line or 0)))
     return out
 
 
-def _parse_redirects(text: str, warnings: list[str]) -> list[dict[str, Any]]:
+def _check_source(source: str, syntax: str, file: str, line: int | None, problems: list[Problem]) -> bool:
+    try:
+        compile_pattern(source, syntax)
+    except PatternError as exc:
+        problems.append(Problem(file, line, str(exc)))
+        return False
+    return True
+
+
+def _check_dest(dest: str, file: str, line: int | None, problems: list[Problem]) -> bool:
+    why = destination_problem(dest)
+    if why is not None:
+        problems.append(Problem(file, line, why))
+    return why is None
+
+
+def _parse_redirects(text: str, warnings: list[str], problems: list[Problem]) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -58,7 +99,7 @@ def _parse_redirects(text: str, warnings: list[str]) -> list[dict[str, Any]]:
             continue
         parts = line.split()
         if len(parts) < 2:
-            warnings.append(f"_redirects line {lineno}: needs a source and a destination: {line!r}")
+            problems.append(Problem("_redirects", lineno, f"needs a source and a destination: {line!r}"))
             continue
         source, dest, rest = parts[0], parts[1], parts[2:]
         status, force = 301, False
@@ -66,148 +107,158 @@ def _parse_redirects(text: str, warnings: list[str]) -> list[dict[str, Any]]:
             force = rest[0].endswith("!")
             status = int(rest[0].rstrip("!"))
             rest = rest[1:]
+            if not 200 <= status <= 599:
+                problems.append(Problem("_redirects", lineno, f"status {status} is not between 200 and 599"))
+                continue
         if rest:
             warnings.append(f"_redirects line {lineno}: conditions {' '.join(rest)!r} are not supported; "
                             "the rule applies unconditionally")
         if not source.startswith("/"):
-            warnings.append(f"_redirects line {lineno}: source must start with '/': {line!r}")
+            problems.append(Problem("_redirects", lineno, f"the source must start with '/': {line!r}"))
             continue
         if status == 200 and dest.startswith(("http://", "https://")):
             warnings.append(f"_redirects line {lineno}: proxying to another host is not supported: {line!r}")
             continue
-        rules.append({"source": source.split("?", 1)[0], "dest": dest, "status": status, "force": force})
+        source = source.split("?", 1)[0]
+        if _check_source(source, "netlify", "_redirects", lineno, problems) \
+                and _check_dest(dest, "_redirects", lineno, problems):
+            rules.append({"source": source, "dest": dest, "status": status, "force": force})
     return rules
 
 
-def _parse_headers(text: str, warnings: list[str]) -> list[dict[str, Any]]:
+def _parse_headers(text: str, problems: list[Problem]) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if not line[0].isspace() and line.strip().startswith("/"):
-            current = {"source": line.strip(), "syntax": "netlify", "headers": []}
-            blocks.append(current)
+            source = line.strip()
+            current = {"source": source, "syntax": "netlify", "headers": []}
+            if _check_source(source, "netlify", "_headers", lineno, problems):
+                blocks.append(current)
             continue
         key, sep, value = line.strip().partition(":")
-        if current is None or not sep or not key.strip():
-            warnings.append(f"_headers line {lineno}: expected a path or an indented 'Name: value': {line!r}")
+        name, value = key.strip(), value.strip()
+        if current is None or not sep or not name:
+            problems.append(Problem("_headers", lineno, "expected a path starting with '/' or an indented "
+                                    f"'Name: value' below one: {line.strip()!r}"))
             continue
-        current["headers"].append([key.strip(), value.strip()])
+        why = header_problem(name, value)
+        if why is not None:
+            problems.append(Problem("_headers", lineno, why, header=name))
+            continue
+        current["headers"].append([name, value])
     return blocks
 
 
-def _parse_vercel(raw: bytes, out: dict[str, Any]) -> None:
+def _parse_vercel(raw: bytes, out: dict[str, Any], problems: list[Problem]) -> None:
     try:
-        conf = json.loads(raw)
+        conf, lines = load_json_with_lines(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RulesError(f"vercel.json in the deployment root is not valid JSON ({exc})") from exc
+        line = getattr(exc, "lineno", None)
+        problems.append(Problem("vercel.json", line, f"not valid JSON ({exc})"))
+        return
     if not isinstance(conf, dict):
-        raise RulesError("vercel.json in the deployment root must be a JSON object")
-    for item in conf.get("redirects") or []:
-        if not isinstance(item, dict) or "source" not in item or "destination" not in item:
-            out["warnings"].append(f"vercel.json redirects: entry without source/destination: {item!r}")
-            continue
+        problems.append(Problem("vercel.json", 1, "must be a JSON object"))
+        return
+
+    def entries(key: str) -> list[tuple[dict[str, Any], int | None]]:
+        value = conf.get(key) or []
+        if not isinstance(value, list):
+            problems.append(Problem("vercel.json", lines.get(id(conf)), f"{key!r} must be a list"))
+            return []
+        found = []
+        for item in value:
+            line = lines.get(id(item)) if isinstance(item, dict) else None
+            if not isinstance(item, dict) or not isinstance(item.get("source"), str) \
+                    or (key != "headers" and not isinstance(item.get("destination"), str)):
+                what = "source" if key == "headers" else "source and destination"
+                problems.append(Problem("vercel.json", line, f"{key}: each entry needs a string {what}: {item!r}"))
+                continue
+            if _check_source(item["source"], "vercel", "vercel.json", line, problems):
+                found.append((item, line))
+        return found
+
+    for item, line in entries("redirects"):
         status = item.get("statusCode") or (308 if item.get("permanent", True) else 307)
-        out["vredirects"].append({"source": item["source"], "dest": item["destination"], "status": int(status)})
-    for item in conf.get("rewrites") or []:
-        if not isinstance(item, dict) or "source" not in item or "destination" not in item:
-            out["warnings"].append(f"vercel.json rewrites: entry without source/destination: {item!r}")
-            continue
-        if str(item["destination"]).startswith(("http://", "https://")):
+        if status not in VERCEL_REDIRECT_STATUS:
+            problems.append(Problem("vercel.json", line, f"redirects: statusCode {status!r} must be one of "
+                                    f"{', '.join(map(str, VERCEL_REDIRECT_STATUS))}"))
+        elif _check_dest(item["destination"], "vercel.json", line, problems):
+            out["vredirects"].append({"source": item["source"], "dest": item["destination"], "status": status})
+    for item, line in entries("rewrites"):
+        if item["destination"].startswith(("http://", "https://")):
             out["warnings"].append(f"vercel.json rewrites: proxying to another host is not supported: {item!r}")
-            continue
-        out["vrewrites"].append({"source": item["source"], "dest": item["destination"], "status": 200})
-    for item in conf.get("headers") or []:
-        if not isinstance(item, dict) or "source" not in item:
-            out["warnings"].append(f"vercel.json headers: entry without source: {item!r}")
-            continue
-        pairs = [[str(h["key"]), str(h["value"])] for h in item.get("headers") or []
-                 if isinstance(h, dict) and "key" in h and "value" in h]
+        elif _check_dest(item["destination"], "vercel.json", line, problems):
+            out["vrewrites"].append({"source": item["source"], "dest": item["destination"], "status": 200})
+    for item, line in entries("headers"):
+        pairs = []
+        for h in item.get("headers") or []:
+            hline = lines.get(id(h), line) if isinstance(h, dict) else line
+            if not isinstance(h, dict) or not isinstance(h.get("key"), str) or not isinstance(h.get("value"), str):
+                problems.append(Problem("vercel.json", hline, f"headers: each header needs a string key and value: {h!r}"))
+                continue
+            why = header_problem(h["key"], h["value"])
+            if why is not None:
+                problems.append(Problem("vercel.json", hline, why, header=h["key"]))
+                continue
+            pairs.append([h["key"], h["value"]])
         out["headers"].append({"source": item["source"], "syntax": "vercel", "headers": pairs})
     out["clean_urls"] = bool(conf.get("cleanUrls", False))
     ts = conf.get("trailingSlash")
     out["trailing_slash"] = ts if isinstance(ts, bool) else None
 
 
-# -- patterns --------------------------------------------------------------------------------------
-_VERCEL_TOKEN = re.compile(r"/?:([A-Za-z_]\w*)(\([^)]*\))?([*+?])?|\(([^)]*)\)|\*")
-_NETLIFY_TOKEN = re.compile(r":([A-Za-z_]\w*)|\*")
-
-
-def compile_pattern(source: str, syntax: str) -> re.Pattern[str]:
-    """Compile a rule source into an anchored regex over the URL path."""
-    out: list[str] = []
-    pos = 0
-    if syntax == "netlify":
-        for m in _NETLIFY_TOKEN.finditer(source):
-            out.append(re.escape(source[pos:m.start()]))
-            out.append("(?P<splat>.*)" if m.group(0) == "*" else f"(?P<{m.group(1)}>[^/]+)")
-            pos = m.end()
-        out.append(re.escape(source[pos:]))
-        body = "".join(out)
-        if not source.endswith(("/", "*")):
-            body += "/?"
-        return re.compile(f"^{body}$", re.IGNORECASE)
-    for m in _VERCEL_TOKEN.finditer(source):
-        out.append(re.escape(source[pos:m.start()]))
-        pos = m.end()
-        if m.group(0) == "*":
-            out.append("(.*)")
-        elif m.group(1):
-            slash = "/" if m.group(0).startswith("/") else ""
-            name, custom, mod = m.group(1), m.group(2), m.group(3)
-            inner = custom[1:-1] if custom else ("[^/]+" if mod in (None, "?") else ".+")
-            if mod in ("*", "?"):
-                out.append(f"(?:{re.escape(slash)}(?P<{name}>{inner}))?")
-            else:
-                out.append(f"{re.escape(slash)}(?P<{name}>{inner})")
-        else:
-            out.append(f"({m.group(4)})")
-    out.append(re.escape(source[pos:]))
-    return re.compile("^" + "".join(out) + "$")
-
-
-_SUBST = re.compile(r":([A-Za-z_]\w*)\*?|\$(\d+)")
-
-
-def substitute(dest: str, m: re.Match[str]) -> str:
-    groups = m.groupdict()
-
-    def repl(s: re.Match[str]) -> str:
-        if s.group(1) is not None:
-            name = s.group(1)
-            return (groups.get(name) or "") if name in groups else s.group(0)
-        idx = int(s.group(2))
-        try:
-            return m.group(idx) or ""
-        except IndexError:
-            return s.group(0)
-
-    return _SUBST.sub(repl, dest)
-
-
 @dataclass(frozen=True)
 class Rule:
-    regex: re.Pattern[str]
+    regex: Any  # a compiled RE2 pattern
     dest: str
     status: int
     force: bool
+    template: Template
+
+    @property
+    def redirects(self) -> bool:
+        return 300 <= self.status < 400
+
+    def target(self, m: Any) -> str:
+        """A redirect's ``Location`` (values percent-encoded, kept on the site) or a rewrite's path."""
+        return self.template.expand(m, location=self.redirects)
+
+
+def _rule(raw: Any, syntax: str, status: int | None = None, force: bool | None = None) -> Rule | None:
+    """A stored rule compiled for serving, or None when it would not pass today's checks."""
+    try:
+        source, dest = str(raw["source"]), str(raw["dest"])
+        if destination_problem(dest) is not None:
+            return None
+        return Rule(compile_pattern(source, syntax), dest, int(raw["status"] if status is None else status),
+                    bool(raw["force"] if force is None else force), Template(dest))
+    except (PatternError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _header_block(raw: Any) -> tuple[Any, list[tuple[str, str]]] | None:
+    try:
+        regex = compile_pattern(str(raw["source"]), str(raw["syntax"]))
+        pairs = [(str(k), str(v)) for k, v in raw["headers"]]
+    except (PatternError, KeyError, TypeError, ValueError):
+        return None
+    return regex, [(k, v) for k, v in pairs if header_problem(k, v) is None]
 
 
 class CompiledRules:
-    """The rules of one deployment, compiled once."""
+    """The rules of one deployment, compiled once (RE2: matching is linear in the path)."""
 
     def __init__(self, data: dict[str, Any] | None) -> None:
         data = data or {}
-        self.netlify = [Rule(compile_pattern(r["source"], "netlify"), r["dest"], r["status"], r["force"])
-                        for r in data.get("netlify", [])]
-        self.vredirects = [Rule(compile_pattern(r["source"], "vercel"), r["dest"], r["status"], True)
-                           for r in data.get("vredirects", [])]
-        self.vrewrites = [Rule(compile_pattern(r["source"], "vercel"), r["dest"], 200, False)
-                          for r in data.get("vrewrites", [])]
-        self.headers = [(compile_pattern(h["source"], h["syntax"]), [(k, v) for k, v in h["headers"]])
-                        for h in data.get("headers", [])]
+        self.netlify = [r for r in (_rule(x, "netlify") for x in data.get("netlify", [])) if r is not None]
+        self.vredirects = [r for r in (_rule(x, "vercel", force=True) for x in data.get("vredirects", []))
+                           if r is not None]
+        self.vrewrites = [r for r in (_rule(x, "vercel", 200, False) for x in data.get("vrewrites", []))
+                          if r is not None]
+        self.headers = [h for h in (_header_block(x) for x in data.get("headers", [])) if h is not None]
         self.clean_urls: bool = bool(data.get("clean_urls"))
         self.trailing_slash: bool | None = data.get("trailing_slash")
         self.empty = not (self.netlify or self.vredirects or self.vrewrites or self.headers
@@ -215,17 +266,22 @@ class CompiledRules:
 
     @staticmethod
     def first(rules: list[Rule], path: str, *, forced_only: bool = False) -> tuple[Rule, str] | None:
+        """The first rule matching ``path`` and its target (see ``Rule.target``)."""
+        if len(path) > MATCH_PATH_MAX:
+            return None
         for rule in rules:
             if forced_only and not rule.force:
                 continue
             m = rule.regex.match(path)
             if m is not None:
-                return rule, substitute(rule.dest, m)
+                return rule, rule.target(m)
         return None
 
     def extra_headers(self, path: str) -> list[tuple[str, str]]:
         """Headers from ``_headers`` and vercel.json for a request path (later rules override)."""
         found: dict[str, tuple[str, str]] = {}
+        if len(path) > MATCH_PATH_MAX:
+            return []
         for regex, pairs in self.headers:
             if regex.match(path):
                 for k, v in pairs:

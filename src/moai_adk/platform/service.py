@@ -228,7 +228,7 @@ class Platform:
             try:
                 rules = parse_rules(lambda p: self.store.read(files[p][0]) if p in files else None)
             except RulesError as exc:
-                raise ApiError(422, "bad_rules", str(exc)) from exc
+                raise ApiError(422, "bad_rules", str(exc), **exc.details()) from exc
             total = sum(v[1] for v in full.values())
             if self.edge is not None:  # the tree exists before the deployment is ready
                 self.edge.materialize(deploy_id, row.site, full)

@@ -28,6 +28,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
 from contextlib import aclosing
 from typing import Any
 
+from .rules_patterns import safe_location
 from .service import Platform
 from .views import DeployView, FileEntry, Resolved
 
@@ -253,7 +254,7 @@ class Server:
             if set_cookie:
                 extra.append((b"set-cookie", set_cookie))
         if res.kind == "redirect":
-            loc = res.location
+            loc = safe_location(res.location)
             if prefix and loc.startswith("/"):
                 loc = prefix + loc
             qs = _query(query)

@@ -206,6 +206,13 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         if code == "unsafe_path":
             return UnsafePathError(f"The local platform refused the deploy: {message}.",
                                    hint="Rename the file in the output folder, then rebuild and deploy again.")
+        if code == "bad_rules":
+            file, line = err.get("file"), err.get("line")
+            where = f"line {line} of {file}" if file and line else (file or "_redirects, _headers or vercel.json")
+            return DeployFailed(f"The local platform refused the deployment's routing rules: {message}.",
+                                hint=f"Fix {where} in the output folder, then deploy again "
+                                "(docs/platform.md, 'Rules', lists what rules may not do).",
+                                status=response.status_code)
         if code == "hash_mismatch":
             return IntegrityError(f"The local platform rejected an upload: {message}.",
                                   hint="Re-run the deploy; it re-hashes changed files and uploads only what is missing.",
