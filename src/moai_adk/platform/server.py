@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import StateError, UsageError
 from .app import CACHE_ENV, DATA_ENV, DOMAIN_ENV, EDGE_ENV
-from .paths import credentials_path, read_credentials, write_credentials
+from .paths import credentials_path, token_for, write_credentials
 from .service import Platform
 
 
@@ -53,9 +53,9 @@ def check_port(host: str, port: int) -> None:
 
 def prepare(data_dir: Path, url: str, environ: Mapping[str, str]) -> Prepared:
     """Create the data folder and, unless the saved token is an admin token of
-    this platform, mint one and save ``{"url", "token"}`` for this user."""
+    this platform, mint one and save it as this URL's entry of the user's credentials file."""
     creds_file = credentials_path(environ)
-    saved = read_credentials(creds_file) or {}
+    saved = token_for(creds_file, url)
     try:
         platform = Platform(data_dir)
     except sqlite3.DatabaseError as exc:
@@ -72,11 +72,11 @@ def prepare(data_dir: Path, url: str, environ: Mapping[str, str]) -> Prepared:
         raise UsageError(f"Cannot use {data_dir} as the platform's data folder ({exc}).",
                          hint="Pass a writable folder with --data DIR.") from exc
     try:
-        minted = platform.ensure_admin_token(str(saved.get("token") or "") or None)
+        minted = platform.ensure_admin_token(saved)
     finally:
         platform.close()
-    token = minted or str(saved.get("token"))
-    if minted or saved.get("url") != url:
+    token = minted or str(saved)
+    if minted:
         write_credentials(creds_file, url, token)
     return Prepared(url=url, credentials=creds_file, token=token, created=minted is not None)
 

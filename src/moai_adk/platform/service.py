@@ -8,11 +8,16 @@ serving path (``serving.py``). Failures a client can cause raise ``ApiError``
 
 from __future__ import annotations
 
+import calendar
 import hashlib
+import json
+import os
 import re
 import secrets
+import shutil
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,7 @@ ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 DEPLOY_ID_RE = re.compile(r"^[a-z][a-z0-9]{9}$")
 ROLES = ("admin", "deployer", "viewer")
+UPLOAD_TTL = 24 * 3600  # seconds an unfinished deployment stays "uploading" before it is "expired"
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -95,8 +101,9 @@ class Platform:
     """State of one platform instance (one data folder)."""
 
     def __init__(self, data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost",
-                 edge: bool = False) -> None:
+                 edge: bool = False, upload_ttl: int = UPLOAD_TTL) -> None:
         self.data_dir = data_dir
+        self.upload_ttl = upload_ttl
         self.domain = domain
         self.store = BlobStore(data_dir / "blobs")
         self.meta = MetaDB(data_dir / "meta.sqlite3")
@@ -187,12 +194,24 @@ class Platform:
         row = self.meta.deploy(deploy_id) if DEPLOY_ID_RE.match(deploy_id) else None
         if row is None:
             raise ApiError(404, "no_deploy", f"there is no deploy {deploy_id!r}")
-        return row
+        return self._mark(row)
 
     def deploys(self, site: str, limit: int) -> list[DeployRow]:
         self.site(site)
-        return self.meta.deploys(site, max(1, min(limit, 1000)))
+        return [self._mark(r) for r in self.meta.deploys(site, max(1, min(limit, 1000)))]
 
+    def _expired(self, state: str, created_at: str, now: float | None = None) -> bool:
+        """An unfinished deployment older than ``upload_ttl`` (an interrupted deploy)."""
+        if state != "uploading":
+            return False
+        try:
+            created = calendar.timegm(time.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ"))
+        except ValueError:
+            return False
+        return (now if now is not None else time.time()) - created >= self.upload_ttl
+
+    def _mark(self, row: DeployRow) -> DeployRow:
+        return replace(row, state="expired") if self._expired(row.state, row.created_at) else row
     def put_blob(self, sha: str, data: bytes) -> bool:
         if not SHA256_RE.match(sha):
             raise ApiError(400, "bad_hash", f"blob name {sha!r} is not a lowercase hex sha256")
@@ -250,25 +269,111 @@ class Platform:
             raise ApiError(409, "not_ready", f"deploy {deploy_id} is {row.state}, not ready; finalize it first")
         return row
 
-    def promote(self, site: str, deploy_id: object) -> DeployRow:
+    def promote(self, site: str, deploy_id: object, kind: str = "promote") -> DeployRow:
         row = self._ready(site, deploy_id)
         self.views.get(row.id)  # load the file map before the switch, so readers never wait on it
         with self._switch_lock:
-            self.meta.switch_production(site, row.id)
+            self.meta.switch_production(site, row.id, kind)
             self.sites[site] = SiteState(row.id)  # one reference assignment: readers see old or new
             if self.edge is not None:
                 self.edge.set_live(site, row.id)
         return row
 
     def rollback(self, site: str, deploy_id: object | None) -> DeployRow:
+        """Production back to ``deploy_id`` (a promotion), or one step back in the site's production
+        history: repeated rollbacks walk further back, a promotion after them starts a new branch."""
         if deploy_id is not None:
             return self.promote(site, deploy_id)
         with self._switch_lock:
-            current = self.site(site)["production"]
-            for candidate in self.meta.promotion_history(site):
-                if candidate != current:
-                    return self.promote(site, candidate)
-        raise ApiError(409, "no_previous", f"site {site!r} has no earlier production deploy to roll back to")
+            return self.promote(site, self.rollback_target(site), "rollback")
+
+    def _history(self, site: str) -> tuple[list[str], int]:
+        """The site's production history (oldest first) and the position production is at in it."""
+        stack: list[str] = []
+        pos = -1
+        for deploy_id, kind in self.meta.promotion_events(site):
+            if kind == "rollback":
+                back = [i for i in range(pos) if stack[i] == deploy_id]
+                if back:
+                    pos = back[-1]
+                    continue
+            del stack[pos + 1:]
+            if not stack or stack[-1] != deploy_id:
+                stack.append(deploy_id)
+            pos = len(stack) - 1
+        return stack, pos
+
+    def rollback_target(self, site: str) -> str:
+        """The deployment a ``rollback`` without an id would put in production."""
+        self.site(site)
+        stack, pos = self._history(site)
+        current = self.sites[site].production
+        for i in range(pos - 1, -1, -1):
+            if stack[i] != current:
+                return stack[i]
+        raise ApiError(409, "no_previous", f"site {site!r} has no earlier production deploy to roll back to "
+                       f"(its production history has {len(stack)} deploy(s) and production is at the oldest)")
+
+    # -- cleanup -------------------------------------------------------------------
+    def cleanup(self, dry_run: bool = False) -> dict[str, Any]:
+        """Remove expired unfinished deployments, the blobs no other deployment references (and
+        older than ``upload_ttl``), and nginx trees of no ready deployment. ``dry_run`` lists them."""
+        now = time.time()
+        expired: list[dict[str, Any]] = []
+        ready: set[str] = set()
+        keep: set[str] = set()
+        for deploy_id, state, created_at, files_json in self.meta.deploy_manifests():
+            if self._expired(state, created_at, now):
+                expired.append({"id": deploy_id, "created_at": created_at})
+                continue
+            if state == "ready":
+                ready.add(deploy_id)
+            keep.update(info[0] for info in json.loads(files_json).values())
+        blobs: list[Path] = []
+        hashes: set[str] = set()
+        size = 0
+        for folder in sorted(self.store.root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]")):
+            for entry in os.scandir(folder):
+                sha, _, variant = entry.name.partition(".")
+                if not SHA256_RE.match(sha) or variant not in ("", "gz", "br") or sha in keep:
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                if now - st.st_mtime < self.upload_ttl:
+                    continue  # uploaded lately: a deploy may be about to reference it
+                blobs.append(Path(entry.path))
+                hashes.add(sha)
+                size += st.st_size
+        trees = self._stale_trees(ready, now)
+        if not dry_run:
+            self.meta.delete_deploys([d["id"] for d in expired])
+            for path in trees:
+                shutil.rmtree(path, ignore_errors=True)
+            self._drop_site_links(ready)
+            for path in blobs:
+                path.unlink(missing_ok=True)
+            self.meta.forget_variants(sorted(hashes))
+        return {"dry_run": dry_run, "expired_deploys": expired, "blobs": len(hashes), "blob_files": len(blobs),
+                "bytes": size, "trees": [p.name for p in trees], "upload_ttl": self.upload_ttl}
+
+    def _stale_trees(self, ready: set[str], now: float) -> list[Path]:
+        trees = self.data_dir / "edge" / "trees"
+        if not trees.is_dir():
+            return []
+        stale = []
+        for path in sorted(trees.iterdir()):
+            if path.name.startswith(".tmp-"):
+                if now - path.lstat().st_mtime >= self.upload_ttl:
+                    stale.append(path)
+            elif path.name not in ready:
+                stale.append(path)
+        return stale
+
+    def _drop_site_links(self, ready: set[str]) -> None:
+        """``edge/sites/<site>/<deploy>`` links to trees of no ready deployment."""
+        by_site = self.data_dir / "edge" / "sites"
+        for link in by_site.glob("*/*") if by_site.is_dir() else ():
+            if link.is_symlink() and link.name not in ready:
+                link.unlink(missing_ok=True)
 
     def set_traffic(self, site: str, weights: object) -> dict[str, int] | None:
         self.site(site)

@@ -5,7 +5,15 @@ Which deployment answers:
 
 * ``Host: <site>.<domain>`` -> the site's production (or its weighted split);
 * ``Host: <deploy>.<site>.<domain>`` -> that deployment;
-* ``/_sites/<site>/...`` and ``/_deploys/<deploy>/...`` on any host.
+* ``/_sites/<site>/...`` and ``/_deploys/<deploy>/...`` on any host (the path forms);
+* any other path on a host that names no site, when the request carries the
+  path forms' scope cookie: the site or deployment last visited in a path form
+  on that host:port (so a page's root-absolute ``/css/style.css`` resolves).
+
+The scope cookie (``moai_scope_<port>``, ``Path=/; HttpOnly; SameSite=Lax``)
+is set by every path-form answer that finds a site or deployment and whose
+request does not already carry that scope; cookies are shared across ports,
+so its name carries the port of the Host header.
 
 A request resolves its deployment once, then its path once per deployment
 (cached), so one response always comes from one complete deployment. Bytes
@@ -37,6 +45,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 RawHeaders = list[tuple[bytes, bytes]]
 
 COOKIE = "moai_bucket"
+SCOPE_COOKIE = "moai_scope_"  # + the port of the Host header
 CACHE_CONTROL = (b"cache-control", b"public, max-age=0, must-revalidate")
 STREAM_ABOVE = 8 << 20
 CHUNK = 256 << 10
@@ -140,6 +149,24 @@ def _query(raw: str | bytes) -> str:
     return raw.decode("latin-1") if isinstance(raw, bytes) else raw
 
 
+def cookie_value(cookie: str | None, name: str) -> str | None:
+    """The value of cookie ``name`` in a ``Cookie`` header, or None."""
+    if cookie is None:
+        return None
+    for part in cookie.split(";"):
+        k, _, v = part.strip().partition("=")
+        if k == name:
+            return v
+    return None
+
+
+def scope_cookie_name(host: str | bytes) -> str:
+    """``moai_scope_<port>``: one scope per host:port (browsers share a host's cookies across ports)."""
+    name = host.decode("latin-1") if isinstance(host, bytes) else host
+    _, colon, port = name.rpartition(":")
+    return SCOPE_COOKIE + (port if colon and port.isdigit() else "80")
+
+
 class Server:
     """The edge: maps a request to a deployment and a file (``respond``); ASGI callable."""
 
@@ -198,6 +225,7 @@ class Server:
             return NOT_ALLOWED
         prefix = ""
         set_cookie: bytes | None = None
+        scope_cookie: bytes | None = None
         view: DeployView | None
         if path.startswith(("/_sites/", "/_deploys/")):
             kind, _, rest = path[1:].partition("/")
@@ -208,15 +236,20 @@ class Server:
                 loc = prefix + "/" + ("?" + qs if qs else "")
                 return simple(308, b"", [(b"location", loc.encode())], head)
             path = "/" + tail
-            if kind == "_sites":
-                view, set_cookie = self._site_view(name, cookie)
-            else:
-                view = self.p.ready_view(name)
+            view, set_cookie = self._scoped_view(kind[1], name, cookie)
+            if view is not None:
+                scope_cookie = self._scope_cookie(host, kind[1] + "." + name, cookie)
         else:
             labels = self._labels(host)
-            if labels is None:
-                return NO_HOST[head]
-            if len(labels) == 1:
+            if labels is None:  # no site in the Host: the path forms' scope cookie may name one
+                scope = cookie_value(cookie, scope_cookie_name(host)) if cookie is not None else None
+                if scope is None:
+                    return NO_HOST[head]
+                kind, _, name = scope.partition(".")
+                view, set_cookie = self._scoped_view(kind, name, cookie)
+                if set_cookie is None:
+                    set_cookie = b""  # the answer depends on the cookie: Vary, nothing to set
+            elif len(labels) == 1:
                 view, set_cookie = self._site_view(labels[0], cookie)
             elif len(labels) == 2:
                 view = self.p.ready_view(labels[0])
@@ -228,7 +261,8 @@ class Server:
             return NO_SITE[head]
         res = view.resolve(path)
         entry = res.entry
-        if (res.kind == "file" and inm is None and rng is None and set_cookie is None and not head
+        if (res.kind == "file" and inm is None and rng is None and set_cookie is None and scope_cookie is None
+                and not head
                 and res.status == 200 and entry is not None and entry.size <= STREAM_ABOVE):
             # hot path: a full 200 with headers built once per (path, encoding)
             variant = ""
@@ -252,6 +286,8 @@ class Server:
             extra.append((b"vary", b"Cookie"))
             if set_cookie:
                 extra.append((b"set-cookie", set_cookie))
+        if scope_cookie is not None:
+            extra.append((b"set-cookie", scope_cookie))
         if res.kind == "redirect":
             loc = res.location
             if prefix and loc.startswith("/"):
@@ -276,6 +312,22 @@ class Server:
             headers.append((b"accept-ranges", b"bytes"))
         headers.append((b"content-length", str(size).encode()))
         return headers
+
+    def _scoped_view(self, kind: str, name: str, cookie: str | None) -> tuple[DeployView | None, bytes | None]:
+        """The view of a path form or scope: ``kind`` "s" (a site, with its split) or "d" (a deployment)."""
+        if kind == "s":
+            return self._site_view(name, cookie)
+        if kind == "d" and name:
+            return self.p.ready_view(name), None
+        return None, None
+
+    @staticmethod
+    def _scope_cookie(host: str | bytes, scope: str, cookie: str | None) -> bytes | None:
+        """The ``Set-Cookie`` that scopes later root-absolute paths on this host:port, unless already sent."""
+        name = scope_cookie_name(host)
+        if cookie is not None and cookie_value(cookie, name) == scope:
+            return None
+        return f"{name}={scope}; Path=/; HttpOnly; SameSite=Lax".encode()
 
     def _site_view(self, site: str, cookie: str | None) -> tuple[DeployView | None, bytes | None]:
         state = self.p.sites.get(site)
