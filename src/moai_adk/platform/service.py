@@ -193,7 +193,7 @@ class Platform:
     def deploy(self, deploy_id: str) -> DeployRow:
         row = self.meta.deploy(deploy_id) if DEPLOY_ID_RE.match(deploy_id) else None
         if row is None:
-            raise ApiError(404, "no_deploy", f"there is no deploy {deploy_id!r}")
+            raise ApiError(404, "no_deploy", f"there is no deploy {deploy_id!r}", deploy_id=deploy_id)
         return self._mark(row)
 
     def deploys(self, site: str, limit: int) -> list[DeployRow]:
@@ -264,7 +264,8 @@ class Platform:
             raise ApiError(400, "bad_request", "'deploy_id' must be a string")
         row = self.deploy(deploy_id)
         if row.site != site:
-            raise ApiError(404, "no_deploy", f"deploy {deploy_id!r} does not belong to site {site!r}")
+            raise ApiError(404, "no_deploy", f"deploy {deploy_id!r} does not belong to site {site!r}",
+                           deploy_id=deploy_id)
         if row.state != "ready":
             raise ApiError(409, "not_ready", f"deploy {deploy_id} is {row.state}, not ready; finalize it first")
         return row

@@ -176,6 +176,15 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         return response
 
     @staticmethod
+    def _detail(response: httpx.Response, key: str) -> str:
+        """A field of the platform's error object (``""`` when absent)."""
+        try:
+            err = response.json().get("error", {})
+        except (ValueError, AttributeError):
+            return ""
+        return str(err.get(key) or "") if isinstance(err, dict) else ""
+
+    @staticmethod
     def _error(response: httpx.Response) -> tuple[str, str]:
         """The platform's error ``(code, message)`` (its messages name no API routes)."""
         try:
@@ -191,7 +200,9 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
             hint = (f"Run `moai-adk deploy` to create the site, or check the site name ('site' in "
                     f"[platforms.local] of moai.toml, now {self.site!r}).")
         elif code == "no_deploy":
-            hint = "Run `moai-adk deployments` to see what exists on this site."
+            wanted = self._detail(response, "deploy_id")
+            named = f"No deployment of site {self.site!r} has the ID {wanted!r}" if wanted else "Check the ID"
+            hint = f"{named}: `moai-adk deployments` lists the IDs (first column); pass one of them."
         else:  # a route this platform lacks, or something else listens at that URL
             hint = f"Check that MOAI_PLATFORM_URL ({self.url}) points at a moai-adk platform (`moai-adk platform status`)."
         return NotFoundError(f"The local platform at {self.url} answered: {message}.", hint=hint, status=404)
