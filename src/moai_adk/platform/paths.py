@@ -83,12 +83,13 @@ def token_for(path: Path, url: str) -> str | None:
     return None
 
 
-def write_credentials(path: Path, url: str, token: str) -> None:
+def write_credentials(path: Path, url: str, token: str, moved_from: str | None = None) -> None:
     """Save ``token`` as the entry of ``url``, atomically with mode 0600; the other entries and the
-    default stay (the first entry saved becomes the default)."""
+    default stay (the first entry saved becomes the default). ``moved_from``: the URL the same
+    platform (same data folder) was saved under before; its entry becomes this one."""
     default, entries = credential_entries(path) if path.exists() else (None, {})
     url = url.rstrip("/")
-    for saved_url in [u for u in entries if _same_origin(u, url)]:
+    for saved_url in [u for u in entries if _same_origin(u, url) or (moved_from and _same_origin(u, moved_from))]:
         del entries[saved_url]
         if default == saved_url:
             default = url

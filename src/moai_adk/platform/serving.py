@@ -11,9 +11,11 @@ Which deployment answers:
   on that host:port (so a page's root-absolute ``/css/style.css`` resolves).
 
 The scope cookie (``moai_scope_<port>``, ``Path=/; HttpOnly; SameSite=Lax``)
-is set by every path-form answer that finds a site or deployment and whose
-request does not already carry that scope; cookies are shared across ports,
-so its name carries the port of the Host header.
+is set by a path-form answer to a page visit (``Accept`` names ``text/html``,
+as browsers' navigations do; curl, scripts and health checks get no cookie)
+that finds a site or deployment, unless the request carries that scope
+already; cookies are shared across ports, so its name carries the port of the
+Host header.
 
 A request resolves its deployment once, then its path once per deployment
 (cached), so one response always comes from one complete deployment. Bytes
@@ -177,10 +179,12 @@ class Server:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         host = b""
-        inm = accept = rng = cookie = None
+        inm = accept = rng = cookie = wants = None
         for k, v in scope["headers"]:
             if k == b"host":
                 host = v
+            elif k == b"accept":
+                wants = v.decode("latin-1")
             elif k == b"if-none-match":
                 inm = v.decode("latin-1")
             elif k == b"accept-encoding":
@@ -190,7 +194,7 @@ class Server:
             elif k == b"cookie":
                 cookie = v.decode("latin-1")
         reply = self.respond(scope["method"], host, scope["path"], scope.get("query_string", b""), inm, accept,
-                             rng, cookie)
+                             rng, cookie, wants)
         if not isinstance(reply, tuple):
             reply = await reply
         status, headers, body, stream = reply
@@ -216,8 +220,10 @@ class Server:
         return labels
 
     def respond(self, method: str, host: str | bytes, path: str, query: str | bytes, inm: str | None,
-                accept: str | None, rng: str | None, cookie: str | None) -> Reply | Awaitable[Reply]:
-        """The whole answer to one request (``query``: the raw query string): a ``Reply``,
+                accept: str | None, rng: str | None, cookie: str | None,
+                wants: str | None = None) -> Reply | Awaitable[Reply]:
+        """The whole answer to one request (``query``: the raw query string; ``wants``: its ``Accept``
+        header, which tells a browser's page visit from other requests): a ``Reply``,
         or an awaitable of it when the answer needs more than the in-memory blob cache
         (a coroutine less on the hot path)."""
         head = method == "HEAD"
@@ -237,7 +243,7 @@ class Server:
                 return simple(308, b"", [(b"location", loc.encode())], head)
             path = "/" + tail
             view, set_cookie = self._scoped_view(kind[1], name, cookie)
-            if view is not None:
+            if view is not None and wants is not None and "text/html" in wants:
                 scope_cookie = self._scope_cookie(host, kind[1] + "." + name, cookie)
         else:
             labels = self._labels(host)
