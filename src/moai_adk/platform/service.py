@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import json
-import os
 import re
 import secrets
-import shutil
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -200,7 +197,7 @@ class Platform:
         self.site(site)
         return [self._mark(r) for r in self.meta.deploys(site, max(1, min(limit, 1000)))]
 
-    def _expired(self, state: str, created_at: str, now: float | None = None) -> bool:
+    def expired(self, state: str, created_at: str, now: float | None = None) -> bool:
         """An unfinished deployment older than ``upload_ttl`` (an interrupted deploy)."""
         if state != "uploading":
             return False
@@ -211,7 +208,7 @@ class Platform:
         return (now if now is not None else time.time()) - created >= self.upload_ttl
 
     def _mark(self, row: DeployRow) -> DeployRow:
-        return replace(row, state="expired") if self._expired(row.state, row.created_at) else row
+        return replace(row, state="expired") if self.expired(row.state, row.created_at) else row
     def put_blob(self, sha: str, data: bytes) -> bool:
         if not SHA256_RE.match(sha):
             raise ApiError(400, "bad_hash", f"blob name {sha!r} is not a lowercase hex sha256")
@@ -317,64 +314,10 @@ class Platform:
 
     # -- cleanup -------------------------------------------------------------------
     def cleanup(self, dry_run: bool = False) -> dict[str, Any]:
-        """Remove expired unfinished deployments, the blobs no other deployment references (and
-        older than ``upload_ttl``), and nginx trees of no ready deployment. ``dry_run`` lists them."""
-        now = time.time()
-        expired: list[dict[str, Any]] = []
-        ready: set[str] = set()
-        keep: set[str] = set()
-        for deploy_id, state, created_at, files_json in self.meta.deploy_manifests():
-            if self._expired(state, created_at, now):
-                expired.append({"id": deploy_id, "created_at": created_at})
-                continue
-            if state == "ready":
-                ready.add(deploy_id)
-            keep.update(info[0] for info in json.loads(files_json).values())
-        blobs: list[Path] = []
-        hashes: set[str] = set()
-        size = 0
-        for folder in sorted(self.store.root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]")):
-            for entry in os.scandir(folder):
-                sha, _, variant = entry.name.partition(".")
-                if not SHA256_RE.match(sha) or variant not in ("", "gz", "br") or sha in keep:
-                    continue
-                st = entry.stat(follow_symlinks=False)
-                if now - st.st_mtime < self.upload_ttl:
-                    continue  # uploaded lately: a deploy may be about to reference it
-                blobs.append(Path(entry.path))
-                hashes.add(sha)
-                size += st.st_size
-        trees = self._stale_trees(ready, now)
-        if not dry_run:
-            self.meta.delete_deploys([d["id"] for d in expired])
-            for path in trees:
-                shutil.rmtree(path, ignore_errors=True)
-            self._drop_site_links(ready)
-            for path in blobs:
-                path.unlink(missing_ok=True)
-            self.meta.forget_variants(sorted(hashes))
-        return {"dry_run": dry_run, "expired_deploys": expired, "blobs": len(hashes), "blob_files": len(blobs),
-                "bytes": size, "trees": [p.name for p in trees], "upload_ttl": self.upload_ttl}
+        """Remove (``dry_run``: list) expired unfinished deployments, unreferenced blobs, stale nginx trees."""
+        from .cleanup import collect
 
-    def _stale_trees(self, ready: set[str], now: float) -> list[Path]:
-        trees = self.data_dir / "edge" / "trees"
-        if not trees.is_dir():
-            return []
-        stale = []
-        for path in sorted(trees.iterdir()):
-            if path.name.startswith(".tmp-"):
-                if now - path.lstat().st_mtime >= self.upload_ttl:
-                    stale.append(path)
-            elif path.name not in ready:
-                stale.append(path)
-        return stale
-
-    def _drop_site_links(self, ready: set[str]) -> None:
-        """``edge/sites/<site>/<deploy>`` links to trees of no ready deployment."""
-        by_site = self.data_dir / "edge" / "sites"
-        for link in by_site.glob("*/*") if by_site.is_dir() else ():
-            if link.is_symlink() and link.name not in ready:
-                link.unlink(missing_ok=True)
+        return collect(self, dry_run)
 
     def set_traffic(self, site: str, weights: object) -> dict[str, int] | None:
         self.site(site)
