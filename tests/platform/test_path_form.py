@@ -1,6 +1,8 @@
 """What the path forms (``/_sites/<site>/``, ``/_deploys/<id>/``) serve of the example site, on both servers,
 and that the README says exactly that: every file, redirect and 404 page; relative links stay under the
-prefix; root-absolute links work in the host form only."""
+prefix; root-absolute links work in the host form, and in the path form through the scope cookie a
+path-form visit sets (a client that keeps cookies, as browsers do). tests/platform/test_browser_urls.py
+checks the same in Chromium."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from tests.conftest import RunningPlatform
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "src" / "moai_adk" / "examples" / "hello-site"
 PAGES = {"index.html": "", "about.html": "about", "404.html": "does-not-exist"}  # file -> a path serving it
+PAGE_VISIT = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}  # what browsers send for a page
 RELATIVE_SITE = {
     "index.html": b'<link rel="stylesheet" href="css/site.css"><a href="about">About</a><a href="docs/">Docs</a>'
                   b'<script src="./js/app.js"></script>',
@@ -85,8 +88,8 @@ def test_the_path_forms_serve_every_file_redirect_and_404_page(local_platform: R
         assert moved.history[0].status_code == 301 and str(moved.url) == prefix + "about"
 
 
-def test_root_absolute_links_work_in_the_host_form_and_leave_the_path_form(local_platform: RunningPlatform,
-                                                                          example: tuple[str, str]) -> None:
+def test_root_absolute_links_work_in_the_host_form_and_in_the_path_form_with_its_cookie(
+        local_platform: RunningPlatform, example: tuple[str, str]) -> None:
     site, deploy_id = example
     base = f"http://{site}.localhost:{local_platform.port}/"
     for page, served_at in PAGES.items():
@@ -97,11 +100,48 @@ def test_root_absolute_links_work_in_the_host_form_and_leave_the_path_form(local
             target = urljoin(base + served_at, ref)
             r = fetch(local_platform, local_platform.url + urlsplit(target).path, host=f"{site}.localhost")
             assert r.status_code == (404 if ref == "/does-not-exist" else 200), (page, ref)
-        for prefix in prefixes(local_platform, site, deploy_id):  # path form: they name no site
-            for ref in found:
+        for prefix in prefixes(local_platform, site, deploy_id):
+            for ref in found:  # without the cookie the origin's root names no site
                 target = urljoin(prefix + served_at, ref)
                 assert not target.startswith(prefix)
                 assert fetch(local_platform, target).status_code == 404
+            with httpx.Client(follow_redirects=True) as browser:  # keeps cookies, as a browser does
+                assert browser.get(prefix + served_at, headers=PAGE_VISIT).status_code in (200, 404)
+                for ref in found:
+                    r = browser.get(urljoin(prefix + served_at, ref))
+                    assert r.status_code == (404 if ref == "/does-not-exist" else 200), (prefix, page, ref)
+                    if ref == "/css/style.css":
+                        assert r.content == example_files()["css/style.css"]
+
+
+def test_the_scope_cookie_is_set_once_per_host_and_port_and_names_the_last_path_form(
+        local_platform: RunningPlatform, example: tuple[str, str]) -> None:
+    site, deploy_id = example
+    other = local_platform.new_site("other")
+    local_platform.deploy(other, {"index.html": b"other home", "css/style.css": b"/* other */"})
+    name = f"moai_scope_{local_platform.port}"
+    assert "set-cookie" not in httpx.get(f"{local_platform.url}/_sites/{site}/").headers  # curl, scripts
+    with httpx.Client(base_url=local_platform.url, headers=PAGE_VISIT) as browser:
+        first = browser.get(f"/_sites/{site}/")
+        cookie = first.headers["set-cookie"]
+        assert cookie == f"{name}=s.{site}; Path=/; HttpOnly; SameSite=Lax"
+        assert "set-cookie" not in browser.get(f"/_sites/{site}/about").headers  # already carried
+        scoped = browser.get("/css/style.css")
+        assert scoped.status_code == 200 and "Cookie" in scoped.headers["vary"]
+        assert scoped.headers["x-moai-deploy"] == deploy_id
+        assert browser.get("/_sites/nosuchsite/").status_code == 404
+        assert browser.cookies[name] == f"s.{site}"  # a missing site scopes nothing
+        browser.get(f"/_sites/{other}/")
+        assert browser.get("/css/style.css").content == b"/* other */"
+        browser.get(f"/_deploys/{deploy_id}/")
+        assert browser.cookies[name] == f"d.{deploy_id}"
+        assert browser.get("/about").content == example_files()["about.html"]
+        moved = browser.get("/old-about")  # a redirect in the scoped origin stays root-absolute
+        assert moved.status_code == 301 and moved.headers["location"] == "/about"
+        assert browser.get("/_api/v1/health").json()["ok"] is True  # platform routes win
+    # another port's scope (another platform on the same host) is another cookie
+    r = httpx.get(f"{local_platform.url}/css/style.css", cookies={"moai_scope_1": f"s.{site}"})
+    assert r.status_code == 404
 
 
 def test_relative_links_stay_under_the_path_form_prefix(local_platform: RunningPlatform) -> None:
@@ -120,7 +160,7 @@ def test_relative_links_stay_under_the_path_form_prefix(local_platform: RunningP
 
 def test_the_readme_says_what_the_path_forms_support() -> None:
     text = " ".join((REPO / "README.md").read_text().split())
-    assert "the path forms work for any client" not in text
-    assert "root-absolute links" in text and "only when its links are relative" in text
+    assert "only when its links are relative" not in text
+    assert "root-absolute links" in text and "scope cookie" in text
     docs = " ".join((REPO / "docs" / "platform.md").read_text().split())
-    assert "root-absolute references" in docs and "Relative references" in docs
+    assert "root-absolute references" in docs and "moai_scope_<port>" in docs and "HttpOnly" in docs

@@ -10,6 +10,7 @@ import pytest
 
 from moai_adk.errors import StateError
 from moai_adk.platform.paths import (
+    credential_entries,
     credentials_path,
     default_data_dir,
     read_credentials,
@@ -29,8 +30,23 @@ def test_credentials_written_0600_atomically(tmp_path: Path) -> None:
     path = tmp_path / "cfg" / "moai-adk" / "platform.json"
     write_credentials(path, "http://127.0.0.1:9", "tok")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert json.loads(path.read_text()) == {"url": "http://127.0.0.1:9", "token": "tok"}
+    assert json.loads(path.read_text()) == {"url": "http://127.0.0.1:9", "token": "tok",
+                                            "platforms": {"http://127.0.0.1:9": {"token": "tok"}}}
     assert list(path.parent.iterdir()) == [path]
+
+
+def test_one_entry_per_platform_url_and_the_first_stays_the_default(tmp_path: Path) -> None:
+    path = tmp_path / "platform.json"
+    path.write_text(json.dumps({"url": "http://127.0.0.1:8787", "token": "old"}))  # an older version's file
+    write_credentials(path, "http://127.0.0.1:9000/", "second")
+    env = {"MOAI_PLATFORM_CREDENTIALS": str(path)}
+    assert resolve_platform(env)[:2] == ("http://127.0.0.1:8787", "old")
+    assert resolve_platform({**env, "MOAI_PLATFORM_URL": "http://localhost:9000"})[:2] == (
+        "http://localhost:9000", "second")
+    assert resolve_platform(env, {"url": "http://127.0.0.1:9000"})[1] == "second"
+    write_credentials(path, "http://localhost:8787", "renewed")  # the same platform: its entry, not a new one
+    assert credential_entries(path) == ("http://localhost:8787", {"http://127.0.0.1:9000": "second",
+                                                                  "http://localhost:8787": "renewed"})
 
 
 def test_resolution_order(tmp_path: Path) -> None:

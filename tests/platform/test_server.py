@@ -37,8 +37,9 @@ def test_prepare_mints_once_and_follows_the_port(tmp_path: Path) -> None:
     assert first.created and first.token
     again = prepare(tmp_path / "data", "http://127.0.0.1:2222", env)
     assert not again.created and again.token == first.token
-    assert json.loads((tmp_path / "creds.json").read_text()) == {"url": "http://127.0.0.1:2222",
-                                                                 "token": first.token}
+    assert json.loads((tmp_path / "creds.json").read_text()) == {  # the same platform: its entry moves
+        "url": "http://127.0.0.1:2222", "token": first.token,
+        "platforms": {"http://127.0.0.1:2222": {"token": first.token}}}
     platform = Platform(tmp_path / "data")
     assert platform.role_for(first.token) == "admin"
     platform.close()

@@ -119,12 +119,16 @@ def promote(ctx: click.Context, deployment_id: str, platform: str | None, dry_ru
 @common
 @click.pass_context
 def rollback(ctx: click.Context, deployment_id: str | None, platform: str | None, dry_run: bool) -> None:
-    """Point production back at DEPLOYMENT_ID, or at the previous production deployment."""
+    """Point production back at DEPLOYMENT_ID, or one step back in production history (again: further back)."""
     st, cfg, provider = _hosting(ctx, platform, "production")
     if dry_run:
-        what = deployment_id or "the previous production deployment"
+        target = deployment_id
+        find = getattr(provider, "rollback_target", None)  # platforms that keep a production history
+        if target is None and find is not None:
+            target = find().id
+        what = target or "the previous production deployment"
         st.output.dry_run("rollback", f"would roll production on {provider.name} back to {what}.",
-                          platform=provider.name, deployment_id=deployment_id)
+                          platform=provider.name, deployment_id=target)
         return
     d = pipeline.rollback(provider, cfg.root, deployment_id)
     st.output.result(workspace.deployment_row(d), lambda con: con.print(

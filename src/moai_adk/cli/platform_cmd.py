@@ -1,4 +1,4 @@
-"""CLI wiring for ``moai-adk platform serve|status``."""
+"""CLI wiring for ``moai-adk platform serve|status|token``."""
 
 from __future__ import annotations
 
@@ -64,19 +64,26 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: Path | None, cache
 @common
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Tell whether a platform answers at the configured URL."""
+    """Tell whether a platform answers at the configured URL; list every platform the credentials file knows."""
     from ..errors import PlatformUnavailable
-    from ..providers.local import START_HINT, platform_status
+    from ..providers.local import platform_status, start_hint
 
     st = state(ctx)
     info = platform_status(st.environ)
     if not info["running"]:
-        raise PlatformUnavailable(f"no local platform at {info['url']}", hint=START_HINT)
+        raise PlatformUnavailable(f"no local platform at {info['url']}", hint=start_hint(st.environ, info["url"]))
 
     def render(console: Console) -> None:
         token = "accepted" if info["token_ok"] else "missing or refused"
         console.print(f"running at {info['url']} (version {info.get('version')}); "
                       f"token from {info['token_source']}: {token}")
+        if info["platforms"]:
+            console.print(f"Platforms in {info['credentials']} (MOAI_PLATFORM_URL picks one):")
+        for p in info["platforms"]:
+            marks = [m for m, on in (("default", p["default"]), ("in use", p["selected"])) if on]
+            answer = ("running, token accepted" if p["token_ok"] else "running, token refused") if p["running"] \
+                else "not answering"
+            console.print(f"  {p['url']}  {answer}" + (f"  ({', '.join(marks)})" if marks else ""))
 
     st.output.result(info, render)
 

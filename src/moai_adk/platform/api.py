@@ -132,6 +132,15 @@ def build_api(platform: Platform) -> Starlette:
         row = await run_in_threadpool(P.rollback, request.path_params["site"], body.get("deploy_id"))
         return deploy_json(P, row, request)
 
+    async def rollback_target(request: Request) -> Any:
+        site = request.path_params["site"]
+        target = await run_in_threadpool(P.rollback_target, site)
+        return deploy_json(P, await run_in_threadpool(P.deploy, target), request)
+
+    async def cleanup(request: Request) -> Any:
+        body = await _json_body(request)
+        return await run_in_threadpool(P.cleanup, bool(body.get("dry_run", False)))
+
     async def get_traffic(request: Request) -> Any:
         info = await run_in_threadpool(P.site, request.path_params["site"])
         return {"production": info["production"], "weights": info["traffic"]}
@@ -177,6 +186,8 @@ def build_api(platform: Platform) -> Starlette:
         Route(f"{PREFIX}/sites/{{site}}/deploys", endpoint(v, list_deploys), methods=["GET"]),
         Route(f"{PREFIX}/sites/{{site}}/promote", endpoint(d, promote), methods=["POST"]),
         Route(f"{PREFIX}/sites/{{site}}/rollback", endpoint(d, rollback), methods=["POST"]),
+        Route(f"{PREFIX}/sites/{{site}}/rollback", endpoint(v, rollback_target), methods=["GET"]),
+        Route(f"{PREFIX}/cleanup", endpoint(d, cleanup), methods=["POST"]),
         Route(f"{PREFIX}/sites/{{site}}/traffic", endpoint(v, get_traffic), methods=["GET"]),
         Route(f"{PREFIX}/sites/{{site}}/traffic", endpoint(d, put_traffic), methods=["PUT"]),
         Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}", endpoint(v, env_list), methods=["GET"]),

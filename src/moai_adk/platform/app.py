@@ -11,13 +11,14 @@ from typing import Any
 
 from .api import build_api
 from .rsgi import RsgiScope, call_asgi, serve
-from .service import Platform
+from .service import UPLOAD_TTL, Platform
 from .serving import Receive, Scope, Send, Server, send_simple
 from .uploads import BATCH_PATH, BLOB_PREFIX, post_batch, put_blob
 
 DATA_ENV = "MOAI_PLATFORM_DATA"
 CACHE_ENV = "MOAI_PLATFORM_CACHE_MB"
 DOMAIN_ENV = "MOAI_PLATFORM_DOMAIN"
+UPLOAD_TTL_ENV = "MOAI_PLATFORM_UPLOAD_TTL"  # seconds before an unfinished deployment expires (default 24 h)
 EDGE_ENV = "MOAI_PLATFORM_EDGE"  # "nginx": keep the nginx edge's trees and symlinks (platform/edge.py)
 
 
@@ -81,8 +82,8 @@ async def _refuse_websocket(proto: Any) -> None:
 
 
 def create_app(data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost",
-               edge: bool = False) -> PlatformApp:
-    return PlatformApp(Platform(data_dir, cache_bytes=cache_bytes, domain=domain, edge=edge))
+               edge: bool = False, upload_ttl: int = UPLOAD_TTL) -> PlatformApp:
+    return PlatformApp(Platform(data_dir, cache_bytes=cache_bytes, domain=domain, edge=edge, upload_ttl=upload_ttl))
 
 
 def app_from_env() -> PlatformApp:
@@ -92,5 +93,6 @@ def app_from_env() -> PlatformApp:
     if not data:
         raise RuntimeError(f"{DATA_ENV} is not set; start the platform with `moai-adk platform serve`")
     cache_mb = int(os.environ.get(CACHE_ENV, "64"))
+    ttl = os.environ.get(UPLOAD_TTL_ENV, "")
     return create_app(Path(data), cache_bytes=cache_mb << 20, domain=os.environ.get(DOMAIN_ENV, "localhost"),
-                      edge=os.environ.get(EDGE_ENV) == "nginx")
+                      edge=os.environ.get(EDGE_ENV) == "nginx", upload_ttl=int(ttl) if ttl.isdigit() else UPLOAD_TTL)

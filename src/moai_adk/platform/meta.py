@@ -69,6 +69,8 @@ class MetaDB:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(SCHEMA)
+        if "kind" not in {r[1] for r in self._conn.execute("PRAGMA table_info(promotions)")}:
+            self._conn.execute("ALTER TABLE promotions ADD COLUMN kind TEXT NOT NULL DEFAULT 'promote'")
 
     def close(self) -> None:
         with self._lock:
@@ -121,11 +123,13 @@ class MetaDB:
         names = [r[0] for r in self.query("SELECT name FROM sites ORDER BY name")]
         return [s for s in (self.site(n) for n in names) if s is not None]
 
-    def switch_production(self, site: str, deploy_id: str) -> None:
-        """The atomic pointer switch: one UPDATE (plus its history row) in one transaction."""
+    def switch_production(self, site: str, deploy_id: str, kind: str = "promote") -> None:
+        """The atomic pointer switch: one UPDATE (plus its history row, ``kind`` promote or rollback)
+        in one transaction."""
         with self.tx() as c:
             c.execute("UPDATE sites SET production = ?, traffic = NULL WHERE name = ?", (deploy_id, site))
-            c.execute("INSERT INTO promotions (site, deploy_id, at) VALUES (?,?,?)", (site, deploy_id, now_iso()))
+            c.execute("INSERT INTO promotions (site, deploy_id, at, kind) VALUES (?,?,?,?)",
+                      (site, deploy_id, now_iso(), kind))
 
     def set_traffic(self, site: str, weights: dict[str, int] | None) -> None:
         with self.tx() as c:
@@ -136,6 +140,11 @@ class MetaDB:
         """Deploy ids that served production, newest first."""
         return [r[0] for r in self.query(
             "SELECT deploy_id FROM promotions WHERE site = ? ORDER BY seq DESC", (site,))]
+
+    def promotion_events(self, site: str) -> list[tuple[str, str]]:
+        """``(deploy id, kind)`` of every production switch of ``site``, oldest first."""
+        return [(str(d), str(k)) for d, k in self.query(
+            "SELECT deploy_id, kind FROM promotions WHERE site = ? ORDER BY seq", (site,))]
 
     # -- deploys ------------------------------------------------------------
     def create_deploy(self, deploy_id: str, site: str, environment: str, meta: dict[str, Any],
@@ -173,6 +182,21 @@ class MetaDB:
             raise KeyError(deploy_id)
         files, rules = rows[0]
         return json.loads(files), (json.loads(rules) if rules else None)
+
+    def deploy_manifests(self) -> Iterator[tuple[str, str, str, str]]:
+        """``(id, state, created_at, files JSON)`` of every deployment, one row at a time."""
+        for (deploy_id,) in self.query("SELECT id FROM deploys ORDER BY seq"):
+            rows = self.query("SELECT id, state, created_at, files FROM deploys WHERE id = ?", (deploy_id,))
+            if rows:
+                yield rows[0]
+
+    def delete_deploys(self, ids: list[str]) -> None:
+        with self.tx() as c:
+            c.executemany("DELETE FROM deploys WHERE id = ? AND state != 'ready'", [(i,) for i in ids])
+
+    def forget_variants(self, hashes: list[str]) -> None:
+        with self.tx() as c:
+            c.executemany("DELETE FROM blob_variants WHERE sha = ?", [(h,) for h in hashes])
 
     # -- compressed variants ------------------------------------------------------
     def variants(self, hashes: list[str]) -> dict[str, tuple[int, int]]:

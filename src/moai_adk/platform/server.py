@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import StateError, UsageError
 from .app import CACHE_ENV, DATA_ENV, DOMAIN_ENV, EDGE_ENV
-from .paths import credentials_path, read_credentials, write_credentials
+from .paths import credential_entries, credentials_path, write_credentials
 from .service import Platform
 
 
@@ -53,9 +53,9 @@ def check_port(host: str, port: int) -> None:
 
 def prepare(data_dir: Path, url: str, environ: Mapping[str, str]) -> Prepared:
     """Create the data folder and, unless the saved token is an admin token of
-    this platform, mint one and save ``{"url", "token"}`` for this user."""
+    this platform, mint one and save it as this URL's entry of the user's credentials file."""
     creds_file = credentials_path(environ)
-    saved = read_credentials(creds_file) or {}
+    _, entries = credential_entries(creds_file)
     try:
         platform = Platform(data_dir)
     except sqlite3.DatabaseError as exc:
@@ -72,12 +72,16 @@ def prepare(data_dir: Path, url: str, environ: Mapping[str, str]) -> Prepared:
         raise UsageError(f"Cannot use {data_dir} as the platform's data folder ({exc}).",
                          hint="Pass a writable folder with --data DIR.") from exc
     try:
-        minted = platform.ensure_admin_token(str(saved.get("token") or "") or None)
+        # this URL's entry first; another entry whose token this data folder knows is this platform
+        # started earlier on another port (it moves there)
+        ordered = sorted(entries.items(), key=lambda e: e[0].rstrip("/") != url.rstrip("/"))
+        known = next(((u, t) for u, t in ordered if platform.role_for(t) == "admin"), None)
+        minted = platform.ensure_admin_token(known[1] if known else None)
     finally:
         platform.close()
-    token = minted or str(saved.get("token"))
-    if minted or saved.get("url") != url:
-        write_credentials(creds_file, url, token)
+    token = minted or (known[1] if known else "")
+    if minted or (known and known[0] != url.rstrip("/")):
+        write_credentials(creds_file, url, token, moved_from=None if minted or not known else known[0])
     return Prepared(url=url, credentials=creds_file, token=token, created=minted is not None)
 
 

@@ -8,11 +8,13 @@ serving path (``serving.py``). Failures a client can cause raise ``ApiError``
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
 import secrets
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 DEPLOY_ID_RE = re.compile(r"^[a-z][a-z0-9]{9}$")
 ROLES = ("admin", "deployer", "viewer")
+UPLOAD_TTL = 24 * 3600  # seconds an unfinished deployment stays "uploading" before it is "expired"
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -95,8 +98,9 @@ class Platform:
     """State of one platform instance (one data folder)."""
 
     def __init__(self, data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost",
-                 edge: bool = False) -> None:
+                 edge: bool = False, upload_ttl: int = UPLOAD_TTL) -> None:
         self.data_dir = data_dir
+        self.upload_ttl = upload_ttl
         self.domain = domain
         self.store = BlobStore(data_dir / "blobs")
         self.meta = MetaDB(data_dir / "meta.sqlite3")
@@ -186,13 +190,25 @@ class Platform:
     def deploy(self, deploy_id: str) -> DeployRow:
         row = self.meta.deploy(deploy_id) if DEPLOY_ID_RE.match(deploy_id) else None
         if row is None:
-            raise ApiError(404, "no_deploy", f"there is no deploy {deploy_id!r}")
-        return row
+            raise ApiError(404, "no_deploy", f"there is no deploy {deploy_id!r}", deploy_id=deploy_id)
+        return self._mark(row)
 
     def deploys(self, site: str, limit: int) -> list[DeployRow]:
         self.site(site)
-        return self.meta.deploys(site, max(1, min(limit, 1000)))
+        return [self._mark(r) for r in self.meta.deploys(site, max(1, min(limit, 1000)))]
 
+    def expired(self, state: str, created_at: str, now: float | None = None) -> bool:
+        """An unfinished deployment older than ``upload_ttl`` (an interrupted deploy)."""
+        if state != "uploading":
+            return False
+        try:
+            created = calendar.timegm(time.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ"))
+        except ValueError:
+            return False
+        return (now if now is not None else time.time()) - created >= self.upload_ttl
+
+    def _mark(self, row: DeployRow) -> DeployRow:
+        return replace(row, state="expired") if self.expired(row.state, row.created_at) else row
     def put_blob(self, sha: str, data: bytes) -> bool:
         if not SHA256_RE.match(sha):
             raise ApiError(400, "bad_hash", f"blob name {sha!r} is not a lowercase hex sha256")
@@ -245,30 +261,63 @@ class Platform:
             raise ApiError(400, "bad_request", "'deploy_id' must be a string")
         row = self.deploy(deploy_id)
         if row.site != site:
-            raise ApiError(404, "no_deploy", f"deploy {deploy_id!r} does not belong to site {site!r}")
+            raise ApiError(404, "no_deploy", f"deploy {deploy_id!r} does not belong to site {site!r}",
+                           deploy_id=deploy_id)
         if row.state != "ready":
             raise ApiError(409, "not_ready", f"deploy {deploy_id} is {row.state}, not ready; finalize it first")
         return row
 
-    def promote(self, site: str, deploy_id: object) -> DeployRow:
+    def promote(self, site: str, deploy_id: object, kind: str = "promote") -> DeployRow:
         row = self._ready(site, deploy_id)
         self.views.get(row.id)  # load the file map before the switch, so readers never wait on it
         with self._switch_lock:
-            self.meta.switch_production(site, row.id)
+            self.meta.switch_production(site, row.id, kind)
             self.sites[site] = SiteState(row.id)  # one reference assignment: readers see old or new
             if self.edge is not None:
                 self.edge.set_live(site, row.id)
         return row
 
     def rollback(self, site: str, deploy_id: object | None) -> DeployRow:
+        """Production back to ``deploy_id`` (a promotion), or one step back in the site's production
+        history: repeated rollbacks walk further back, a promotion after them starts a new branch."""
         if deploy_id is not None:
             return self.promote(site, deploy_id)
         with self._switch_lock:
-            current = self.site(site)["production"]
-            for candidate in self.meta.promotion_history(site):
-                if candidate != current:
-                    return self.promote(site, candidate)
-        raise ApiError(409, "no_previous", f"site {site!r} has no earlier production deploy to roll back to")
+            return self.promote(site, self.rollback_target(site), "rollback")
+
+    def _history(self, site: str) -> tuple[list[str], int]:
+        """The site's production history (oldest first) and the position production is at in it."""
+        stack: list[str] = []
+        pos = -1
+        for deploy_id, kind in self.meta.promotion_events(site):
+            if kind == "rollback":
+                back = [i for i in range(pos) if stack[i] == deploy_id]
+                if back:
+                    pos = back[-1]
+                    continue
+            del stack[pos + 1:]
+            if not stack or stack[-1] != deploy_id:
+                stack.append(deploy_id)
+            pos = len(stack) - 1
+        return stack, pos
+
+    def rollback_target(self, site: str) -> str:
+        """The deployment a ``rollback`` without an id would put in production."""
+        self.site(site)
+        stack, pos = self._history(site)
+        current = self.sites[site].production
+        for i in range(pos - 1, -1, -1):
+            if stack[i] != current:
+                return stack[i]
+        raise ApiError(409, "no_previous", f"site {site!r} has no earlier production deploy to roll back to "
+                       f"(its production history has {len(stack)} deploy(s) and production is at the oldest)")
+
+    # -- cleanup -------------------------------------------------------------------
+    def cleanup(self, dry_run: bool = False) -> dict[str, Any]:
+        """Remove (``dry_run``: list) expired unfinished deployments, unreferenced blobs, stale nginx trees."""
+        from .cleanup import collect
+
+        return collect(self, dry_run)
 
     def set_traffic(self, site: str, weights: object) -> dict[str, int] | None:
         self.site(site)

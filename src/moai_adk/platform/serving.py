@@ -5,7 +5,17 @@ Which deployment answers:
 
 * ``Host: <site>.<domain>`` -> the site's production (or its weighted split);
 * ``Host: <deploy>.<site>.<domain>`` -> that deployment;
-* ``/_sites/<site>/...`` and ``/_deploys/<deploy>/...`` on any host.
+* ``/_sites/<site>/...`` and ``/_deploys/<deploy>/...`` on any host (the path forms);
+* any other path on a host that names no site, when the request carries the
+  path forms' scope cookie: the site or deployment last visited in a path form
+  on that host:port (so a page's root-absolute ``/css/style.css`` resolves).
+
+The scope cookie (``moai_scope_<port>``, ``Path=/; HttpOnly; SameSite=Lax``)
+is set by a path-form answer to a page visit (``Accept`` names ``text/html``,
+as browsers' navigations do; curl, scripts and health checks get no cookie)
+that finds a site or deployment, unless the request carries that scope
+already; cookies are shared across ports, so its name carries the port of the
+Host header.
 
 A request resolves its deployment once, then its path once per deployment
 (cached), so one response always comes from one complete deployment. Bytes
@@ -38,6 +48,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 RawHeaders = list[tuple[bytes, bytes]]
 
 COOKIE = "moai_bucket"
+SCOPE_COOKIE = "moai_scope_"  # + the port of the Host header
 CACHE_CONTROL = (b"cache-control", b"public, max-age=0, must-revalidate")
 STREAM_ABOVE = 8 << 20
 CHUNK = 256 << 10
@@ -141,6 +152,24 @@ def _query(raw: str | bytes) -> str:
     return raw.decode("latin-1") if isinstance(raw, bytes) else raw
 
 
+def cookie_value(cookie: str | None, name: str) -> str | None:
+    """The value of cookie ``name`` in a ``Cookie`` header, or None."""
+    if cookie is None:
+        return None
+    for part in cookie.split(";"):
+        k, _, v = part.strip().partition("=")
+        if k == name:
+            return v
+    return None
+
+
+def scope_cookie_name(host: str | bytes) -> str:
+    """``moai_scope_<port>``: one scope per host:port (browsers share a host's cookies across ports)."""
+    name = host.decode("latin-1") if isinstance(host, bytes) else host
+    _, colon, port = name.rpartition(":")
+    return SCOPE_COOKIE + (port if colon and port.isdigit() else "80")
+
+
 class Server:
     """The edge: maps a request to a deployment and a file (``respond``); ASGI callable."""
 
@@ -151,10 +180,12 @@ class Server:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         host = b""
-        inm = accept = rng = cookie = None
+        inm = accept = rng = cookie = wants = None
         for k, v in scope["headers"]:
             if k == b"host":
                 host = v
+            elif k == b"accept":
+                wants = v.decode("latin-1")
             elif k == b"if-none-match":
                 inm = v.decode("latin-1")
             elif k == b"accept-encoding":
@@ -164,7 +195,7 @@ class Server:
             elif k == b"cookie":
                 cookie = v.decode("latin-1")
         reply = self.respond(scope["method"], host, scope["path"], scope.get("query_string", b""), inm, accept,
-                             rng, cookie)
+                             rng, cookie, wants)
         if not isinstance(reply, tuple):
             reply = await reply
         status, headers, body, stream = reply
@@ -190,8 +221,10 @@ class Server:
         return labels
 
     def respond(self, method: str, host: str | bytes, path: str, query: str | bytes, inm: str | None,
-                accept: str | None, rng: str | None, cookie: str | None) -> Reply | Awaitable[Reply]:
-        """The whole answer to one request (``query``: the raw query string): a ``Reply``,
+                accept: str | None, rng: str | None, cookie: str | None,
+                wants: str | None = None) -> Reply | Awaitable[Reply]:
+        """The whole answer to one request (``query``: the raw query string; ``wants``: its ``Accept``
+        header, which tells a browser's page visit from other requests): a ``Reply``,
         or an awaitable of it when the answer needs more than the in-memory blob cache
         (a coroutine less on the hot path)."""
         head = method == "HEAD"
@@ -199,6 +232,7 @@ class Server:
             return NOT_ALLOWED
         prefix = ""
         set_cookie: bytes | None = None
+        scope_cookie: bytes | None = None
         view: DeployView | None
         if path.startswith(("/_sites/", "/_deploys/")):
             kind, _, rest = path[1:].partition("/")
@@ -209,15 +243,20 @@ class Server:
                 loc = prefix + "/" + ("?" + qs if qs else "")
                 return simple(308, b"", [(b"location", loc.encode())], head)
             path = "/" + tail
-            if kind == "_sites":
-                view, set_cookie = self._site_view(name, cookie)
-            else:
-                view = self.p.ready_view(name)
+            view, set_cookie = self._scoped_view(kind[1], name, cookie)
+            if view is not None and wants is not None and "text/html" in wants:
+                scope_cookie = self._scope_cookie(host, kind[1] + "." + name, cookie)
         else:
             labels = self._labels(host)
-            if labels is None:
-                return NO_HOST[head]
-            if len(labels) == 1:
+            if labels is None:  # no site in the Host: the path forms' scope cookie may name one
+                scope = cookie_value(cookie, scope_cookie_name(host)) if cookie is not None else None
+                if scope is None:
+                    return NO_HOST[head]
+                kind, _, name = scope.partition(".")
+                view, set_cookie = self._scoped_view(kind, name, cookie)
+                if set_cookie is None:
+                    set_cookie = b""  # the answer depends on the cookie: Vary, nothing to set
+            elif len(labels) == 1:
                 view, set_cookie = self._site_view(labels[0], cookie)
             elif len(labels) == 2:
                 view = self.p.ready_view(labels[0])
@@ -229,7 +268,8 @@ class Server:
             return NO_SITE[head]
         res = view.resolve(path)
         entry = res.entry
-        if (res.kind == "file" and inm is None and rng is None and set_cookie is None and not head
+        if (res.kind == "file" and inm is None and rng is None and set_cookie is None and scope_cookie is None
+                and not head
                 and res.status == 200 and entry is not None and entry.size <= STREAM_ABOVE):
             # hot path: a full 200 with headers built once per (path, encoding)
             variant = ""
@@ -253,6 +293,8 @@ class Server:
             extra.append((b"vary", b"Cookie"))
             if set_cookie:
                 extra.append((b"set-cookie", set_cookie))
+        if scope_cookie is not None:
+            extra.append((b"set-cookie", scope_cookie))
         if res.kind == "redirect":
             loc = safe_location(res.location)
             if prefix and loc.startswith("/"):
@@ -277,6 +319,22 @@ class Server:
             headers.append((b"accept-ranges", b"bytes"))
         headers.append((b"content-length", str(size).encode()))
         return headers
+
+    def _scoped_view(self, kind: str, name: str, cookie: str | None) -> tuple[DeployView | None, bytes | None]:
+        """The view of a path form or scope: ``kind`` "s" (a site, with its split) or "d" (a deployment)."""
+        if kind == "s":
+            return self._site_view(name, cookie)
+        if kind == "d" and name:
+            return self.p.ready_view(name), None
+        return None, None
+
+    @staticmethod
+    def _scope_cookie(host: str | bytes, scope: str, cookie: str | None) -> bytes | None:
+        """The ``Set-Cookie`` that scopes later root-absolute paths on this host:port, unless already sent."""
+        name = scope_cookie_name(host)
+        if cookie is not None and cookie_value(cookie, name) == scope:
+            return None
+        return f"{name}={scope}; Path=/; HttpOnly; SameSite=Lax".encode()
 
     def _site_view(self, site: str, cookie: str | None) -> tuple[DeployView | None, bytes | None]:
         state = self.p.sites.get(site)

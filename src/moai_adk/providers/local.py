@@ -28,7 +28,7 @@ from ..errors import (
     ProviderError,
     UnsafePathError,
 )
-from ..platform.paths import TOKEN_ENV, URL_ENV, resolve_platform
+from ..platform.paths import TOKEN_ENV, URL_ENV, credential_entries, resolve_platform
 from ._http import ApiClient
 from ._upload import Uploader
 from .base import (
@@ -103,6 +103,7 @@ _ACTIONS: tuple[tuple[str, str, str], ...] = (
     (r"/deploys/[^/]+", "read the deployment", "change the deployment"),
     (r"/blobs(/.*)?", "check uploaded files", "upload files"),
     (r"/tokens", "list tokens", "mint a token"),
+    (r"/cleanup", "list what cleanup removes", "clean up"),
 )
 
 
@@ -149,7 +150,8 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         try:
             response = self.api.request(method, API + path, expect={400, 404, 409, 422}, **kwargs)
         except PlatformUnavailable as exc:
-            raise PlatformUnavailable(f"no local platform at {self.url}", hint=START_HINT) from exc
+            raise PlatformUnavailable(f"no local platform at {self.url}",
+                                      hint=start_hint(self.ctx.environ, self.url)) from exc
         except AuthError as exc:
             source = TOKEN_ENV if self.ctx.environ.get(TOKEN_ENV) else f"the credentials file {self.credentials}"
             if exc.status == 403:
@@ -174,6 +176,15 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         return response
 
     @staticmethod
+    def _detail(response: httpx.Response, key: str) -> str:
+        """A field of the platform's error object (``""`` when absent)."""
+        try:
+            err = response.json().get("error", {})
+        except (ValueError, AttributeError):
+            return ""
+        return str(err.get(key) or "") if isinstance(err, dict) else ""
+
+    @staticmethod
     def _error(response: httpx.Response) -> tuple[str, str]:
         """The platform's error ``(code, message)`` (its messages name no API routes)."""
         try:
@@ -189,7 +200,9 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
             hint = (f"Run `moai-adk deploy` to create the site, or check the site name ('site' in "
                     f"[platforms.local] of moai.toml, now {self.site!r}).")
         elif code == "no_deploy":
-            hint = "Run `moai-adk deployments` to see what exists on this site."
+            wanted = self._detail(response, "deploy_id")
+            named = f"No deployment of site {self.site!r} has the ID {wanted!r}" if wanted else "Check the ID"
+            hint = f"{named}: `moai-adk deployments` lists the IDs (first column); pass one of them."
         else:  # a route this platform lacks, or something else listens at that URL
             hint = f"Check that MOAI_PLATFORM_URL ({self.url}) points at a moai-adk platform (`moai-adk platform status`)."
         return NotFoundError(f"The local platform at {self.url} answered: {message}.", hint=hint, status=404)
@@ -329,6 +342,15 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
     def rollback(self, deployment_id: str | None = None) -> Deployment:
         return self._deployment(self._json("POST", f"/sites/{self.site}/rollback", json={"deploy_id": deployment_id}))
 
+    def rollback_target(self) -> Deployment:
+        """The deployment ``rollback`` without an id would put in production (changes nothing)."""
+        return self._deployment(self._json("GET", f"/sites/{self.site}/rollback"))
+
+    def cleanup(self, dry_run: bool = False) -> dict[str, Any]:
+        """Remove (or with ``dry_run`` list) expired unfinished deployments, unreferenced blobs and nginx
+        trees of this platform."""
+        return dict(self._json("POST", "/cleanup", json={"dry_run": dry_run}))
+
     def set_traffic(self, weights: dict[str, int]) -> None:
         self._json("PUT", f"/sites/{self.site}/traffic", json={"weights": weights})
 
@@ -385,12 +407,18 @@ class _BlobUploader(Uploader[list[SnapshotFile]]):
         return len(entry), size, (len(entry), size)
 
 
-def platform_status(environ: Mapping[str, str], transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
-    """Is a platform answering at the configured URL, and is our token accepted?"""
-    url, token, creds = resolve_platform(environ)
-    source = TOKEN_ENV if environ.get(TOKEN_ENV) else (f"credentials file {creds}" if token else "none")
-    info: dict[str, Any] = {"url": url, "running": False, "token_source": source, "token_ok": False,
-                            "url_source": URL_ENV if environ.get(URL_ENV) else "credentials file or default"}
+def start_hint(environ: Mapping[str, str], url: str) -> str:
+    """How to start the platform at ``url``, naming the other platforms of the credentials file."""
+    _, entries = credential_entries(resolve_platform(environ)[2])
+    others = [u for u in entries if u.rstrip("/") != url.rstrip("/")]
+    if not others:
+        return START_HINT
+    return (f"{START_HINT} The credentials file also knows {', '.join(others)}: set MOAI_PLATFORM_URL to one "
+            "of them to use it (`moai-adk platform status` lists them).")
+
+
+def _probe(url: str, token: str | None, transport: httpx.BaseTransport | None) -> dict[str, Any]:
+    info: dict[str, Any] = {"url": url, "running": False, "token_ok": False}
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         with httpx.Client(base_url=url, timeout=3.0, transport=transport, headers=headers) as client:
@@ -401,6 +429,20 @@ def platform_status(environ: Mapping[str, str], transport: httpx.BaseTransport |
                 info["token_ok"] = bool(token) and client.get(f"{API}/whoami").status_code == 200
     except (httpx.HTTPError, ValueError):
         pass
+    return info
+
+
+def platform_status(environ: Mapping[str, str], transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """Is a platform answering at the configured URL, and is our token accepted? ``platforms``: every
+    entry of the credentials file, probed the same way (``default``: the one used without a URL)."""
+    url, token, creds = resolve_platform(environ)
+    source = TOKEN_ENV if environ.get(TOKEN_ENV) else (f"credentials file {creds}" if token else "none")
+    info: dict[str, Any] = {**_probe(url, token, transport), "token_source": source,
+                            "url_source": URL_ENV if environ.get(URL_ENV) else "credentials file or default"}
+    default, entries = credential_entries(creds)
+    info["credentials"] = str(creds)
+    info["platforms"] = [{**_probe(u, t, transport), "default": u == default, "selected": u == url}
+                         for u, t in entries.items()]
     return info
 
 
