@@ -68,7 +68,8 @@ class FakeVercel(FakeApi):
         self.blobs: dict[str, bytes] = {}
         self.upload_counts: dict[str, int] = {}
         self.max_files: int | None = FILE_LIMIT  # files one deployment may list
-        self.archives: list[dict[str, Any]] = []  # per archive deployment: gzip header, members (name, mode, ...)
+        self.archives: list[dict[str, Any]] = []  # per archive unpacked: gzip header, members (name, mode, ...)
+        self._unpacked: dict[tuple[str, ...], dict[str, str]] = {}  # part digests -> the files they held
         self.envs: dict[str, list[dict[str, Any]]] = {}
         self.aliases: dict[str, str] = {}
         self.aliases_created: dict[str, str] = {}  # alias -> ISO 8601 time (the API answers a date-time string)
@@ -281,6 +282,9 @@ class FakeVercel(FakeApi):
             parts[int(m[1])] = f["sha"]
         if sorted(parts) != list(range(1, len(parts) + 1)):
             return f"archive parts must be numbered 1..{len(parts)}, got {sorted(parts)}"
+        key = tuple(parts[i] for i in sorted(parts))
+        if key in self._unpacked:  # the same archive again: unpacked once, like any content-addressed store
+            return dict(self._unpacked[key])
         data = b"".join(self.blobs[parts[i]] for i in sorted(parts))
         files: dict[str, str] = {}
         members: list[dict[str, Any]] = []
@@ -304,9 +308,9 @@ class FakeVercel(FakeApi):
                                     "size": member.size})
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             return f"the archive cannot be unpacked: {exc}"
-        self.archives.append({"parts": [parts[i] for i in sorted(parts)], "gzip_header": data[:10],
-                              "members": members})
-        return files
+        self.archives.append({"parts": list(key), "gzip_header": data[:10], "members": members})
+        self._unpacked[key] = files
+        return dict(files)
 
     def get_deployment(self, rec: Recorded, idOrUrl: str) -> httpx.Response:
         d = self.deployments.get(idOrUrl) or next((x for x in self.deployments.values() if x["url"] == idOrUrl), None)

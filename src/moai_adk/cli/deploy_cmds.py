@@ -56,6 +56,9 @@ def deploy(ctx: click.Context, platform: str | None, environment: str | None, pr
         branch=branch, expires=expires, health_check=not no_health_check, archive=archive,
     )
     result = pipeline.run_deploy(req, provider, environ=st.environ, ui=st.output)
+    upload_note = result.deployment.extra.get("upload_note") if result.deployment else None
+    if upload_note:  # how the files went (Vercel: file by file or one archive, and why)
+        result.notices.append(str(upload_note))
 
     def render(con: Console) -> None:
         if result.dry_run:
@@ -70,8 +73,8 @@ def deploy(ctx: click.Context, platform: str | None, environment: str | None, pr
         else:
             con.print(f"Deployed [bold]{d.id}[/bold] to {provider.name} ({env_name}): "
                       f"{d.stats.files_uploaded:,} of {result.files_total:,} files uploaded.")
-        if d.extra.get("upload_note"):
-            con.print(str(d.extra["upload_note"]), markup=False, highlight=False)
+        if upload_note:
+            con.print(str(upload_note), markup=False, highlight=False)
         if d.url:
             con.print(f"Preview:    {d.url}")
         if result.promoted and d.production_url:
