@@ -4,10 +4,13 @@ holds, that it is deterministic, and what happens on bad input."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import os
 import random
 import shutil
+import tarfile
 from pathlib import Path
 
 import httpx
@@ -16,7 +19,7 @@ import pytest
 from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.errors import LimitError, PlatformUnavailable, UsageError
 from moai_adk.providers.base import DeployTarget, Limits
-from moai_adk.providers.vercel import VercelProvider
+from moai_adk.providers.vercel import VercelProvider, _archive, _deploy
 from moai_adk.providers.vercel._archive import CACHE_DIR
 from tests.fakes.vercel import FakeVercel, serve_file
 
@@ -25,6 +28,7 @@ from .conftest import Harness, vercel_context, write_site
 ARCHIVE = DeployTarget(environment="preview", archive="tgz")
 PREVIEW = DeployTarget(environment="preview")
 LONG = "docs/" + "/".join(["section-with-a-long-name"] * 5) + "/page.html"  # over ustar's 100-byte name field
+HUGE = "n" * 120 + ".html"  # no '/' to split at: only a pax header holds it
 
 
 def linked(h: Harness, **kw: object) -> VercelProvider:
@@ -45,7 +49,8 @@ def creates(fake: FakeVercel, since: int = 0) -> list[dict[str, object]]:
 
 def site(h: Harness) -> Path:
     out = write_site(h.root / "dist", {"index.html": "<h1>home</h1>", "b/app.js": "console.log(1)",
-                                       "a/z.css": "body{}", "caf\u00e9/menu.html": "<p>menu</p>", LONG: "<p>deep</p>"})
+                                       "a/z.css": "body{}", "caf\u00e9/menu.html": "<p>menu</p>", LONG: "<p>deep</p>",
+                                       HUGE: "<p>long</p>"})
     os.chmod(out / "b" / "app.js", 0o755)
     return out
 
@@ -57,7 +62,7 @@ def test_archive_deploy_sends_what_the_vercel_client_sends(vercel: Harness, verc
     d = p.deploy(take_snapshot(out, p.hash_algorithms, limits=p.limits), ARCHIVE)
     assert d.state == "ready" and d.extra["upload"]["mode"] == "tgz"
     assert d.extra["upload_note"].startswith("Upload mode: archive (tgz, 1 part") and "--archive" in d.extra["upload_note"]
-    assert d.stats.files_total == 6 and d.stats.files_uploaded == 1  # one request: the archive
+    assert d.stats.files_total == 7 and d.stats.files_uploaded == 1  # one request: the archive
 
     first, body = creates(vercel_fake)  # the part was new: missing_files, upload, the same create again
     assert first == body
@@ -74,13 +79,14 @@ def test_archive_deploy_sends_what_the_vercel_client_sends(vercel: Harness, verc
     assert archive["gzip_header"] == b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
     members = archive["members"]
     names = [m["name"] for m in members]
-    assert names == sorted(["index.html", "b/app.js", "a/z.css", "caf\u00e9/menu.html", LONG, "vercel.json"])
+    assert names == sorted(["index.html", "b/app.js", "a/z.css", "caf\u00e9/menu.html", LONG, HUGE, "vercel.json"])
     assert {(m["mtime"], m["uid"], m["gid"], m["uname"], m["gname"]) for m in members} == {(0, 0, 0, "", "")}
     modes = {m["name"]: m["mode"] for m in members}
     assert modes["b/app.js"] == 0o755 and modes["index.html"] == 0o644 and modes["vercel.json"] == 0o644
 
     dep = vercel_fake.deployments[d.id]
     assert serve_file(dep["files"], vercel_fake.blobs, f"/{LONG}").text == "<p>deep</p>"
+    assert serve_file(dep["files"], vercel_fake.blobs, f"/{HUGE}").text == "<p>long</p>"
     assert serve_file(dep["files"], vercel_fake.blobs, "/vercel.json").text == '{"cleanUrls": true}'
     assert not list((vercel.root / CACHE_DIR).glob("source.tgz.part*"))  # sent: the chunk files are gone
 
@@ -277,3 +283,18 @@ def test_no_poll_when_the_create_answer_is_already_ready(vercel: Harness) -> Non
         assert d.state == "ready"
         assert not [r for r in fake.requests[mark:] if r.method == "GET" and r.path == f"/v13/deployments/{d.id}"]
     p.close()
+
+
+def test_the_archive_does_not_depend_on_the_number_of_threads(tmp_path: Path) -> None:
+    out = write_site(tmp_path / "dist", {f"f{i:03d}.txt": (f"line {i}\n" * (i * 97)) for i in range(300)})
+    out.joinpath("big.bin").write_bytes(random.Random(1).randbytes(3_500_000))  # spans several 1 MiB blocks
+    snap = take_snapshot(out, ("sha1",))
+    entries = _deploy.build_manifest(snap, tmp_path, Limits()).entries
+    one = _archive.build(entries, tmp_path / "a", 1_000_000, workers=1)
+    four = _archive.build(entries, tmp_path / "b", 1_000_000, workers=4)
+    assert one.parts == four.parts and len(one.parts) >= 4
+    joined = b"".join(one.path(p).read_bytes() for p in one.parts)
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(joined))) as tar:
+        assert tar.getnames() == sorted(f.path for f in snap.files)
+        big = tar.extractfile("big.bin")
+        assert big is not None and big.read() == (out / "big.bin").read_bytes()

@@ -1,4 +1,4 @@
-"""The Vercel provider (REST API, file-manifest deploys).
+"""The Vercel provider (REST API; file-manifest deploys, or one archive as ``vercel --archive=tgz``).
 
 How it maps to the pipeline contract (deploy must not switch production;
 the pipeline health-checks, then calls ``promote``):

@@ -1,4 +1,6 @@
-"""Vercel's file-manifest deploy, step by step as Vercel's own client does it.
+"""Vercel's file-manifest deploy, step by step as Vercel's own client does it
+(``_send`` chooses between it and the archive of ``_archive``, which follows the same steps
+with the archive's parts as the files).
 
 1. every file is named by the SHA-1 of its raw bytes;
 2. ``POST /v13/deployments`` with ``files: [{file, sha, size, mode}]``;
