@@ -12,6 +12,13 @@ As the real API does:
 * a production deployment turns READY first and gets its aliases
   (``aliasAssigned``, ``alias``, the production pointer) ``alias_steps``
   polls later, or ``aliasError`` when ``alias_error_next`` is set;
+* a deployment lists at most 15,000 files (``files should NOT have more than
+  15000 items`` otherwise);
+* an archive deployment (``vercel deploy --archive=tgz``) lists only
+  ``.vercel/source.tgz.part1..N`` entries (mode 0o666): once every part is
+  uploaded, the parts are joined in order, un-gzipped and unpacked; each
+  member must be a regular file with a plain relative name, and becomes a
+  file of the deployment (``archives`` keeps what each archive held);
 * ``POST /v10/projects/{id}/promote/{dpl}`` needs a JSON body (Vercel's CLI
   sends ``{}`` and marks it required), answers ``201`` and switches
   production, or ``202`` without switching while a rolling release is
@@ -25,9 +32,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import itertools
 import json
+import re
+import tarfile
 import time
+import zlib
 from typing import Any
 
 import httpx
@@ -37,6 +48,8 @@ from . import FakeApi, Faults, Recorded, json_response, new_id
 USER_ID = "user_fake0001"
 CREATOR = {"uid": USER_ID, "email": "dev@example.com", "username": "fake-dev"}
 REGION = "iad1"
+FILE_LIMIT = 15_000
+PART = re.compile(r"\.vercel/source\.tgz\.part([1-9][0-9]*)")
 
 
 class FakeVercel(FakeApi):
@@ -54,6 +67,9 @@ class FakeVercel(FakeApi):
         self.deployments: dict[str, dict[str, Any]] = {}
         self.blobs: dict[str, bytes] = {}
         self.upload_counts: dict[str, int] = {}
+        self.max_files: int | None = FILE_LIMIT  # files one deployment may list
+        self.archives: list[dict[str, Any]] = []  # per archive unpacked: gzip header, members (name, mode, ...)
+        self._unpacked: dict[tuple[str, ...], dict[str, str]] = {}  # part digests -> the files they held
         self.envs: dict[str, list[dict[str, Any]]] = {}
         self.aliases: dict[str, str] = {}
         self.aliases_created: dict[str, str] = {}  # alias -> ISO 8601 time (the API answers a date-time string)
@@ -219,14 +235,23 @@ class FakeVercel(FakeApi):
                 return self.error(404, "not_found", "Deployment not found")
             files = dict(source["files"])
         else:
+            listed = body.get("files") or []
+            if self.max_files is not None and len(listed) > self.max_files:
+                return self.error(400, "bad_request",
+                                  f"Invalid request: `files` should NOT have more than {self.max_files} items.")
             files = {}
             missing: list[str] = []
-            for f in body.get("files") or []:
+            for f in listed:
                 if f.get("sha") not in self.blobs and f.get("sha") not in missing:
                     missing.append(f["sha"])
                 files[f["file"]] = f.get("sha")
             if missing:
                 return self.error(400, "missing_files", "Missing files", missing=missing)
+            if any(PART.fullmatch(f.get("file", "")) for f in listed):
+                unpacked = self.unpack(listed)
+                if isinstance(unpacked, str):
+                    return self.error(400, "invalid_archive", unpacked)
+                files = unpacked
         dpl = new_id("dpl_", 20)
         url = f"{project['name']}-{dpl[4:13]}.vercel.app"
         target = body.get("target") or None
@@ -244,6 +269,48 @@ class FakeVercel(FakeApi):
         if self.build_steps == 0:
             self._advance(d)
         return json_response(200, self._public(d))
+
+    def unpack(self, listed: list[dict[str, Any]]) -> dict[str, str] | str:
+        """The files of an archive deployment (path -> SHA-1), or what is wrong with it."""
+        parts: dict[int, str] = {}
+        for f in listed:
+            m = PART.fullmatch(f.get("file", ""))
+            if m is None:
+                return f"an archive deployment lists only .vercel/source.tgz.partN files, not {f.get('file')!r}"
+            if f.get("mode", 0o666) != 0o666:
+                return f"{f['file']} has mode {f['mode']:o}; archive parts are sent with mode 666"
+            parts[int(m[1])] = f["sha"]
+        if sorted(parts) != list(range(1, len(parts) + 1)):
+            return f"archive parts must be numbered 1..{len(parts)}, got {sorted(parts)}"
+        key = tuple(parts[i] for i in sorted(parts))
+        if key in self._unpacked:  # the same archive again: unpacked once, like any content-addressed store
+            return dict(self._unpacked[key])
+        data = b"".join(self.blobs[parts[i]] for i in sorted(parts))
+        files: dict[str, str] = {}
+        members: list[dict[str, Any]] = []
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+                for member in tar:
+                    name = member.name
+                    if not member.isreg():
+                        return f"{name} is not a regular file (tar type {member.type!r})"
+                    if name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in name.split("/")):
+                        return f"{name!r} is not a plain relative path"
+                    if name in files:
+                        return f"{name} is in the archive twice"
+                    extracted = tar.extractfile(member)
+                    content = extracted.read() if extracted is not None else b""
+                    sha = hashlib.sha1(content).hexdigest()
+                    self.blobs.setdefault(sha, content)
+                    files[name] = sha
+                    members.append({"name": name, "mode": member.mode, "uid": member.uid, "gid": member.gid,
+                                    "uname": member.uname, "gname": member.gname, "mtime": member.mtime,
+                                    "size": member.size})
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            return f"the archive cannot be unpacked: {exc}"
+        self.archives.append({"parts": list(key), "gzip_header": data[:10], "members": members})
+        self._unpacked[key] = files
+        return dict(files)
 
     def get_deployment(self, rec: Recorded, idOrUrl: str) -> httpx.Response:
         d = self.deployments.get(idOrUrl) or next((x for x in self.deployments.values() if x["url"] == idOrUrl), None)

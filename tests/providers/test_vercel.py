@@ -155,20 +155,6 @@ def test_corrupt_link_file_is_a_state_error(vercel: Harness) -> None:
     assert "project.json" in err.value.message
 
 
-def test_over_file_count_limit_stops_before_upload(vercel: Harness, vercel_fake: FakeVercel) -> None:
-    p = linked(vercel)
-    out = write_site(vercel.root / "dist", {})
-    out.mkdir(parents=True, exist_ok=True)
-    for i in range(15_001):
-        (out / f"f{i}.txt").write_bytes(b"")
-    with pytest.raises(LimitError) as err:
-        snap = take_snapshot(out, p.hash_algorithms, limits=Limits())  # even a snapshot taken without limits
-        p.deploy(snap, PROD)
-    assert "15,001 files" in err.value.message and "15,000" in err.value.message
-    assert not [r for r in vercel_fake.requests if r.path in ("/v2/files", "/v13/deployments")]
-    assert VercelProvider.limits.max_files == 15_000
-
-
 def test_file_over_size_limit_stops_before_upload(vercel: Harness, vercel_fake: FakeVercel) -> None:
     p = linked(vercel)
     out = write_site(vercel.root / "dist", {"index.html": "x"})

@@ -35,11 +35,14 @@ def _hosting(ctx: click.Context, platform: str | None, environment: str | None =
 @click.option("--no-health-check", is_flag=True, help="Do not check the new deployment before promoting it.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=None,
               help="Uploads in flight at once (default: the platform's; env MOAI_UPLOAD_CONCURRENCY).")
+@click.option("--archive", type=click.Choice(["tgz", "split-tgz", "off"]), is_flag=False, flag_value="tgz",
+              default=None, help="Vercel: send the output as one tarball (--archive or --archive=tgz; split-tgz is "
+                                 "the same), or never (--archive=off). Default: automatic.")
 @common
 @click.pass_context
 def deploy(ctx: click.Context, platform: str | None, environment: str | None, prod: bool, dry_run: bool,
            skip_build: bool, allow_secret: tuple[str, ...], message: str | None, branch: str | None,
-           expires: str | None, no_health_check: bool, concurrency: int | None) -> None:
+           expires: str | None, no_health_check: bool, concurrency: int | None, archive: str | None) -> None:
     """Build, upload and (with --prod) promote the project."""
     if prod and environment not in (None, "production"):
         raise click.UsageError(f"--prod conflicts with --env {environment}; use one of them.")
@@ -50,9 +53,12 @@ def deploy(ctx: click.Context, platform: str | None, environment: str | None, pr
     req = pipeline.DeployRequest(
         config=cfg, platform=provider.name, environment=env_name, production=env_name == "production",
         build=not skip_build, dry_run=dry_run, allow_secret_files=allow_secret, message=message,
-        branch=branch, expires=expires, health_check=not no_health_check,
+        branch=branch, expires=expires, health_check=not no_health_check, archive=archive,
     )
     result = pipeline.run_deploy(req, provider, environ=st.environ, ui=st.output)
+    upload_note = result.deployment.extra.get("upload_note") if result.deployment else None
+    if upload_note:  # how the files went (Vercel: file by file or one archive, and why)
+        result.notices.append(str(upload_note))
 
     def render(con: Console) -> None:
         if result.dry_run:
@@ -61,8 +67,14 @@ def deploy(ctx: click.Context, platform: str | None, environment: str | None, pr
             return
         d = result.deployment
         assert d is not None
-        con.print(f"Deployed [bold]{d.id}[/bold] to {provider.name} ({env_name}): "
-                  f"{d.stats.files_uploaded:,} of {result.files_total:,} files uploaded.")
+        if d.extra.get("upload", {}).get("mode") == "tgz":
+            con.print(f"Deployed [bold]{d.id}[/bold] to {provider.name} ({env_name}): "
+                      f"{result.files_total:,} files sent as one archive.")
+        else:
+            con.print(f"Deployed [bold]{d.id}[/bold] to {provider.name} ({env_name}): "
+                      f"{d.stats.files_uploaded:,} of {result.files_total:,} files uploaded.")
+        if upload_note:
+            con.print(str(upload_note), markup=False, highlight=False)
         if d.url:
             con.print(f"Preview:    {d.url}")
         if result.promoted and d.production_url:

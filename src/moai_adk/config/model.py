@@ -103,6 +103,15 @@ class VercelSettings(_Settings):
     team_id: str | None = Field(None, description="Team id (same as org_id for a team).")
     project: str | None = Field(None, description="Project name to find or create (default: project.name).")
     max_file_size: int | None = Field(None, gt=0, description="Largest file to upload, in bytes.")
+    archive: Literal["tgz", "split-tgz", "off"] | None = Field(
+        None, description="\"tgz\": send the output as one tarball (as `vercel deploy --archive=tgz`; \"split-tgz\" "
+                          "is the same); \"off\": one upload per file. Absent: the tarball above 15,000 files or "
+                          "max_upload_requests missing files.")
+    max_upload_requests: int | None = Field(
+        None, gt=0, description="Most missing files sent one by one before a deploy switches to the tarball "
+                                "(default 1000).")
+    max_archive_size: int | None = Field(
+        None, gt=0, description="Largest tarball to upload, in bytes (default 100000000, Hobby; 1000000000 on Pro).")
     custom_environments: dict[str, str] | None = Field(
         None, description="Our environment -> Vercel custom environment id, e.g. { staging = \"env_...\" }.")
 

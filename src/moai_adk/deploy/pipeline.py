@@ -79,6 +79,7 @@ class DeployRequest:
     branch: str | None = None
     expires: str | None = None
     health_check: bool = True
+    archive: str | None = None  # DeployTarget.archive: "tgz", "off", or None (the provider chooses)
 
 
 @dataclass
@@ -212,7 +213,7 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
         files_hashed=snap.hashed, phases=phases,
     )
     target = DeployTarget(environment=req.environment, production=req.production, branch=req.branch,
-                          message=req.message, expires=req.expires)
+                          message=req.message, expires=req.expires, archive=req.archive)
     try:
         notice = provider.deploy_notice(target)
     except MoaiError:

@@ -35,6 +35,7 @@ class DeployTarget:
     message: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
     expires: str | None = None  # e.g. "7d" for providers with expiring previews
+    archive: str | None = None  # upload as one archive ("tgz") or never ("off") where the provider can; None: its choice
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The Vercel provider (REST API, file-manifest deploys).
+"""The Vercel provider (REST API; file-manifest deploys, or one archive as ``vercel --archive=tgz``).
 
 How it maps to the pipeline contract (deploy must not switch production;
 the pipeline health-checks, then calls ``promote``):
@@ -40,7 +40,7 @@ from ...errors import AuthError, NotFoundError, ProviderError
 from .._http import ApiClient, poll_until
 from ..base import Deployment, DeployTarget, EnvVar, Limits, LinkResult, ProgressFn, Provider, ProviderContext
 from ..capabilities import EnvStore, Hosting
-from . import _deploy
+from . import _deploy, _send
 from ._env import VercelEnv
 from ._link import LINK_FILE, LINK_HINT, VercelLink, read_link, write_link
 
@@ -74,9 +74,9 @@ class VercelProvider(Provider, Hosting, EnvStore):
         ".hg", ".git", ".gitmodules", ".svn", ".cache", ".next", ".now", ".vercel", ".npmignore", ".dockerignore",
         ".gitignore", ".*.swp", ".DS_Store", ".wafpicke-*", ".lock-wscript", ".env.local", ".env.*.local", ".venv",
         ".yarn/cache", ".pnp*", "npm-debug.log", "config.gypi", "node_modules", "__pycache__", "venv", "CVS")
-    # 15,000 files: above it Vercel's client switches to archive uploads, which we do not do.
+    # No file count: above 15,000 files the deploy goes as one archive (_send), as Vercel's client does.
     # 100 MB: the Hobby plan's static file upload limit ([platforms.vercel] max_file_size raises it).
-    limits: ClassVar[Limits] = Limits(max_files=_deploy.FILE_LIMIT, max_file_size=100 * 1024 * 1024)
+    limits: ClassVar[Limits] = Limits(max_file_size=100 * 1024 * 1024)
     credential_envs: ClassVar[tuple[str, ...]] = ("VERCEL_TOKEN",)
 
     def __init__(self, ctx: ProviderContext) -> None:
@@ -85,7 +85,7 @@ class VercelProvider(Provider, Hosting, EnvStore):
         self._link: VercelLink | None = None
         size = ctx.settings.get("max_file_size")
         if size:  # a plan with a higher per-file limit: the snapshot and deploy checks both see it
-            setattr(self, "limits", Limits(max_files=type(self).limits.max_files, max_file_size=int(size)))  # noqa: B010
+            setattr(self, "limits", Limits(max_file_size=int(size)))  # noqa: B010
 
     def health_headers(self) -> dict[str, str]:
         """Previews behind Deployment Protection answer 401 unless the automation
@@ -196,10 +196,9 @@ class VercelProvider(Provider, Hosting, EnvStore):
         link = self.linked()
         requests_before = self.api().request_count
         project = self._project()
-        body: dict[str, Any] = {
+        body: dict[str, Any] = {  # `files` is added by _send: the output's files, or the archive's parts
             "name": project.get("name") or link.project_name or self.ctx.project_name,
             "project": link.project_id,
-            "files": manifest.body(),
             "meta": {**target.meta, "moaiEnvironment": target.environment,
                      "moaiTarget": "production" if target.production else "preview",
                      **({"moaiMessage": target.message} if target.message else {})},
@@ -207,10 +206,11 @@ class VercelProvider(Provider, Hosting, EnvStore):
         if not project.get("latestDeployments") and not self._production_id(project):
             body["projectSettings"] = {"framework": None, "buildCommand": None, "installCommand": None,
                                        "outputDirectory": None}
-        uploader = _deploy.Uploader(self.api(), self.ctx.concurrency or DEFAULT_CONCURRENCY, progress)
-        created = _deploy.create_with_handshake(self.api(), body, manifest, uploader,
-                                                params={"skipAutoDetectionConfirmation": "1"})
-        final = _deploy.wait_ready(self.api(), str(created["id"]), self.ctx.sleep)
+        sent = _send.send(self.api(), body, manifest, _send.options(self.ctx.settings, target, self.limits, self.ctx.concurrency or DEFAULT_CONCURRENCY), self.ctx.root, progress,
+                          params={"skipAutoDetectionConfirmation": "1"})
+        created = sent.created
+        # settled in the create answer already (e.g. a static deployment READY at once): nothing to poll
+        final = created if _deploy.settled(created) else _deploy.wait_ready(self.api(), str(created["id"]), self.ctx.sleep)
         _deploy.raise_if_failed(final)
         if final.get("target") == "production":  # asked for a preview; Vercel made it the first production one
             project = self._project()
@@ -219,9 +219,11 @@ class VercelProvider(Provider, Hosting, EnvStore):
         else:
             dep = _deploy.to_deployment(final)
         dep.stats.files_total = len(manifest.entries)
-        dep.stats.files_uploaded = uploader.stats.files_uploaded
-        dep.stats.bytes_uploaded = uploader.stats.bytes_uploaded
+        dep.stats.files_uploaded = sent.stats.files_uploaded  # upload requests: files, or archive parts
+        dep.stats.bytes_uploaded = sent.stats.bytes_uploaded
         dep.stats.requests = self.api().request_count - requests_before
+        dep.extra.update(upload={"mode": sent.mode, "parts": sent.parts, "archive_bytes": sent.archive_bytes},
+                         upload_note=sent.line)
         return dep
 
     def get_deployment(self, deployment_id: str) -> Deployment:

@@ -1,4 +1,6 @@
-"""Vercel's file-manifest deploy, step by step as Vercel's own client does it.
+"""Vercel's file-manifest deploy, step by step as Vercel's own client does it
+(``_send`` chooses between it and the archive of ``_archive``, which follows the same steps
+with the archive's parts as the files).
 
 1. every file is named by the SHA-1 of its raw bytes;
 2. ``POST /v13/deployments`` with ``files: [{file, sha, size, mode}]``;
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from ...artifacts.snapshot import Snapshot
 
 UPLOAD_RETRIES = 12  # uploads are idempotent: outlast long 429/503 bursts
-FILE_LIMIT = 15_000  # above this Vercel's client switches to archive uploads
+FILE_LIMIT = 15_000  # most files per deployment sent file by file; above it the archive goes (``_send``)
 STATE_MAP = {
     "QUEUED": "processing", "INITIALIZING": "processing", "BUILDING": "processing",
     "READY": "ready", "ERROR": "error", "CANCELED": "canceled",
@@ -65,8 +67,9 @@ class Manifest:
 def build_manifest(snapshot: Snapshot, root: Path, limits: Limits) -> Manifest:
     """The ``files`` list, plus the project's ``vercel.json`` when the output lacks one.
 
-    Limits are checked here too, so nothing is uploaded for a site Vercel
-    would refuse even when the snapshot was taken with other limits.
+    The per-file size limit is checked here too, so nothing is uploaded for a site
+    Vercel would refuse even when the snapshot was taken with other limits; the
+    file count is ``_send``'s business (above 15,000 files the archive goes instead).
     """
     entries = [ManifestEntry(f.path, f.hashes["sha1"], f.size, 0o100000 | f.mode, abspath=f.abspath)
                for f in snapshot.files]
@@ -75,13 +78,6 @@ def build_manifest(snapshot: Snapshot, root: Path, limits: Limits) -> Manifest:
     if "vercel.json" not in names and config.is_file() and config.resolve() != (snapshot.root / "vercel.json").resolve():
         data = config.read_bytes()
         entries.append(ManifestEntry("vercel.json", hashlib.sha1(data).hexdigest(), len(data), 0o100644, data=data))
-    max_files = limits.max_files or FILE_LIMIT
-    if len(entries) > max_files:
-        raise LimitError(
-            f"{snapshot.root} has {len(entries):,} files; Vercel accepts at most {max_files:,} per file-manifest "
-            "deployment. Nothing was uploaded.",
-            hint="Remove files from the build output (source maps, unused assets), or deploy this site with --platform netlify or local.",
-        )
     if limits.max_file_size is not None:
         for e in entries:
             if e.size > limits.max_file_size:
@@ -118,28 +114,38 @@ class Uploader(_upload.Uploader[ManifestEntry]):
         })
 
 
+def created(data: Any) -> dict[str, Any]:
+    """The deployment a successful create call answered."""
+    if not isinstance(data, dict) or "id" not in data:
+        raise ProviderError("Vercel answered the deployment request without a deployment id.",
+                            hint="Re-run with --debug to see the answer.")
+    return data
+
+
+def upload_missing(manifest: Manifest, missing: list[str], uploader: Uploader) -> None:
+    """Send each file of a ``missing_files`` answer once."""
+    by_sha = manifest.by_sha()
+    unknown = [s for s in missing if s not in by_sha]
+    if unknown:
+        raise ProviderError(
+            f"Vercel asked for {len(unknown)} file(s) this deploy does not contain (e.g. {unknown[0]}).",
+            hint="Re-run the deploy; if it repeats, re-run with --debug and report it.",
+        )
+    uploader.upload([by_sha[s] for s in dict.fromkeys(missing)])
+
+
 def create_with_handshake(api: ApiClient, body: dict[str, Any], manifest: Manifest, uploader: Uploader,
                           params: dict[str, str] | None = None) -> dict[str, Any]:
     """``POST /v13/deployments``; upload what Vercel says is missing; post again."""
-    by_sha = manifest.by_sha()
     for _ in range(MAX_HANDSHAKES):
         response = api.request("POST", "/v13/deployments", json=body, params=params or {}, expect={400})
         data = api.decode(response)
         if response.status_code != 400:
-            if not isinstance(data, dict) or "id" not in data:
-                raise ProviderError("Vercel answered the deployment request without a deployment id.",
-                                    hint="Re-run with --debug to see the answer.")
-            return data
+            return created(data)
         missing = missing_shas(data)
         if missing is None:
             raise api.translate(response, "POST", "/v13/deployments")
-        unknown = [s for s in missing if s not in by_sha]
-        if unknown:
-            raise ProviderError(
-                f"Vercel asked for {len(unknown)} file(s) this deploy does not contain (e.g. {unknown[0]}).",
-                hint="Re-run the deploy; if it repeats, re-run with --debug and report it.",
-            )
-        uploader.upload([by_sha[s] for s in dict.fromkeys(missing)])
+        upload_missing(manifest, missing, uploader)
     raise ProviderError(
         f"Vercel still reported missing files after {MAX_HANDSHAKES} uploads.",
         hint="Re-run the deploy; files already uploaded are not sent again.",
