@@ -51,14 +51,55 @@ def check_port(host: str, port: int) -> None:
                              hint="Check --host and --port.") from exc
 
 
+def check_data_folder(data_dir: Path) -> None:
+    """Refuse a data folder whose database is empty or missing while it holds blobs: starting would
+    mint a new admin token on an empty platform and forget every site (the blobs stay orphans)."""
+    db = data_dir / "meta.sqlite3"
+    try:
+        size: int | None = db.stat().st_size
+    except FileNotFoundError:
+        size = None
+    except OSError:
+        return  # Platform() says what is wrong with it
+    if size:
+        return
+    blobs = data_dir / "blobs"
+    has_blobs = blobs.is_dir() and any(True for _ in blobs.iterdir())
+    if not has_blobs:
+        return  # a new data folder
+    what = "is empty (0 bytes)" if size == 0 else "is missing"
+    raise StateError(
+        f"The platform's metadata database {db} {what}, but {blobs} holds deployed files: this is not a new "
+        "data folder, and starting on it would make an empty platform with a new admin token.",
+        hint=f"Restore {db} (with {db.name}-wal if you have it, and {data_dir}/secrets.key) from a backup and start "
+             f"again. To start over instead, move {data_dir} aside (`mv {data_dir} {data_dir}.old`), start with "
+             "the empty folder and deploy your sites again.",
+    )
+
+
+def _read_only(data_dir: Path, exc: BaseException) -> UsageError:
+    return UsageError(
+        f"The platform's metadata database in {data_dir} is read-only for this user ({exc}), so the platform "
+        "cannot record deployments.",
+        hint=f"Give this user write access to {data_dir} and the files in it (e.g. `chown -R $(id -un) {data_dir}`), "
+             "check that its filesystem is not mounted read-only, or pass another --data folder.",
+    )
+
+
 def prepare(data_dir: Path, url: str, environ: Mapping[str, str]) -> Prepared:
     """Create the data folder and, unless the saved token is an admin token of
-    this platform, mint one and save ``{"url", "token"}`` for this user."""
+    this platform, mint one and save ``{"url", "token"}`` for this user.
+
+    Sets the process umask to 077: what the platform writes (database, blobs, trees) is this user's only."""
+    os.umask(0o077)
     creds_file = credentials_path(environ)
     saved = read_credentials(creds_file) or {}
+    check_data_folder(data_dir)
     try:
         platform = Platform(data_dir)
     except sqlite3.DatabaseError as exc:
+        if _is_read_only(exc):
+            raise _read_only(data_dir, exc) from exc
         if isinstance(exc, sqlite3.OperationalError):  # cannot open or write: a folder problem
             raise UsageError(f"Cannot use {data_dir} as the platform's data folder ({exc}).",
                              hint="Pass a writable folder with --data DIR.") from exc
@@ -73,12 +114,20 @@ def prepare(data_dir: Path, url: str, environ: Mapping[str, str]) -> Prepared:
                          hint="Pass a writable folder with --data DIR.") from exc
     try:
         minted = platform.ensure_admin_token(str(saved.get("token") or "") or None)
+    except sqlite3.OperationalError as exc:
+        if _is_read_only(exc):
+            raise _read_only(data_dir, exc) from exc
+        raise
     finally:
         platform.close()
     token = minted or str(saved.get("token"))
     if minted or saved.get("url") != url:
         write_credentials(creds_file, url, token)
     return Prepared(url=url, credentials=creds_file, token=token, created=minted is not None)
+
+
+def _is_read_only(exc: sqlite3.DatabaseError) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc).replace("read-only", "readonly")
 
 
 def run(host: str, port: int, data_dir: Path, *, cache_mb: int = 64, domain: str = "localhost",
