@@ -175,18 +175,32 @@ def _run_behind_nginx(host: str, port: int, data_dir: Path, *, cache_mb: int, do
                       server: str, on_ready: Callable[[str], None] | None) -> None:
     """Materialize the edge's trees, start nginx on host:port, serve the app behind it, stop nginx on exit."""
     from .edge import Edge
-    from .edge_nginx import NginxProcess, find_nginx, nginx_config
+    from .edge_nginx import (
+        NginxProcess,
+        check_worker_reaches,
+        find_nginx,
+        nginx_config,
+        share_with_worker,
+        worker_account,
+    )
 
     binary = find_nginx()
+    worker = worker_account()  # None unless root: then nginx's workers run as nobody
+    if worker is not None:
+        os.umask(0o027)  # with the setgid folders: new blobs and trees readable by the worker's group only
     platform = Platform(data_dir)
     try:
         edge = Edge(data_dir, platform.store)
+        if worker is not None:
+            share_with_worker(data_dir, worker)
+            check_worker_reaches(edge.trees, worker)
         edge.sync(platform)
     finally:
         platform.close()
     os.environ[EDGE_ENV] = "nginx"
     inner_port = _free_loopback_port()
-    nginx = NginxProcess(binary, edge.root, nginx_config(edge.root, host, port, f"127.0.0.1:{inner_port}", domain))
+    nginx = NginxProcess(binary, edge.root,
+                         nginx_config(edge.root, host, port, f"127.0.0.1:{inner_port}", domain, worker))
     nginx.start(host, port)
     try:
         run("127.0.0.1", inner_port, data_dir, cache_mb=cache_mb, domain=domain, workers=workers, server=server,
