@@ -90,8 +90,15 @@ def prepare(data_dir: Path, url: str, environ: Mapping[str, str]) -> Prepared:
     """Create the data folder and, unless the saved token is an admin token of
     this platform, mint one and save ``{"url", "token"}`` for this user.
 
-    Sets the process umask to 077: what the platform writes (database, blobs, trees) is this user's only."""
-    os.umask(0o077)
+    What it creates is this user's only (umask 077 while it runs; ``run`` keeps that umask for good)."""
+    umask = os.umask(0o077)
+    try:
+        return _prepare(data_dir, url, environ)
+    finally:
+        os.umask(umask)
+
+
+def _prepare(data_dir: Path, url: str, environ: Mapping[str, str]) -> Prepared:
     creds_file = credentials_path(environ)
     saved = read_credentials(creds_file) or {}
     check_data_folder(data_dir)
@@ -134,14 +141,24 @@ def run(host: str, port: int, data_dir: Path, *, cache_mb: int = 64, domain: str
         workers: int = 1, server: str = "auto", on_ready: Callable[[str], None] | None = None,
         edge: str | None = None) -> None:
     """Serve until interrupted. ``server``: "auto" (granian, else uvicorn), "granian" or "uvicorn";
-    ``edge="nginx"``: nginx on host:port in front of the app on a loopback socket."""
-    os.environ[DATA_ENV] = str(data_dir)
-    os.environ[CACHE_ENV] = str(cache_mb)
-    os.environ[DOMAIN_ENV] = domain
+    ``edge="nginx"``: nginx on host:port in front of the app on a loopback socket.
+
+    The process umask becomes 077 (027 for the nginx edge under root, see ``edge_nginx.py``): the
+    database, blobs and trees it writes are this user's only."""
+    os.umask(0o077)
     if edge == "nginx":
         _run_behind_nginx(host, port, data_dir, cache_mb=cache_mb, domain=domain, workers=workers,
                           server=server, on_ready=on_ready)
         return
+    _serve_app(host, port, data_dir, cache_mb=cache_mb, domain=domain, workers=workers, server=server,
+               on_ready=on_ready)
+
+
+def _serve_app(host: str, port: int, data_dir: Path, *, cache_mb: int, domain: str, workers: int, server: str,
+               on_ready: Callable[[str], None] | None) -> None:
+    os.environ[DATA_ENV] = str(data_dir)
+    os.environ[CACHE_ENV] = str(cache_mb)
+    os.environ[DOMAIN_ENV] = domain
     target = "moai_adk.platform.app:app_from_env"
     use_granian = server in ("auto", "granian")
     if use_granian:
@@ -186,6 +203,7 @@ def _run_behind_nginx(host: str, port: int, data_dir: Path, *, cache_mb: int, do
 
     binary = find_nginx()
     worker = worker_account()  # None unless root: then nginx's workers run as nobody
+    os.environ[EDGE_ENV] = "nginx"
     if worker is not None:
         os.umask(0o027)  # with the setgid folders: new blobs and trees readable by the worker's group only
     platform = Platform(data_dir)
@@ -197,13 +215,13 @@ def _run_behind_nginx(host: str, port: int, data_dir: Path, *, cache_mb: int, do
         edge.sync(platform)
     finally:
         platform.close()
-    os.environ[EDGE_ENV] = "nginx"
     inner_port = _free_loopback_port()
     nginx = NginxProcess(binary, edge.root,
                          nginx_config(edge.root, host, port, f"127.0.0.1:{inner_port}", domain, worker))
     nginx.start(host, port)
     try:
-        run("127.0.0.1", inner_port, data_dir, cache_mb=cache_mb, domain=domain, workers=workers, server=server,
-            on_ready=None if on_ready is None else (lambda engine: on_ready(f"nginx + {engine}")))
+        _serve_app("127.0.0.1", inner_port, data_dir, cache_mb=cache_mb, domain=domain, workers=workers,
+                   server=server,
+                   on_ready=None if on_ready is None else (lambda engine: on_ready(f"nginx + {engine}")))
     finally:
         nginx.stop()
