@@ -55,6 +55,21 @@ def test_token_in_a_js_bundle_is_refused(tmp_path: Path, kind: str) -> None:
     take_snapshot(site, allow_secret_files=["assets/*.js"])  # the allowlist takes globs
 
 
+def test_every_format_through_the_batched_prefilter(tmp_path: Path) -> None:
+    """A site big enough for batches: each token is found by the Hyperscan pass, in the right file."""
+    site = _site(tmp_path)
+    (site / "assets" / "0-filler.js").write_bytes(b"z=0;" * (BATCH_BYTES // 4))  # fills the first batch
+    for kind, token in TOKENS.items():
+        (site / "assets" / f"{kind}.js").write_text(f'x="{token}"')
+    found: list[str] = []
+    for kind in sorted(TOKENS, key=lambda k: f"{k}.js"):  # errors name the first flagged path
+        with pytest.raises(SecretFileError) as err:
+            take_snapshot(site, allow_secret_files=found)
+        assert f"assets/{kind}.js" in err.value.message
+        found.append(f"assets/{kind}.js")
+    take_snapshot(site, allow_secret_files=found)
+
+
 def test_token_deep_inside_a_large_bundle_and_among_many_files(tmp_path: Path) -> None:
     """Past the old 16 MB cut-off, and in a file of a later batch than the first."""
     site = _site(tmp_path)

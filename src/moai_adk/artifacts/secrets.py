@@ -31,11 +31,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-try:
-    import hyperscan as _hs
-except ImportError:  # pragma: no cover - a platform without its wheel: the bytes.find prefilter
-    _hs = None  # type: ignore[assignment]
-
 SECRET_NAME = re.compile(
     r"(?:^|/)(?:[^/]*\.env|\.env\.[^/]+|env|credentials(?:\.[a-z0-9]+)?|\.htpasswd|\.netrc|\.git-credentials"
     r"|\.pgpass|id_(?:rsa|dsa|ecdsa|ed25519)|[^/]*\.(?:pem|key|p12|pfx|jks|keystore)|\.npmrc|\.pypirc"
@@ -154,7 +149,6 @@ class SecretScanner:
     batches and leaves each flagged file's reason in ``f.secret``."""
 
     def __init__(self) -> None:
-        self._db = _database()
         self._lock = threading.Lock()
         self._files: list[_Flagged] = []
         self._datas: list[bytes] = []
@@ -167,9 +161,6 @@ class SecretScanner:
         if reason or not is_text(f.path):
             f.secret = reason
             return
-        if self._db is None:
-            f.secret = content_reason(data)
-            return
         f.secret = ""
         with self._lock:
             self._files.append(f)
@@ -181,16 +172,23 @@ class SecretScanner:
     def _submit(self) -> None:
         files, datas = self._files, self._datas
         self._files, self._datas, self._size = [], [], 0
+        db = _database()
+        if db is None:  # no Hyperscan: the same rules, one literal at a time
+            for f, data in zip(files, datas, strict=True):
+                f.secret = content_reason(data)
+            return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moai-secret-scan")
-        self._futures.append(self._pool.submit(_scan_batch, self._db, files, datas))
+        if len(self._futures) >= 2:  # at most two batches of file contents held in memory
+            self._futures[-2].result()
+        self._futures.append(self._pool.submit(_scan_batch, db, files, datas))
 
     def finish(self) -> None:
         with self._lock:
-            if self._files and not self._futures:  # one small batch (a redeploy): no thread for it
-                files, datas = self._files, self._datas
+            if self._files and not self._futures:  # one small batch (a redeploy): no thread, no Hyperscan
+                for f, data in zip(self._files, self._datas, strict=True):
+                    f.secret = content_reason(data)
                 self._files, self._datas, self._size = [], [], 0
-                _scan_batch(self._db, files, datas)
             elif self._files:
                 self._submit()
         try:
@@ -205,19 +203,23 @@ class SecretScanner:
 
 _DB: Any = None
 _DB_LOCK = threading.Lock()
+_hs: Any = None
 
 
 def _database() -> Any:
-    """The Hyperscan database of every rule's literals (vectored mode), compiled once; None without Hyperscan."""
-    global _DB
-    if _hs is None:
-        return None
+    """The Hyperscan database of every rule's literals (vectored mode), compiled once (imported on first
+    use: a redeploy that scans one file never loads it); None without Hyperscan."""
+    global _DB, _hs
     with _DB_LOCK:
         if _DB is None:
-            db = _hs.Database(mode=_hs.HS_MODE_VECTORED)
+            try:
+                import hyperscan
+            except ImportError:  # pragma: no cover - a platform without its wheel
+                return None
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_VECTORED)
             db.compile(expressions=[re.escape(p) for p, _ in PREFIXES], ids=[i for _, i in PREFIXES],
                        elements=len(PREFIXES))
-            _DB = db
+            _hs, _DB = hyperscan, db
     return _DB
 
 
