@@ -23,7 +23,6 @@ import base64
 import binascii
 import bisect
 import json
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -100,9 +99,19 @@ RULES: tuple[Rule, ...] = (
 PREFIXES: tuple[tuple[bytes, int], ...] = tuple((p, i) for i, r in enumerate(RULES) for p in r.prefixes)
 
 
+# What a secret file name can look like, for a test cheaper than SECRET_NAME (run on every file).
+_NAMES = frozenset({"env", "credentials", ".htpasswd", ".netrc", ".git-credentials", ".pgpass", ".npmrc", ".pypirc",
+                    "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"})
+_NAME_ENDS = (".env", ".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".json")
+_NAME_STARTS = (".env.", "credentials.")
+
+
 def name_reason(rel: str, data: bytes | None = None) -> str:
     """Why the file's name marks it as a secret, or "". ``.pem``/``.key`` files holding no
     private key (public certificates) pass when ``data`` is given."""
+    name = rel[rel.rfind("/") + 1:].lower()
+    if name not in _NAMES and not name.endswith(_NAME_ENDS) and not name.startswith(_NAME_STARTS):
+        return ""
     if not SECRET_NAME.search(rel) or SECRET_NAME_OK.search(rel):
         return ""
     if data is not None and rel.lower().endswith((".pem", ".key")) and b"PRIVATE KEY" not in data:
@@ -111,7 +120,8 @@ def name_reason(rel: str, data: bytes | None = None) -> str:
 
 
 def is_text(rel: str) -> bool:
-    return os.path.splitext(rel)[1].lower() not in BINARY_EXT
+    dot = rel.rfind(".")
+    return dot <= rel.rfind("/") + 1 or rel[dot:].lower() not in BINARY_EXT
 
 
 def content_reason(data: bytes, rules: set[int] | None = None) -> str:
