@@ -7,13 +7,17 @@ app's ETag (32 hex digits of the sha256) and no ``Last-Modified``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import pwd
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +29,7 @@ import pytest
 
 from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.errors import MoaiError, UsageError
-from moai_adk.platform.edge_nginx import NGINX_CANDIDATES, NginxProcess, find_nginx, nginx_config
+from moai_adk.platform.edge_nginx import NGINX_CANDIDATES, NginxProcess, Worker, find_nginx, nginx_config
 from moai_adk.platform.service import Platform
 from moai_adk.providers.base import DeployTarget
 from moai_adk.providers.local import LocalProvider
@@ -60,6 +64,23 @@ def _free_port() -> int:
 
 
 @contextmanager
+def open_folder() -> Iterator[Path]:
+    """A folder nginx's workers (``nobody`` when the tests run as root) may pass through; pytest's are 0700."""
+    base = Path(tempfile.mkdtemp(prefix="moai-edge-"))
+    os.chmod(base, 0o755)
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    with open_folder() as base:
+        yield base
+
+
+@contextmanager
 def start_edge(tmp: Path) -> Iterator[tuple[RunningPlatform, subprocess.Popen[str]]]:
     """``moai-adk platform serve --edge nginx`` on a free port; stopped with SIGTERM (the serve process only)."""
     with start_serve(tmp, "--edge", "nginx", stop=signal.SIGTERM, group=False) as started:
@@ -88,10 +109,10 @@ def wait_gone(pid: int, seconds: float = 10) -> bool:
 
 
 @pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+def edge() -> Iterator[RunningPlatform]:
     if NGINX is None:
         pytest.fail(NGINX_MISSING, pytrace=False)
-    with start_edge(tmp_path_factory.mktemp("edge")) as (running, _):
+    with open_folder() as base, start_edge(base) as (running, _):
         yield running
 
 
@@ -254,8 +275,8 @@ def test_deploy_through_the_edge_with_the_local_provider(edge: RunningPlatform, 
 
 @needs_nginx
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_stopping_serve_stops_nginx(tmp_path: Path, sig: signal.Signals) -> None:
-    with start_edge(tmp_path) as (running, proc):
+def test_stopping_serve_stops_nginx(open_tmp: Path, sig: signal.Signals) -> None:
+    with start_edge(open_tmp) as (running, proc):
         pid = nginx_pid(running.data_dir)
         assert alive(pid)
         os.kill(proc.pid, sig)  # the serve process only, not its group
@@ -266,12 +287,12 @@ def test_stopping_serve_stops_nginx(tmp_path: Path, sig: signal.Signals) -> None
 
 
 @needs_nginx
-def test_existing_deployments_are_materialized_at_start(tmp_path: Path) -> None:
-    with start_edge(tmp_path) as (running, _):
+def test_existing_deployments_are_materialized_at_start(open_tmp: Path) -> None:
+    with start_edge(open_tmp) as (running, _):
         site = running.new_site("restart")
         dep = running.deploy(site, {"x.txt": b"kept"})
-    shutil.rmtree(tmp_path / "platform-data" / "edge")
-    with start_edge(tmp_path) as (running, _):
+    shutil.rmtree(open_tmp / "platform-data" / "edge")
+    with start_edge(open_tmp) as (running, _):
         r = httpx.get(f"{running.url}/x.txt", headers={"host": f"{site}.localhost"})
         assert r.text == "kept" and from_nginx(r)
         named = httpx.get(f"{running.url}/_deploys/{dep}/x.txt")
@@ -324,3 +345,77 @@ def test_nginx_dying_at_start_is_a_clear_error(tmp_path: Path) -> None:
         NginxProcess(NGINX, tmp_path, bad).start("127.0.0.1", port)
     assert "nginx exited at start" in info.value.message and "sendfile" in info.value.message
     assert str(tmp_path / "error.log") in (info.value.hint or "")
+
+
+def _uid(pid: int) -> int:
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("Uid:"))
+    return int(line.split()[1])  # the real uid
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((entry / "stat").read_text().rsplit(") ", 1)[1].split()[1]) == pid:
+                    out.append(int(entry.name))
+    return out
+
+
+def _as_worker(*argv: str) -> subprocess.CompletedProcess[bytes]:
+    """``argv`` as the account nginx's workers use (``nobody`` under root; this user otherwise)."""
+    if os.geteuid() != 0:
+        return subprocess.run(list(argv), capture_output=True, timeout=30)
+    return subprocess.run(["runuser", "-u", "nobody", "--", *argv], capture_output=True, timeout=30)
+
+
+@needs_nginx
+def test_nginx_workers_do_not_run_as_root(edge: RunningPlatform) -> None:
+    site = edge.new_site("unpriv")
+    dep = edge.deploy(site, {"index.html": b"<h1>served by a worker</h1>"})
+    r = httpx.get(f"{edge.url}/_deploys/{dep}/index.html")
+    assert r.status_code == 200 and from_nginx(r) and r.content == b"<h1>served by a worker</h1>"
+    workers = _children(nginx_pid(edge.data_dir))
+    assert workers, "nginx has no worker process"
+    expected = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else os.geteuid()
+    assert {_uid(w) for w in workers} == {expected}
+
+
+@needs_nginx
+def test_the_worker_reads_what_is_served_and_nothing_else(edge: RunningPlatform) -> None:
+    site = edge.new_site("reach")
+    body = b"<p>public page</p>"
+    dep = edge.deploy(site, {"page.html": body})
+    sha = hashlib.sha256(body).hexdigest()
+    data = edge.data_dir
+    served = _as_worker("cat", str(data / "edge" / "trees" / dep / "page.html"))
+    assert served.returncode == 0 and served.stdout == body
+    if os.geteuid() != 0:
+        return  # the workers are this user, who owns the data folder
+    for private in (data / "meta.sqlite3", data / "meta.sqlite3-wal", data / "secrets.key",
+                    data / "blobs" / sha[:2] / sha[2:4] / sha):
+        r = _as_worker("cat", str(private))
+        assert r.returncode != 0 and r.stdout == b"", private
+    for folder in (data, data / "blobs", data / "edge" / "trees"):
+        assert _as_worker("ls", str(folder)).returncode != 0, folder  # pass through, never list
+
+
+@needs_nginx
+def test_a_data_folder_the_worker_cannot_reach_is_a_clear_error(tmp_path: Path) -> None:
+    if os.geteuid() != 0:  # the workers are this user: nothing to refuse, the edge starts
+        with start_edge(tmp_path) as (running, _):
+            assert httpx.get(f"{running.url}{API}/health").status_code == 200
+        return
+    env = {**os.environ, "MOAI_PLATFORM_CREDENTIALS": str(tmp_path / "creds.json")}
+    r = subprocess.run([sys.executable, "-m", "moai_adk", "platform", "serve", "--edge", "nginx", "--port",
+                        str(_free_port()), "--data", str(tmp_path / "data")],
+                       env=env, capture_output=True, text=True, timeout=60)
+    blocked = next(p for p in reversed(tmp_path.parents) if not os.stat(p).st_mode & 0o001)
+    assert r.returncode == 2, r.stderr
+    assert "nobody" in r.stderr and f"cannot pass through {blocked}" in r.stderr and "Hint:" in r.stderr
+
+
+def test_config_names_the_worker_account_only_when_asked() -> None:
+    worker = Worker("nobody", "nogroup", 65534, 65534)
+    assert "user nobody nogroup;" in nginx_config(Path("/x"), "127.0.0.1", 80, "127.0.0.1:9", "localhost", worker)
+    assert "\nuser " not in nginx_config(Path("/x"), "127.0.0.1", 80, "127.0.0.1:9", "localhost")

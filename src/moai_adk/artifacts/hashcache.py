@@ -23,7 +23,8 @@ from typing import Any
 
 from ..fsutil import atomic_write
 
-MAGIC = b"MOAIHC2" + bytes([sys.version_info[0], sys.version_info[1]])
+# 3: the secret scan learned token formats and more file names; older verdicts are not reused
+MAGIC = b"MOAIHC3" + bytes([sys.version_info[0], sys.version_info[1]])
 
 Entry = tuple[Any, ...]
 
@@ -36,6 +37,7 @@ class HashCache:
         self.changed: dict[str, Entry | None] = {}
         self.journal_len = 0
         self.corrupt = False
+        self.stale = False  # a cache of an older format: read as empty, rewritten whole on save
         if path is not None:
             self._load()
 
@@ -51,6 +53,9 @@ class HashCache:
             return
         except OSError:
             self.corrupt = True
+            return
+        if raw.startswith(MAGIC[:6]) and not raw.startswith(MAGIC):
+            self.stale = True  # written by another version (or Python): start empty, rewrite it whole on save
             return
         try:
             if not raw.startswith(MAGIC):
@@ -119,7 +124,7 @@ class HashCache:
         if self.path is None or self.journal is None or not self.changed:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        small = not self.corrupt and len(self.changed) + self.journal_len <= max(64, len(self.entries) // 8)
+        small = not self.corrupt and not self.stale and len(self.changed) + self.journal_len <= max(64, len(self.entries) // 8)
         if small and self.path.exists():
             new = not self.journal.exists()
             with open(self.journal, "ab") as fh:
@@ -132,5 +137,5 @@ class HashCache:
             atomic_write(self.path, MAGIC + marshal.dumps(self.entries), durable=False)
             self.journal.unlink(missing_ok=True)
             self.journal_len = 0
-            self.corrupt = False
+            self.corrupt = self.stale = False
         self.changed.clear()

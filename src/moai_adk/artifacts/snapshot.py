@@ -9,14 +9,14 @@ Order of work, each step failing before anything is uploaded:
 3. hash what the cache does not already know, reading each file once for
    every algorithm the platform needs, on a small thread pool (hashlib and
    file reads release the GIL);
-4. refuse secrets (private keys, ``.env`` files, cloud tokens) unless the
-   caller allowed that exact path.
+4. refuse secrets (secret file names, private keys, well-known token formats:
+   ``artifacts/secrets.py``) unless the caller allowed that path (or a glob matching it).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
-import re
 import stat as statmod
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +29,7 @@ from ..errors import LimitError, SecretFileError, SnapshotError, UnsafePathError
 from .exclude import PathFilter
 from .hashcache import HashCache
 from .hashing import hash_bytes
+from .secrets import SecretScanner, scan_secret
 
 
 # Folders never published (tool state, VCS, dependencies).
@@ -43,12 +44,6 @@ class Limits:
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".moai", ".vercel", ".netlify", ".firebase", "node_modules", "__pycache__"})
 SKIP_FILES = frozenset({".DS_Store", "Thumbs.db", "moai.toml"})
-
-_SECRET_NAME = re.compile(
-    r"(^|/)(\.env(\.[A-Za-z0-9_.-]+)?|id_(rsa|dsa|ecdsa|ed25519)|.*\.(pem|key|p12|pfx)|\.npmrc|\.pypirc|credentials\.json|service[-_]account.*\.json)$"
-)
-_SECRET_NAME_OK = re.compile(r"(^|/)\.env\.(example|sample|template|defaults)$")
-_SECRET_CONTENT = re.compile(rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----")
 
 HASH_WORKERS = 2
 BIG_FILE = 4 * 1024 * 1024
@@ -220,31 +215,6 @@ def check_limits(files: list[SnapshotFile], limits: Limits, platform: str, root:
             )
 
 
-# Content is scanned for private keys (PEM blocks, also inside JSON such as a
-# service-account file) with one substring search per text file: a scan for
-# every token format would cost more than hashing. Binary formats are skipped.
-_BINARY_EXT = frozenset(
-    ".png .jpg .jpeg .gif .webp .avif .ico .bmp .tif .tiff .woff .woff2 .ttf .otf .eot .mp4 .webm .mov "
-    ".mp3 .wav .ogg .flac .pdf .zip .gz .br .zst .wasm .glb .gltf .bin".split()
-)
-_NEEDLE = b"PRIVATE KEY-----"
-SCAN_MAX_BYTES = 16 * 1024 * 1024
-
-
-def scan_secret(rel: str, data: bytes) -> str:
-    """Why ``rel`` looks like a secret, or ""."""
-    if _SECRET_NAME.search(rel) and not _SECRET_NAME_OK.search(rel):
-        if not (rel.endswith((".pem", ".key")) and b"PRIVATE KEY" not in data):
-            return "its name marks it as a secrets file"
-    if len(data) > SCAN_MAX_BYTES or os.path.splitext(rel)[1].lower() in _BINARY_EXT:
-        return ""
-    if _NEEDLE not in data:  # one fast substring search; the regex only runs on a hit
-        return ""
-    if _SECRET_CONTENT.search(data):
-        return "it contains a private key"
-    return ""
-
-
 def _normalize_rel(path: str) -> str:
     path = path.replace(os.sep, "/")
     while path.startswith("./"):
@@ -266,12 +236,23 @@ def _read(f: SnapshotFile) -> bytes:
         os.close(fd)
 
 
-def _hash_one(f: SnapshotFile, algorithms: tuple[str, ...]) -> None:
+def _hash_one(f: SnapshotFile, algorithms: tuple[str, ...], scanner: SecretScanner | None = None) -> None:
     data = _read(f)
     if len(data) != f.size:
         f.size = len(data)
     f.hashes = hash_bytes(data, f.path, algorithms)
-    f.secret = scan_secret(f.path, data)
+    if scanner is None:
+        f.secret = scan_secret(f.path, data)
+    else:
+        scanner.add(f, data)
+
+
+def allowed_secret(path: str, allowed: Iterable[str]) -> bool:
+    """Whether ``--allow-secret-file`` entries (paths, or globs with ``*``, ``?``, ``[``) allow ``path``."""
+    for pattern in allowed:
+        if pattern == path or (any(c in pattern for c in "*?[") and fnmatch.fnmatchcase(path, pattern)):
+            return True
+    return False
 
 
 def take_snapshot(
@@ -333,11 +314,12 @@ def take_snapshot(
         # Large files go to a pool, where hashlib releases the GIL.
         big = [f for f in todo if f.size >= BIG_FILE] if workers > 1 else []
         pool = ThreadPoolExecutor(max_workers=workers) if big else None
+        scanner = SecretScanner()  # contents are scanned in batches, beside the hashing
         try:
-            futures = [pool.submit(_hash_one, f, algos) for f in big] if pool else []
+            futures = [pool.submit(_hash_one, f, algos, scanner) for f in big] if pool else []
             for f in todo:
                 if f.size < BIG_FILE or pool is None:
-                    _hash_one(f, algos)
+                    _hash_one(f, algos, scanner)
                     if on_hashed:
                         on_hashed(1, f.size)
             for fut, f in zip(futures, big, strict=True):
@@ -347,6 +329,7 @@ def take_snapshot(
         finally:
             if pool is not None:
                 pool.shutdown()
+            scanner.finish()
         if cache is not None:
             put = cache.put
             for f in todo:
@@ -356,9 +339,9 @@ def take_snapshot(
             cache.prune({f.path for f in files})
         cache.save()
 
-    allowed = {_normalize_rel(str(p)) for p in allow_secret_files}
+    allowed = [_normalize_rel(str(p)) for p in allow_secret_files]
     for f in files:
-        if f.secret and f.path not in allowed:
+        if f.secret and not allowed_secret(f.path, allowed):
             raise SecretFileError(
                 f"{os.path.join(root, f.path)} would be published, but {f.secret}.",
                 hint=f"Remove it from the build output; if it is meant to be public, pass --allow-secret-file {f.path}.",

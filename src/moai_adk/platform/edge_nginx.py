@@ -7,21 +7,34 @@ and ``/_deploys/<deploy>/...``. Everything else (the API, other methods,
 folders and ``/``, missing files, ``.gz`` names, other hosts) is proxied to
 the app with the original Host header. open_file_cache stays off so a
 replaced symlink is seen by the next request.
+
+nginx never serves as root: when the platform runs as root, its workers run
+as ``nobody`` (else ``www-data``) and ``share_with_worker`` lets that user's
+group reach the deployment trees and nothing else: the data folder 0710 (pass,
+not list), ``blobs/`` 2700 (not even pass: blobs are read through the trees'
+hard links), the edge folders 2710/2750 and the blob files 0640, all group
+``nogroup``; the database, the key file and the credentials stay 0600 root.
+The setgid bit on those folders and the serve process's umask 027 give the
+same group and modes to what is written later.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import grp
 import mimetypes
 import os
+import pwd
 import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MoaiError, UsageError
@@ -45,6 +58,85 @@ def find_nginx(environ: Mapping[str, str] | None = None, candidates: Sequence[st
             return candidate
     raise UsageError("--edge nginx needs the nginx binary, and none was found on PATH or in /usr/sbin.",
                      hint="Install it (`apt-get install nginx`) or run without --edge.")
+
+
+WORKER_USERS = ("nobody", "www-data")
+
+
+@dataclass(frozen=True)
+class Worker:
+    """The unprivileged account nginx's workers run as when the platform runs as root."""
+
+    user: str
+    group: str
+    uid: int
+    gid: int
+
+
+def worker_account(candidates: Sequence[str] = WORKER_USERS) -> Worker | None:
+    """None when the platform does not run as root (the workers are this user); else the first
+    of ``candidates`` that exists, or UsageError."""
+    if os.geteuid() != 0:
+        return None
+    for name in candidates:
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return Worker(name, grp.getgrgid(entry.pw_gid).gr_name, entry.pw_uid, entry.pw_gid)
+    raise UsageError(f"The platform runs as root, and nginx's workers must not; none of the users "
+                     f"{', '.join(WORKER_USERS)} exists to run them.",
+                     hint="Create one (`useradd --system --no-create-home nobody`) or run the platform as a "
+                          "regular user.")
+
+
+def _set(path: Path | str, gid: int, mode: int) -> None:
+    st = os.lstat(path)
+    if st.st_gid != gid:
+        os.lchown(path, -1, gid)
+    if stat.S_IMODE(st.st_mode) != mode:
+        os.chmod(path, mode)
+
+
+def share_with_worker(data_dir: Path, worker: Worker) -> None:
+    """Let the worker's group reach the deployment trees (see the module docstring); one pass over the
+    blobs and trees fixes what an earlier run wrote, the setgid bits cover what comes next."""
+    gid = worker.gid
+    edge = data_dir / "edge"
+    _set(data_dir, gid, 0o710)
+    _set(data_dir / "blobs", gid, 0o2700)
+    for top in (edge, edge / "trees", edge / "live", edge / "sites"):
+        _set(top, gid, 0o2710)
+    for top in (data_dir / "blobs", edge / "trees"):
+        for folder, dirs, files in os.walk(top):
+            for d in dirs:
+                _set(os.path.join(folder, d), gid, 0o2750)
+            for f in files:
+                path = os.path.join(folder, f)
+                if not os.path.islink(path):
+                    _set(path, gid, 0o640)
+    for site in (edge / "sites").iterdir():
+        if site.is_dir() and not site.is_symlink():
+            _set(site, gid, 0o2710)
+
+
+def check_worker_reaches(folder: Path, worker: Worker) -> None:
+    """UsageError naming the first folder on the way to ``folder`` that the worker cannot pass."""
+    def passes(path: Path) -> bool:
+        return subprocess.run(["test", "-x", str(path)], user=worker.uid, group=worker.gid, extra_groups=[],
+                              stdin=subprocess.DEVNULL, capture_output=True).returncode == 0
+
+    if passes(folder):
+        return
+    blocked = next((p for p in reversed((folder, *folder.parents)) if not passes(p)), folder)
+    mode = stat.S_IMODE(os.stat(blocked).st_mode)
+    raise UsageError(
+        f"nginx's workers run as {worker.user} (the platform runs as root, and nginx does not serve as root), "
+        f"and {worker.user} cannot pass through {blocked} (mode {mode:04o}) to reach the deployment files in "
+        f"{folder}.",
+        hint=f"Keep the data folder where other users may pass through, e.g. `--data /var/lib/moai-adk/platform`, "
+             f"or let them pass: `chmod o+x {blocked}`; or run the platform as a regular user.",
+    )
 
 
 def _types() -> str:
@@ -78,16 +170,14 @@ def _compressible() -> str:
     return f"~^(text/|(?:{types})(?:;|$))"
 
 
-def nginx_config(edge_root: Path, host: str, port: int, upstream: str, domain: str) -> str:
-    """The whole nginx.conf text (``upstream``: ``127.0.0.1:PORT``)."""
+def nginx_config(edge_root: Path, host: str, port: int, upstream: str, domain: str,
+                 worker: Worker | None = None) -> str:
+    """The whole nginx.conf text (``upstream``: ``127.0.0.1:PORT``; ``worker``: the account the
+    workers run as when nginx starts as root)."""
     e = str(edge_root)
     dom = re.escape(domain.lower())
     listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    user = ""
-    if os.geteuid() == 0:  # workers would run as nobody, which cannot read a private data folder
-        import grp
-        import pwd
-        user = f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
+    user = f"user {worker.user} {worker.group};" if worker is not None else ""
     temps = "\n".join(f"    {kind}_temp_path {e}/tmp/{kind};" for kind in
                       ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return f"""# written by moai-adk platform serve --edge nginx; rewritten at every start
