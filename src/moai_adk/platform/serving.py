@@ -28,6 +28,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
 from contextlib import aclosing
 from typing import Any
 
+from .rules import Request
 from .rules_patterns import safe_location
 from .service import Platform
 from .views import DeployView, FileEntry, Resolved
@@ -163,8 +164,14 @@ class Server:
                 rng = v.decode("latin-1")
             elif k == b"cookie":
                 cookie = v.decode("latin-1")
+        raw = scope["headers"]
+
+        def header(name: str) -> str | None:
+            key = name.encode("latin-1")
+            return next((v.decode("latin-1") for k, v in raw if k == key), None)
+
         reply = self.respond(scope["method"], host, scope["path"], scope.get("query_string", b""), inm, accept,
-                             rng, cookie)
+                             rng, cookie, header)
         if not isinstance(reply, tuple):
             reply = await reply
         status, headers, body, stream = reply
@@ -190,8 +197,10 @@ class Server:
         return labels
 
     def respond(self, method: str, host: str | bytes, path: str, query: str | bytes, inm: str | None,
-                accept: str | None, rng: str | None, cookie: str | None) -> Reply | Awaitable[Reply]:
-        """The whole answer to one request (``query``: the raw query string): a ``Reply``,
+                accept: str | None, rng: str | None, cookie: str | None,
+                header: Callable[[str], str | None] | None = None) -> Reply | Awaitable[Reply]:
+        """The whole answer to one request (``query``: the raw query string; ``header(name)``: any
+        request header, for rules with conditions): a ``Reply``,
         or an awaitable of it when the answer needs more than the in-memory blob cache
         (a coroutine less on the hot path)."""
         head = method == "HEAD"
@@ -227,7 +236,11 @@ class Server:
                 view = None
         if view is None:
             return NO_SITE[head]
-        res = view.resolve(path)
+        if view.rules.conditional:
+            hostname = host.decode("latin-1") if isinstance(host, bytes) else host
+            res = view.resolve(path, Request(hostname, _query(query), header))
+        else:
+            res = view.resolve(path)
         entry = res.entry
         if (res.kind == "file" and inm is None and rng is None and set_cookie is None and not head
                 and res.status == 200 and entry is not None and entry.size <= STREAM_ABOVE):
@@ -267,7 +280,7 @@ class Server:
 
     @staticmethod
     def _headers(res: Resolved, entry: FileEntry, variant: str, deploy: bytes, size: int) -> RawHeaders:
-        headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), CACHE_CONTROL,
+        headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), *_cache_control(res),
                    (b"x-moai-deploy", deploy), *res.headers]
         if entry.compressible:
             headers.append((b"vary", b"Accept-Encoding"))
@@ -315,7 +328,7 @@ class Server:
             elif entry.gz and "gzip" in accept:
                 variant = "gz"
         if inm is not None and res.status == 200 and _etag_matches(inm, entry):
-            headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), CACHE_CONTROL,
+            headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), *_cache_control(res),
                        *extra, *res.headers]
             if entry.compressible:
                 headers.append((b"vary", b"Accept-Encoding"))
@@ -327,7 +340,7 @@ class Server:
             if len(body) != size and variant:  # a variant damaged on disk: serve the original bytes
                 variant, size = "", entry.size
                 body = await self._read(entry.sha, "", size)
-        headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), CACHE_CONTROL,
+        headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), *_cache_control(res),
                    *extra, *res.headers]
         if entry.compressible:
             headers.append((b"vary", b"Accept-Encoding"))
@@ -364,6 +377,11 @@ class Server:
             if not variant:
                 raise
             return b""
+
+
+def _cache_control(res: Resolved) -> tuple[tuple[bytes, bytes], ...]:
+    """The platform's default ``Cache-Control``, unless a rule sets one for this path (it replaces it)."""
+    return () if any(k == b"cache-control" for k, _ in res.headers) else (CACHE_CONTROL,)
 
 
 def _etag_matches(header: str, entry: FileEntry) -> bool:
