@@ -36,7 +36,8 @@ from .rules_patterns import PatternError, VercelPattern, destination_problem
 REDIRECT_STATUS = (301, 302, 303, 307, 308)
 CONDITION_TYPES = ("header", "cookie", "query", "host")
 _VALUE_SAFE = "/:@!$'()*+,;=-._~"
-_PARAM = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)([*+?])?|\$([1-9][0-9]*|[A-Za-z_][A-Za-z0-9_]*)")
+_PARAM = re.compile(r"\{([^{}:]*):([A-Za-z_][A-Za-z0-9_]*)([^{}]*)\}([*+?])?"
+                    r"|:([A-Za-z_][A-Za-z0-9_]*)([*+?])?|\$([1-9][0-9]*|[A-Za-z_][A-Za-z0-9_]*)")
 _CLEAN = (r"^/(?:(.+)/)?index(?:\.html)?/?$", r"^/(.*)\.html/?$")
 _SLASH_ADD = (r"^/\.well-known(?:/.*)?$", r"^/((?:[^/]+/)*[^/\.]+)$", r"^/((?:[^/]+/)*[^/]+\.\w+)/$")
 
@@ -202,16 +203,27 @@ class Route:
         """``template`` with ``:name``/``$n``/``$name`` replaced (percent-encoded in a ``Location``)."""
         def one(m: re.Match[str]) -> str:
             key: str | int
-            if m.group(1) is not None:
-                key = m.group(1)
+            if m.group(2) is not None:  # {prefix:name suffix}: the braces go, the text stays with the value
+                key = m.group(2)
+                if key not in params:
+                    return m.group(0)
+                if not params[key] and m.group(4) in ("?", "*"):
+                    return ""
+                return m.group(1) + value_of(key) + m.group(3)
+            if m.group(5) is not None:
+                key = m.group(5)
                 if key not in params:
                     return m.group(0)
             else:
-                key = int(m.group(3)) if m.group(3).isdigit() else m.group(3)
+                key = int(m.group(7)) if m.group(7).isdigit() else m.group(7)
                 if key not in params:
                     return ""
+            return value_of(key)
+
+        def value_of(key: str | int) -> str:
             value = params[key]
             return quote(value, safe=_VALUE_SAFE) if location else value
+
         out = _PARAM.sub(one, template)
         if location and out.startswith("//") and not template.startswith("//"):
             out = "/" + out.lstrip("/")
