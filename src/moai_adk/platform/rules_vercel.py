@@ -173,7 +173,7 @@ class Request:
 class Route:
     """One compiled route: a source, its conditions and what it does when it matches."""
 
-    __slots__ = ("pattern", "has", "missing", "dest", "status", "headers")
+    __slots__ = ("pattern", "has", "missing", "dest", "status", "headers", "prefix")
 
     def __init__(self, source: str | None, *, regex: str | None = None, dest: str = "", status: int = 0,
                  headers: list[tuple[str, str]] | None = None, has: Any = (), missing: Any = ()) -> None:
@@ -181,9 +181,13 @@ class Route:
         self.has = [(c["type"], c.get("key", ""), _cond_pattern(c)) for c in has or ()]
         self.missing = [(c["type"], c.get("key", ""), _cond_pattern(c)) for c in missing or ()]
         self.dest, self.status, self.headers = dest, status, headers or []
+        self.prefix = _literal_prefix(source) if source else ""
 
-    def match(self, path: str, req: Request) -> dict[str | int, str] | None:
-        """The route's parameters (``$1``… and names) when it applies to this request, else None."""
+    def match(self, path: str, req: Request, lower: str | None = None) -> dict[str | int, str] | None:
+        """The route's parameters (``$1``… and names) when it applies to this request, else None.
+        ``lower``: the path in lower case, to skip the regex when the literal start differs."""
+        if self.prefix and not (lower if lower is not None else path.lower()).startswith(self.prefix):
+            return None
         m = self.pattern.match(path)
         if m is None:
             return None
@@ -228,6 +232,17 @@ class Route:
         if location and out.startswith("//") and not template.startswith("//"):
             out = "/" + out.lstrip("/")
         return out
+
+
+def _literal_prefix(source: str) -> str:
+    """What every path a source matches starts with (lower case: routes ignore case)."""
+    cut = re.search(r"[:(){}*+?\\]", source)
+    if cut is None:
+        return source.lower()
+    prefix = source[:cut.start()]
+    if cut.group(0) in ":(" and prefix.endswith(("/", ".")):
+        prefix = prefix[:-1]  # '/:p?' and '/(x)?' may leave out their '/' too
+    return prefix.lower() if source.startswith("/") else ""
 
 
 def _cond_pattern(cond: dict[str, str]) -> VercelPattern | None:

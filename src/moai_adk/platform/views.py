@@ -166,9 +166,10 @@ class DeployView:
             return Resolved("file", 200, entry) if entry is not None else self._missing(path)
         vercel = rules.vercel if len(path) <= MATCH_PATH_MAX else None
         found_headers: dict[str, tuple[str, str]] = {}
+        lower = path.lower()
         if vercel is not None:
             for kind, route in vercel.before:
-                params = route.match(path, req)
+                params = route.match(path, req, lower)
                 if params is None:
                     continue
                 if kind == "redirect":
@@ -186,7 +187,7 @@ class DeployView:
         if found is not None:
             return self._apply(found, path)
         for route in vercel.rewrites if vercel is not None else ():
-            params = route.match(path, req)
+            params = route.match(path, req)  # the path changes with each rewrite
             if params is None:
                 continue
             path = route.fill(route.dest, params, location=False).split("?", 1)[0].split("#", 1)[0]
