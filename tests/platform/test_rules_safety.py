@@ -159,7 +159,7 @@ def test_pathological_pattern_does_not_stall_other_sites(local_platform: Running
 def test_substituted_redirects_stay_on_the_site(local_platform: RunningPlatform) -> None:
     p = local_platform
     site = p.new_site("redir")
-    conf = {"redirects": [{"source": "/v/:path*", "destination": "/:path*", "permanent": False}]}
+    conf = {"redirects": [{"source": "/v/:path(.*)", "destination": "/:path", "permanent": False}]}
     p.deploy(site, {**PAGES, "vercel.json": json.dumps(conf).encode(),
                     "_redirects": b"/r/*  /:splat  301\n/go/*  https://docs.example/:splat  302\n"})
     cases = {
@@ -187,6 +187,8 @@ def test_substituted_redirects_stay_on_the_site(local_platform: RunningPlatform)
     ({"_redirects": b"/p  https://:host/  302\n"}, ("_redirects", 1), "host of an external destination"),
     ({"_headers": b"/a/*/b/*\n  X-A: 1\n"}, ("_headers", 1), "'*' may appear only once"),
     ({"vercel.json": b'{"redirects": [{"source": "/(?!api).*", "destination": "/"}]}'},
+     ("vercel.json", 1), "may not start with '?'"),
+    ({"vercel.json": b'{"redirects": [{"source": "/a/(.*(?!x))", "destination": "/"}]}'},
      ("vercel.json", 1), "RE2 syntax"),
 ])
 def test_invalid_rules_refused_at_finalize(local_platform: RunningPlatform, files: dict[str, bytes],
@@ -232,7 +234,7 @@ def test_substituted_values_are_percent_encoded_in_location(local_platform: Runn
 
 @pytest.mark.parametrize("conf,path,location", [
     ({"trailingSlash": False}, "//evil.example/", "/evil.example"),
-    ({"trailingSlash": True}, "//evil", "/evil/"),
+    ({"cleanUrls": True}, "//evil/index", "/evil"),
     ({"trailingSlash": True}, "/a%0D%0Ab", "/a%0D%0Ab/"),
     ({"trailingSlash": True}, "/%5Cevil", "/%5Cevil/"),
     ({"cleanUrls": True}, "//about.html", "/about"),

@@ -47,7 +47,7 @@ class RsgiScope(Protocol):
 async def serve(server: Server, scope: RsgiScope, proto: Any) -> None:
     get = scope.headers.get
     reply = server.respond(scope.method, get("host", ""), scope.path, scope.query_string, get("if-none-match"),
-                           get("accept-encoding"), get("range"), get("cookie"), get("accept"))
+                           get("accept-encoding"), get("range"), get("cookie"), get("accept"), get)
     if not isinstance(reply, tuple):
         reply = await reply
     status, headers, body, stream = reply

@@ -11,12 +11,8 @@ Semantics kept:
   (``301!``). Status 200 is a rewrite, 404 serves the target with status
   404, other 3xx redirect. ``*`` captures into ``:splat``; ``:name`` matches
   one segment. Trailing slashes are ignored when matching.
-* ``vercel.json``: ``redirects`` are checked before the filesystem,
-  ``rewrites`` after it (only when no file matches), ``headers`` apply to
-  matching paths, ``cleanUrls`` redirects ``/a.html`` to ``/a`` and
-  ``trailingSlash`` (true/false) redirects to the canonical form. Sources use
-  path-to-regexp syntax: ``:name``, ``:name*``, ``:name+``, ``:name?``,
-  ``:name(regex)`` and bare ``(regex)`` groups (``$1`` in destinations).
+* ``vercel.json``: see ``rules_vercel`` (Vercel's route order, ``has``/``missing``
+  conditions, path-to-regexp sources, ``cleanUrls``/``trailingSlash``).
 
 Every rule is checked when the deployment is finalized (``RulesError`` lists
 each refused rule with its file and line; see ``rules_check`` for what header
@@ -27,7 +23,6 @@ stored before a check existed never reach a response.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,24 +33,23 @@ from .rules_check import (
     Problem,
     RulesError,
     header_problem,
-    load_json_with_lines,
 )
 from .rules_patterns import PatternError, Template, compile_pattern, destination_problem, substitute
+from .rules_vercel import Request, VercelRules, parse_vercel
 
-__all__ = ["RULE_FILES", "CompiledRules", "Problem", "Rule", "RulesError", "compile_pattern", "parse_rules",
+__all__ = ["RULE_FILES", "CompiledRules", "Problem", "Request", "Rule", "RulesError", "compile_pattern", "parse_rules",
            "substitute"]
 
 RULE_FILES = ("_redirects", "_headers", "vercel.json")
 MATCH_PATH_MAX = 8192  # longer request paths match no rule (bounds the work one request can cost)
-VERCEL_REDIRECT_STATUS = (301, 302, 303, 307, 308)
+VERCEL_LISTS = ("redirects", "rewrites", "headers")
 
 
 def parse_rules(read: Callable[[str], bytes | None]) -> dict[str, Any]:
     """Parse and check the rule files of a deployment; ``read(path)`` returns bytes or None.
 
     Raises ``RulesError`` listing every rule the platform refuses."""
-    out: dict[str, Any] = {"netlify": [], "headers": [], "vredirects": [], "vrewrites": [],
-                           "clean_urls": False, "trailing_slash": None, "warnings": []}
+    out: dict[str, Any] = {"netlify": [], "headers": [], "warnings": []}
     problems: list[Problem] = []
     raw = read("_redirects")
     if raw is not None:
@@ -65,8 +59,9 @@ def parse_rules(read: Callable[[str], bytes | None]) -> dict[str, Any]:
         out["headers"].extend(_parse_headers(raw.decode("utf-8", "replace"), problems))
     raw = read("vercel.json")
     if raw is not None:
-        _parse_vercel(raw, out, problems)
-    count = len(out["netlify"]) + len(out["headers"]) + len(out["vredirects"]) + len(out["vrewrites"])
+        out["vercel"] = parse_vercel(raw, problems, out["warnings"])
+    vercel = out.get("vercel") or {}
+    count = len(out["netlify"]) + len(out["headers"]) + sum(len(vercel.get(k, [])) for k in VERCEL_LISTS)
     if count > RULES_MAX:
         problems.append(Problem("rules", None, f"{count} rules; a deployment may have at most {RULES_MAX}"))
     if problems:
@@ -152,64 +147,6 @@ def _parse_headers(text: str, problems: list[Problem]) -> list[dict[str, Any]]:
     return blocks
 
 
-def _parse_vercel(raw: bytes, out: dict[str, Any], problems: list[Problem]) -> None:
-    try:
-        conf, lines = load_json_with_lines(raw.decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        problems.append(Problem("vercel.json", line, f"not valid JSON ({exc})"))
-        return
-    if not isinstance(conf, dict):
-        problems.append(Problem("vercel.json", 1, "must be a JSON object"))
-        return
-
-    def entries(key: str) -> list[tuple[dict[str, Any], int | None]]:
-        value = conf.get(key) or []
-        if not isinstance(value, list):
-            problems.append(Problem("vercel.json", lines.get(id(conf)), f"{key!r} must be a list"))
-            return []
-        found = []
-        for item in value:
-            line = lines.get(id(item)) if isinstance(item, dict) else None
-            if not isinstance(item, dict) or not isinstance(item.get("source"), str) \
-                    or (key != "headers" and not isinstance(item.get("destination"), str)):
-                what = "source" if key == "headers" else "source and destination"
-                problems.append(Problem("vercel.json", line, f"{key}: each entry needs a string {what}: {item!r}"))
-                continue
-            if _check_source(item["source"], "vercel", "vercel.json", line, problems):
-                found.append((item, line))
-        return found
-
-    for item, line in entries("redirects"):
-        status = item.get("statusCode") or (308 if item.get("permanent", True) else 307)
-        if status not in VERCEL_REDIRECT_STATUS:
-            problems.append(Problem("vercel.json", line, f"redirects: statusCode {status!r} must be one of "
-                                    f"{', '.join(map(str, VERCEL_REDIRECT_STATUS))}"))
-        elif _check_dest(item["destination"], "vercel.json", line, problems):
-            out["vredirects"].append({"source": item["source"], "dest": item["destination"], "status": status})
-    for item, line in entries("rewrites"):
-        if item["destination"].startswith(("http://", "https://")):
-            out["warnings"].append(f"vercel.json rewrites: proxying to another host is not supported: {item!r}")
-        elif _check_dest(item["destination"], "vercel.json", line, problems):
-            out["vrewrites"].append({"source": item["source"], "dest": item["destination"], "status": 200})
-    for item, line in entries("headers"):
-        pairs = []
-        for h in item.get("headers") or []:
-            hline = lines.get(id(h), line) if isinstance(h, dict) else line
-            if not isinstance(h, dict) or not isinstance(h.get("key"), str) or not isinstance(h.get("value"), str):
-                problems.append(Problem("vercel.json", hline, f"headers: each header needs a string key and value: {h!r}"))
-                continue
-            why = header_problem(h["key"], h["value"])
-            if why is not None:
-                problems.append(Problem("vercel.json", hline, why, header=h["key"]))
-                continue
-            pairs.append([h["key"], h["value"]])
-        out["headers"].append({"source": item["source"], "syntax": "vercel", "headers": pairs})
-    out["clean_urls"] = bool(conf.get("cleanUrls", False))
-    ts = conf.get("trailingSlash")
-    out["trailing_slash"] = ts if isinstance(ts, bool) else None
-
-
 @dataclass(frozen=True)
 class Rule:
     regex: Any  # a compiled RE2 pattern
@@ -254,15 +191,12 @@ class CompiledRules:
     def __init__(self, data: dict[str, Any] | None) -> None:
         data = data or {}
         self.netlify = [r for r in (_rule(x, "netlify") for x in data.get("netlify", [])) if r is not None]
-        self.vredirects = [r for r in (_rule(x, "vercel", force=True) for x in data.get("vredirects", []))
-                           if r is not None]
-        self.vrewrites = [r for r in (_rule(x, "vercel", 200, False) for x in data.get("vrewrites", []))
-                          if r is not None]
-        self.headers = [h for h in (_header_block(x) for x in data.get("headers", [])) if h is not None]
-        self.clean_urls: bool = bool(data.get("clean_urls"))
-        self.trailing_slash: bool | None = data.get("trailing_slash")
-        self.empty = not (self.netlify or self.vredirects or self.vrewrites or self.headers
-                          or self.clean_urls or self.trailing_slash is not None)
+        self.headers = [h for h in (_header_block(x) for x in data.get("headers", [])
+                                    if isinstance(x, dict) and x.get("syntax") != "vercel") if h is not None]
+        vercel = data.get("vercel") or _stored_before_routes(data)
+        self.vercel: VercelRules | None = VercelRules(vercel) if vercel else None
+        self.conditional = bool(self.vercel and self.vercel.conditional)
+        self.empty = not (self.netlify or self.headers or self.vercel)
 
     @staticmethod
     def first(rules: list[Rule], path: str, *, forced_only: bool = False) -> tuple[Rule, str] | None:
@@ -278,7 +212,7 @@ class CompiledRules:
         return None
 
     def extra_headers(self, path: str) -> list[tuple[str, str]]:
-        """Headers from ``_headers`` and vercel.json for a request path (later rules override)."""
+        """Headers from ``_headers`` for a request path (later rules override)."""
         found: dict[str, tuple[str, str]] = {}
         if len(path) > MATCH_PATH_MAX:
             return []
@@ -287,3 +221,13 @@ class CompiledRules:
                 for k, v in pairs:
                     found[k.lower()] = (k, v)
         return list(found.values())
+
+
+def _stored_before_routes(data: dict[str, Any]) -> dict[str, Any] | None:
+    """``vercel.json`` rules stored by an older platform (``vredirects``, ``vrewrites``…) in today's form."""
+    headers = [x for x in data.get("headers", []) if isinstance(x, dict) and x.get("syntax") == "vercel"]
+    if not (data.get("vredirects") or data.get("vrewrites") or headers or data.get("clean_urls")
+            or data.get("trailing_slash") is not None):
+        return None
+    return {"redirects": data.get("vredirects", []), "rewrites": data.get("vrewrites", []), "headers": headers,
+            "cleanUrls": bool(data.get("clean_urls")), "trailingSlash": data.get("trailing_slash")}

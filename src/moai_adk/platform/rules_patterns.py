@@ -29,7 +29,6 @@ SOURCE_MAX = 2048
 DEST_MAX = 2048
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_VERCEL_TOKEN = re.compile(rf"/?:({_NAME})(\([^)]*\))?([*+?])?|\(([^)]*)\)|\*")
 _NETLIFY_TOKEN = re.compile(rf":({_NAME})|\*")
 _SUBST = re.compile(rf":({_NAME})\*?|\$(\d+)")
 _GROUP_NAME = re.compile(r"(?<!\\)\(\?P?<([^>=!]*)>")
@@ -66,23 +65,7 @@ def compile_pattern(source: str, syntax: str) -> Any:
         if not source.endswith(("/", "*")):
             body += "/?"
         return _compile(f"(?i)^{body}$", source, syntax)
-    for m in _VERCEL_TOKEN.finditer(source):
-        out.append(re.escape(source[pos:m.start()]))
-        pos = m.end()
-        if m.group(0) == "*":
-            out.append("(.*)")
-        elif m.group(1):
-            slash = "/" if m.group(0).startswith("/") else ""
-            name, custom, mod = m.group(1), m.group(2), m.group(3)
-            inner = custom[1:-1] if custom else ("[^/]+" if mod in (None, "?") else ".+")
-            if mod in ("*", "?"):
-                out.append(f"(?:{re.escape(slash)}(?P<{name}>{inner}))?")
-            else:
-                out.append(f"{re.escape(slash)}(?P<{name}>{inner})")
-        else:
-            out.append(f"({m.group(4)})")
-    out.append(re.escape(source[pos:]))
-    return _compile("^" + "".join(out) + "$", source, syntax)
+    return VercelPattern(source)
 
 
 def _compile(pattern: str, source: str, syntax: str) -> Any:
@@ -184,3 +167,211 @@ def safe_location(location: str) -> str:
 def substitute(dest: str, m: Any) -> str:
     """``dest`` with the placeholders filled from match ``m`` as they are (a rewrite's path)."""
     return Template(dest).expand(m, location=False)
+
+
+# -- vercel.json sources: path-to-regexp 6.1 as @vercel/routing-utils calls it -------------------
+# (strict, case-sensitive compile, '/' delimiter; Vercel then matches routes case-insensitively)
+_P2R_ESCAPE = re.compile(r"([.+*?=^!:${}()\[\]|/\\])")
+_P2R_DEFAULT = "[^\\/]+?"
+_LOOKAHEAD = re.compile(r"\(\?[=!]")
+
+
+def _p2r_lex(source: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    i = 0
+    while i < len(source):
+        c = source[i]
+        if c in "*+?":
+            tokens.append(("MOD", c))
+        elif c == "\\":
+            tokens.append(("ESC", source[i + 1:i + 2]))
+            i += 1
+        elif c in "{}":
+            tokens.append(("OPEN" if c == "{" else "CLOSE", c))
+        elif c == ":":
+            m = re.match(r"[0-9A-Za-z_]+", source[i + 1:])
+            if not m:
+                raise PatternError(f"missing parameter name at {i} in {source!r}")
+            tokens.append(("NAME", m.group(0)))
+            i += len(m.group(0))
+        elif c == "(":
+            depth, j, pattern = 1, i + 1, ""
+            if source[j:j + 1] == "?":
+                raise PatternError(f"a group may not start with '?' at {j} in {source!r} (write a look-ahead "
+                                   "inside a group: /((?!api).*))")
+            while j < len(source) and depth:
+                if source[j] == "\\":
+                    pattern += source[j:j + 2]
+                    j += 2
+                    continue
+                if source[j] == ")":
+                    depth -= 1
+                    if not depth:
+                        j += 1
+                        break
+                elif source[j] == "(":
+                    depth += 1
+                    if source[j + 1:j + 2] != "?":
+                        raise PatternError(f"capturing groups are not allowed at {j} in {source!r} "
+                                           "(use (?:...) inside a group)")
+                pattern += source[j]
+                j += 1
+            if depth or not pattern:
+                raise PatternError(f"unbalanced or empty group at {i} in {source!r}")
+            tokens.append(("PATTERN", pattern))
+            i = j
+            continue
+        else:
+            tokens.append(("CHAR", c))
+        i += 1
+    tokens.append(("END", ""))
+    return tokens
+
+
+def vercel_source_regex(source: str) -> tuple[str, list[str | int]]:
+    """The regex (JavaScript syntax, as routing-utils writes a route's ``src``) and the parameter
+    names (numbers for unnamed groups) of a ``vercel.json`` source."""
+    tokens, pos, key = _p2r_lex(source), 0, 0
+    parts: list[str | dict[str, Any]] = []
+
+    def take(kind: str) -> str | None:
+        nonlocal pos
+        if tokens[pos][0] == kind:
+            pos += 1
+            return tokens[pos - 1][1]
+        return None
+
+    def text() -> str:
+        out = ""
+        while (v := take("CHAR")) is not None or (v := take("ESC")) is not None:
+            out += v
+        return out
+
+    path = ""
+    while pos < len(tokens):
+        char, name, pattern = take("CHAR"), take("NAME"), take("PATTERN")
+        if name is not None or pattern is not None:
+            prefix = char or ""
+            if prefix not in "./":
+                path, prefix = path + prefix, ""
+            if path:
+                parts.append(path)
+                path = ""
+            parts.append({"name": name if name is not None else key, "prefix": prefix, "suffix": "",
+                          "pattern": pattern or _P2R_DEFAULT, "mod": take("MOD") or ""})
+            key += name is None
+            continue
+        value = char if char is not None else take("ESC")
+        if value is not None:
+            path += value
+            continue
+        if path:
+            parts.append(path)
+            path = ""
+        if take("OPEN") is not None:
+            prefix, name, pattern = text(), take("NAME") or "", take("PATTERN") or ""
+            suffix = text()
+            if take("CLOSE") is None:
+                raise PatternError(f"'{{' without its '}}' in {source!r}")
+            parts.append({"name": name or (key if pattern else ""), "prefix": prefix, "suffix": suffix,
+                          "pattern": _P2R_DEFAULT if name and not pattern else pattern, "mod": take("MOD") or ""})
+            key += bool(pattern and not name)
+            continue
+        if take("END") is None:
+            raise PatternError(f"unexpected {tokens[pos][1]!r} at token {pos} in {source!r}")
+    names: list[str | int] = []
+    route = "^"
+    for part in parts:
+        if isinstance(part, str):
+            route += _P2R_ESCAPE.sub(r"\\\1", part)
+            continue
+        pre, suf = _P2R_ESCAPE.sub(r"\\\1", part["prefix"]), _P2R_ESCAPE.sub(r"\\\1", part["suffix"])
+        pat, mod = part["pattern"], part["mod"]
+        if not pat:
+            route += f"(?:{pre}{suf}){mod}"
+            continue
+        names.append(part["name"])
+        if (pre or suf) and mod in ("+", "*"):
+            route += f"(?:{pre}((?:{pat})(?:{suf}{pre}(?:{pat}))*){suf}){'?' if mod == '*' else ''}"
+        elif pre or suf:
+            route += f"(?:{pre}({pat}){suf}){mod}"
+        else:
+            route += f"({pat}){mod}"
+    return route + "$", names
+
+
+def _group_at(regex: str, at: int) -> int | None:
+    """The number of the capturing group whose '(' stands right before ``at`` (0: the start)."""
+    if regex[:at] in ("^", ""):
+        return 0
+    if at == 0 or regex[at - 1] != "(" or (at > 1 and regex[at - 2] == "\\"):
+        return None
+    count, i = 0, 0
+    while i < at - 1:
+        if regex[i] == "\\":
+            i += 2
+            continue
+        if regex[i] == "(" and (regex[i + 1:i + 2] != "?" or regex[i + 1:i + 3] in ("?<", "?P")) \
+                and regex[i + 1:i + 4] not in ("?<=", "?<!"):
+            count += 1
+        i += 1
+    return count + 1
+
+
+def _closing(regex: str, start: int) -> int:
+    depth, i = 0, start
+    while i < len(regex):
+        if regex[i] == "\\":
+            i += 2
+            continue
+        depth += {"(": 1, ")": -1}.get(regex[i], 0)
+        if depth == 0:
+            return i
+        i += 1
+    raise PatternError("unbalanced parentheses")
+
+
+class VercelPattern:
+    """A ``vercel.json`` source or ``has`` value compiled for RE2 (``(?<name>`` groups allowed).
+
+    RE2 has no look-arounds, so a look-ahead ``(?!x)``/``(?=x)`` at the start of a capturing group
+    (``/feedback/((?!general).*)``, the form Vercel documents) or of the whole pattern becomes a
+    check: the pattern matches without it, then ``x`` is tried (RE2 again, anchored) where that
+    group starts. Both steps are linear in the path. Elsewhere a look-around is refused."""
+
+    __slots__ = ("source", "regex", "names", "checks")
+
+    def __init__(self, source: str, *, regex: str | None = None, flags: str = "(?i)") -> None:
+        self.source = source
+        self.names: list[str | int] = []
+        if regex is None:
+            if len(source) > SOURCE_MAX:
+                raise PatternError(f"the source is longer than {SOURCE_MAX} characters")
+            if _CONTROL.search(source):
+                raise PatternError("the source contains a space or a control character")
+            regex, self.names = vercel_source_regex(source)
+        self.checks: list[tuple[int, bool, Any]] = []
+        while (la := _LOOKAHEAD.search(regex)) is not None:
+            group = _group_at(regex, la.start())
+            end = _closing(regex, la.start())
+            body = regex[la.start() + 3:end]
+            if group is None or _LOOKAHEAD.search(body) or "(?<=" in body or "(?<!" in body:
+                raise PatternError(f"the source {source!r} has a look-ahead the platform cannot run (RE2 syntax "
+                                   "has none; one is accepted only at the start of a group, as in "
+                                   "/feedback/((?!general).*))")
+            self.checks.append((group, la.group(0) == "(?!", _compile(f"{flags}(?:{body})", source, "vercel")))
+            regex = regex[:la.start()] + regex[end + 1:]
+        self.regex = _compile(flags + regex.replace("(?<", "(?P<").replace("(?P<=", "(?<=")
+                              .replace("(?P<!", "(?<!"), source, "vercel")
+
+    def match(self, path: str) -> Any:
+        m = self.regex.match(path)
+        if m is None:
+            return None
+        for group, negative, check in self.checks:
+            at = m.start(group) if group else 0
+            if at < 0:  # an optional group that took no part: Vercel's look-ahead did not run either
+                continue
+            if (check.match(path, at) is not None) == negative:
+                return None
+        return m

@@ -38,6 +38,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
 from contextlib import aclosing
 from typing import Any
 
+from .rules import Request
 from .rules_patterns import safe_location
 from .service import Platform
 from .views import DeployView, FileEntry, Resolved
@@ -194,8 +195,14 @@ class Server:
                 rng = v.decode("latin-1")
             elif k == b"cookie":
                 cookie = v.decode("latin-1")
+        raw = scope["headers"]
+
+        def header(name: str) -> str | None:
+            key = name.encode("latin-1")
+            return next((v.decode("latin-1") for k, v in raw if k == key), None)
+
         reply = self.respond(scope["method"], host, scope["path"], scope.get("query_string", b""), inm, accept,
-                             rng, cookie, wants)
+                             rng, cookie, wants, header)
         if not isinstance(reply, tuple):
             reply = await reply
         status, headers, body, stream = reply
@@ -222,9 +229,11 @@ class Server:
 
     def respond(self, method: str, host: str | bytes, path: str, query: str | bytes, inm: str | None,
                 accept: str | None, rng: str | None, cookie: str | None,
-                wants: str | None = None) -> Reply | Awaitable[Reply]:
+                wants: str | None = None,
+                header: Callable[[str], str | None] | None = None) -> Reply | Awaitable[Reply]:
         """The whole answer to one request (``query``: the raw query string; ``wants``: its ``Accept``
-        header, which tells a browser's page visit from other requests): a ``Reply``,
+        header, which tells a browser's page visit from other requests; ``header(name)``: any request
+        header, for rules with conditions): a ``Reply``,
         or an awaitable of it when the answer needs more than the in-memory blob cache
         (a coroutine less on the hot path)."""
         head = method == "HEAD"
@@ -266,7 +275,11 @@ class Server:
                 view = None
         if view is None:
             return NO_SITE[head]
-        res = view.resolve(path)
+        if view.rules.conditional:
+            hostname = host.decode("latin-1") if isinstance(host, bytes) else host
+            res = view.resolve(path, Request(hostname, _query(query), header))
+        else:
+            res = view.resolve(path)
         entry = res.entry
         if (res.kind == "file" and inm is None and rng is None and set_cookie is None and scope_cookie is None
                 and not head
@@ -309,7 +322,7 @@ class Server:
 
     @staticmethod
     def _headers(res: Resolved, entry: FileEntry, variant: str, deploy: bytes, size: int) -> RawHeaders:
-        headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), CACHE_CONTROL,
+        headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), *_cache_control(res),
                    (b"x-moai-deploy", deploy), *res.headers]
         if entry.compressible:
             headers.append((b"vary", b"Accept-Encoding"))
@@ -373,7 +386,7 @@ class Server:
             elif entry.gz and "gzip" in accept:
                 variant = "gz"
         if inm is not None and res.status == 200 and _etag_matches(inm, entry):
-            headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), CACHE_CONTROL,
+            headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), *_cache_control(res),
                        *extra, *res.headers]
             if entry.compressible:
                 headers.append((b"vary", b"Accept-Encoding"))
@@ -385,7 +398,7 @@ class Server:
             if len(body) != size and variant:  # a variant damaged on disk: serve the original bytes
                 variant, size = "", entry.size
                 body = await self._read(entry.sha, "", size)
-        headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), CACHE_CONTROL,
+        headers = [(b"content-type", entry.ctype), (b"etag", entry.etag_for(variant)), *_cache_control(res),
                    *extra, *res.headers]
         if entry.compressible:
             headers.append((b"vary", b"Accept-Encoding"))
@@ -422,6 +435,11 @@ class Server:
             if not variant:
                 raise
             return b""
+
+
+def _cache_control(res: Resolved) -> tuple[tuple[bytes, bytes], ...]:
+    """The platform's default ``Cache-Control``, unless a rule sets one for this path (it replaces it)."""
+    return () if any(k == b"cache-control" for k, _ in res.headers) else (CACHE_CONTROL,)
 
 
 def _etag_matches(header: str, entry: FileEntry) -> bool:

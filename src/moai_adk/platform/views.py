@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
-from .rules import RULE_FILES, CompiledRules
+from .rules import MATCH_PATH_MAX, RULE_FILES, CompiledRules, Request
 from .store import BlobStore, is_compressible
 
 TEXT_LIKE = ("application/javascript", "application/json", "application/xml", "image/svg+xml",
@@ -30,6 +32,13 @@ _EXTRA_TYPES = {".js": "application/javascript", ".mjs": "application/javascript
                 ".webp": "image/webp", ".map": "application/json", ".txt": "text/plain", ".md": "text/markdown",
                 ".ico": "image/x-icon", ".ttf": "font/ttf", ".otf": "font/otf", ".xml": "application/xml"}
 RESOLVE_CACHE_MAX = 4096
+NO_REQUEST = Request()
+_BAD_HEADER_CHAR = re.compile(r"[^\t\x20-\x7e]")
+
+
+def _header_value(value: str) -> str:
+    """A header value filled from the request, with what a header cannot carry percent-encoded."""
+    return _BAD_HEADER_CHAR.sub(lambda m: quote(m.group(0)), value)[:8192]
 
 
 def content_type(path: str) -> str:
@@ -137,46 +146,71 @@ class DeployView:
             entry = files.get(rel + ".html") or files.get(rel + "/index.html")
         return entry
 
-    def resolve(self, path: str) -> Resolved:
+    def resolve(self, path: str, req: Request | None = None) -> Resolved:
+        """What ``path`` turns into; ``req`` (host, query, headers) only matters to conditional rules,
+        whose answers are therefore not kept in the per-path cache."""
+        if self.rules.conditional:
+            return self._resolve(path, req or NO_REQUEST)
         hit = self._resolved.get(path)
         if hit is None:
-            hit = self._resolve(path)
+            hit = self._resolve(path, NO_REQUEST)
             if len(self._resolved) >= RESOLVE_CACHE_MAX:
                 self._resolved.clear()
             self._resolved[path] = hit
         return hit
 
-    def _resolve(self, path: str) -> Resolved:
+    def _resolve(self, path: str, req: Request) -> Resolved:
         rules = self.rules
         if rules.empty:
             entry = self.lookup(path)
             return Resolved("file", 200, entry) if entry is not None else self._missing(path)
-        found = rules.first(rules.vredirects, path)
-        if found is not None:
-            return Resolved("redirect", found[0].status, location=found[1])
-        canonical = self._canonical(path)
-        if canonical is not None:
-            return Resolved("redirect", 308, location=canonical)
-        entry = self.lookup(path)
+        vercel = rules.vercel if len(path) <= MATCH_PATH_MAX else None
+        found_headers: dict[str, tuple[str, str]] = {}
+        lower = path.lower()
+        if vercel is not None:
+            for kind, route in vercel.before:
+                params = route.match(path, req, lower)
+                if params is None:
+                    continue
+                if kind == "redirect":
+                    return Resolved("redirect", route.status, location=route.fill(route.dest, params, location=True))
+                if kind == "stop":
+                    break
+                for key, value in route.headers:
+                    found_headers[key.lower()] = (key, _header_value(route.fill(value, params, location=False)))
+        headers = self._headers(path, list(found_headers.values()))
+        entry = self.lookup_vercel(path) if rules.vercel is not None else self.lookup(path)
         if entry is not None:
             forced = rules.first(rules.netlify, path, forced_only=True)
-            return self._apply(forced, path) if forced else self._file(entry, 200, path)
+            return self._apply(forced, path) if forced else Resolved("file", 200, entry, headers=headers)
         found = rules.first(rules.netlify, path)
-        if found is None:
-            found = rules.first(rules.vrewrites, path)
-        return self._apply(found, path) if found else self._missing(path)
+        if found is not None:
+            return self._apply(found, path)
+        for route in vercel.rewrites if vercel is not None else ():
+            params = route.match(path, req)  # the path changes with each rewrite
+            if params is None:
+                continue
+            path = route.fill(route.dest, params, location=False).split("?", 1)[0].split("#", 1)[0]
+            entry = self.lookup_vercel(path)
+            if entry is not None:
+                return Resolved("file", route.status or 200, entry, headers=headers)
+        entry = self.files.get("404.html")
+        return Resolved("missing", 404, entry, headers=headers)
 
-    def _canonical(self, path: str) -> str | None:
-        rules = self.rules
-        if rules.clean_urls and path.endswith(".html") and path.lstrip("/") in self.files:
-            bare = path[:-5]
-            return (bare[:-6] or "/") if bare.endswith("/index") else bare
-        last = path.rsplit("/", 1)[-1]
-        if rules.trailing_slash is True and path != "/" and not path.endswith("/") and "." not in last:
-            return path + "/"
-        if rules.trailing_slash is False and path != "/" and path.endswith("/"):
-            return path.rstrip("/") or "/"
-        return None
+    def lookup_vercel(self, path: str) -> FileEntry | None:
+        """The file Vercel serves for ``path``: the file itself, ``index.html`` of a folder, and
+        ``<path>.html`` only with ``cleanUrls``."""
+        rel, files = path.lstrip("/"), self.files
+        clean = self.rules.vercel is not None and self.rules.vercel.clean_urls
+        if rel == "" or rel.endswith("/"):
+            entry = files.get(rel + "index.html")
+            if entry is None and rel and clean:
+                entry = files.get(rel[:-1] + ".html")
+            return entry
+        entry = files.get(rel)
+        if entry is None and clean:
+            entry = files.get(rel + ".html")
+        return entry if entry is not None else files.get(rel + "/index.html")
 
     def _apply(self, found: tuple[Any, str], path: str) -> Resolved:
         rule, dest = found
@@ -194,8 +228,11 @@ class DeployView:
         entry = self.files.get("404.html")
         return Resolved("missing", 404, entry, headers=self._headers(path))
 
-    def _headers(self, path: str) -> list[tuple[bytes, bytes]]:
-        return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.rules.extra_headers(path)]
+    def _headers(self, path: str, more: list[tuple[str, str]] | None = None) -> list[tuple[bytes, bytes]]:
+        """Rule headers for ``path``, lower-case, one per name (``more``: vercel.json's, which win)."""
+        found = {k.lower(): v for k, v in self.rules.extra_headers(path)}
+        found.update((k.lower(), v) for k, v in more or ())
+        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in found.items()]
 
 
 class ViewCache:

@@ -9,6 +9,7 @@ finalize. ``deploy`` never changes production; ``promote`` does.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -42,6 +43,7 @@ from .base import (
     ProviderContext,
 )
 from .capabilities import EnvStore, Hosting, Traffic
+from .vercel._deploy import project_vercel_json
 
 API = "/_api/v1"
 START_HINT = ("Start it with `moai-adk platform serve` (in another terminal, or in the background: "
@@ -85,7 +87,7 @@ _REFUSAL_HINTS = {
                    "`moai-adk promote ID`.",
     "not_ready": "Pick a deployment whose state is ready (`moai-adk deployments`), or deploy again.",
     "missing_blobs": "Run the deploy again: it uploads only what is still missing.",
-    "bad_rules": "Fix _redirects, _headers or vercel.json in the output folder, then deploy again.",
+    "bad_rules": "Fix _redirects, _headers or vercel.json (output folder or project root), then deploy again.",
     "bad_weights": "Give each deployment a whole-number weight; the weights must add up to 100.",
 }
 
@@ -105,6 +107,12 @@ _ACTIONS: tuple[tuple[str, str, str], ...] = (
     (r"/tokens", "list tokens", "mint a token"),
     (r"/cleanup", "list what cleanup removes", "clean up"),
 )
+
+
+def _rules_folder(file: Any) -> str:
+    if file == "vercel.json":
+        return "(in the output folder, or at the project root when the output folder has none)"
+    return "in the output folder"
 
 
 def _action(method: str, path: str) -> str:
@@ -223,7 +231,7 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
             file, line = err.get("file"), err.get("line")
             where = f"line {line} of {file}" if file and line else (file or "_redirects, _headers or vercel.json")
             return DeployFailed(f"The local platform refused the deployment's routing rules: {message}.",
-                                hint=f"Fix {where} in the output folder, then deploy again "
+                                hint=f"Fix {where} {_rules_folder(file)}, then deploy again "
                                 "(docs/platform.md, 'Rules', lists what rules may not do).",
                                 status=response.status_code)
         if code == "hash_mismatch":
@@ -263,13 +271,25 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
             meta["branch"] = target.branch
         if target.message:
             meta["message"] = target.message
-        body = {"files": snapshot.manifest("sha256"), "environment": target.environment, "meta": meta}
+        files = snapshot.manifest("sha256")
+        config = project_vercel_json(snapshot, self.ctx.root)  # read where Vercel reads it, as its adapter does
+        config_sha = hashlib.sha256(config).hexdigest() if config is not None else None
+        if config_sha is not None:
+            files["vercel.json"] = config_sha
+        body = {"files": files, "environment": target.environment, "meta": meta}
         created = self._json("POST", f"/sites/{self.site}/deploys", json=body)
         by_hash = snapshot.by_hash("sha256")
-        stats = DeployStats(files_total=len(snapshot.files))
+        stats = DeployStats(files_total=len(files))
+        if config is not None and config_sha in created.get("required", []):
+            self._request("PUT", f"/blobs/{config_sha}", content=config,
+                          headers={"content-type": "application/octet-stream"})
+            created["required"] = [h for h in created["required"] if h != config_sha]
         self._upload(snapshot, [by_hash[h] for h in created.get("required", [])], stats, progress)
         final = self._finalize(created["id"])
         if isinstance(final, list):  # a blob vanished meanwhile: send what is still lacking, once
+            if config is not None and config_sha in final:
+                self._request("PUT", f"/blobs/{config_sha}", content=config,
+                              headers={"content-type": "application/octet-stream"})
             self._upload(snapshot, [by_hash[h] for h in final if h in by_hash], stats, progress)
             final = self._finalize(created["id"])
             if isinstance(final, list):

@@ -64,6 +64,16 @@ class Manifest:
         return out
 
 
+def project_vercel_json(snapshot: Snapshot, root: Path) -> bytes | None:
+    """The project root's ``vercel.json`` when the output folder has none of its own: Vercel reads
+    it there (``cleanUrls``, ``redirects``...), so it goes with the files."""
+    config = root / "vercel.json"
+    if any(f.path == "vercel.json" for f in snapshot.files) or not config.is_file() \
+            or config.resolve() == (snapshot.root / "vercel.json").resolve():
+        return None
+    return config.read_bytes()
+
+
 def build_manifest(snapshot: Snapshot, root: Path, limits: Limits) -> Manifest:
     """The ``files`` list, plus the project's ``vercel.json`` when the output lacks one.
 
@@ -73,10 +83,8 @@ def build_manifest(snapshot: Snapshot, root: Path, limits: Limits) -> Manifest:
     """
     entries = [ManifestEntry(f.path, f.hashes["sha1"], f.size, 0o100000 | f.mode, abspath=f.abspath)
                for f in snapshot.files]
-    names = {e.file for e in entries}
-    config = root / "vercel.json"
-    if "vercel.json" not in names and config.is_file() and config.resolve() != (snapshot.root / "vercel.json").resolve():
-        data = config.read_bytes()
+    data = project_vercel_json(snapshot, root)
+    if data is not None:
         entries.append(ManifestEntry("vercel.json", hashlib.sha1(data).hexdigest(), len(data), 0o100644, data=data))
     if limits.max_file_size is not None:
         for e in entries:
