@@ -1,4 +1,4 @@
-"""Routing rules of a deployment: Netlify ``_redirects``/``_headers`` and ``vercel.json``.
+"""Routing rules of a deployment: Netlify ``_redirects``/``_headers``/``netlify.toml`` and ``vercel.json``.
 
 ``parse_rules(read)`` runs once when a deployment is finalized and returns a
 JSON-serialisable dict stored with the deployment; ``CompiledRules`` turns it
@@ -6,11 +6,11 @@ into regexes once when the deployment is loaded for serving.
 
 Semantics kept:
 
-* Netlify rules are tried top to bottom, first match wins. A rule only
-  applies when no file answers the path ("shadowing"), unless it is forced
-  (``301!``). Status 200 is a rewrite, 404 serves the target with status
-  404, other 3xx redirect. ``*`` captures into ``:splat``; ``:name`` matches
-  one segment. Trailing slashes are ignored when matching.
+* Netlify rules (``_redirects`` first, then netlify.toml ``[[redirects]]``)
+  are tried top to bottom, first match wins. A rule only applies when no file
+  answers the path ("shadowing"), unless it is forced (``301!``). Status 200
+  is a rewrite, 404 serves the target with status 404, other 3xx redirect.
+  Parsing and pattern semantics are Netlify's: see ``rules_netlify``.
 * ``vercel.json``: ``redirects`` are checked before the filesystem,
   ``rewrites`` after it (only when no file matches), ``headers`` apply to
   matching paths, ``cleanUrls`` redirects ``/a.html`` to ``/a`` and
@@ -27,11 +27,13 @@ stored before a check existed never reach a response.
 
 from __future__ import annotations
 
+import heapq
 import json
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+import re2
 
 from .rules_check import (
     RULES_MAX,
@@ -40,12 +42,13 @@ from .rules_check import (
     header_problem,
     load_json_with_lines,
 )
+from .rules_netlify import NetlifyRule, header_regex, parse_headers, parse_redirects, parse_toml
 from .rules_patterns import PatternError, Template, compile_pattern, destination_problem, substitute
 
 __all__ = ["RULE_FILES", "CompiledRules", "Problem", "Rule", "RulesError", "compile_pattern", "parse_rules",
            "substitute"]
 
-RULE_FILES = ("_redirects", "_headers", "vercel.json")
+RULE_FILES = ("_redirects", "_headers", "netlify.toml", "vercel.json")
 MATCH_PATH_MAX = 8192  # longer request paths match no rule (bounds the work one request can cost)
 VERCEL_REDIRECT_STATUS = (301, 302, 303, 307, 308)
 
@@ -59,10 +62,15 @@ def parse_rules(read: Callable[[str], bytes | None]) -> dict[str, Any]:
     problems: list[Problem] = []
     raw = read("_redirects")
     if raw is not None:
-        out["netlify"] = _parse_redirects(raw.decode("utf-8", "replace"), out["warnings"], problems)
+        out["netlify"] = parse_redirects(raw.decode("utf-8", "replace"), problems, out["warnings"])
     raw = read("_headers")
     if raw is not None:
-        out["headers"].extend(_parse_headers(raw.decode("utf-8", "replace"), problems))
+        out["headers"].extend(parse_headers(raw.decode("utf-8", "replace"), problems, out["warnings"]))
+    raw = read("netlify.toml")
+    if raw is not None:  # after the files, as Netlify merges them
+        redirects, headers = parse_toml(raw, problems, out["warnings"])
+        out["netlify"].extend(redirects)
+        out["headers"].extend(headers)
     raw = read("vercel.json")
     if raw is not None:
         _parse_vercel(raw, out, problems)
@@ -89,67 +97,6 @@ def _check_dest(dest: str, file: str, line: int | None, problems: list[Problem])
     if why is not None:
         problems.append(Problem(file, line, why))
     return why is None
-
-
-def _parse_redirects(text: str, warnings: list[str], problems: list[Problem]) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split()
-        if len(parts) < 2:
-            problems.append(Problem("_redirects", lineno, f"needs a source and a destination: {line!r}"))
-            continue
-        source, dest, rest = parts[0], parts[1], parts[2:]
-        status, force = 301, False
-        if rest and re.fullmatch(r"\d{3}!?", rest[0]):
-            force = rest[0].endswith("!")
-            status = int(rest[0].rstrip("!"))
-            rest = rest[1:]
-            if not 200 <= status <= 599:
-                problems.append(Problem("_redirects", lineno, f"status {status} is not between 200 and 599"))
-                continue
-        if rest:
-            warnings.append(f"_redirects line {lineno}: conditions {' '.join(rest)!r} are not supported; "
-                            "the rule applies unconditionally")
-        if not source.startswith("/"):
-            problems.append(Problem("_redirects", lineno, f"the source must start with '/': {line!r}"))
-            continue
-        if status == 200 and dest.startswith(("http://", "https://")):
-            warnings.append(f"_redirects line {lineno}: proxying to another host is not supported: {line!r}")
-            continue
-        source = source.split("?", 1)[0]
-        if _check_source(source, "netlify", "_redirects", lineno, problems) \
-                and _check_dest(dest, "_redirects", lineno, problems):
-            rules.append({"source": source, "dest": dest, "status": status, "force": force})
-    return rules
-
-
-def _parse_headers(text: str, problems: list[Problem]) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
-    current: dict[str, Any] | None = None
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if not line[0].isspace() and line.strip().startswith("/"):
-            source = line.strip()
-            current = {"source": source, "syntax": "netlify", "headers": []}
-            if _check_source(source, "netlify", "_headers", lineno, problems):
-                blocks.append(current)
-            continue
-        key, sep, value = line.strip().partition(":")
-        name, value = key.strip(), value.strip()
-        if current is None or not sep or not name:
-            problems.append(Problem("_headers", lineno, "expected a path starting with '/' or an indented "
-                                    f"'Name: value' below one: {line.strip()!r}"))
-            continue
-        why = header_problem(name, value)
-        if why is not None:
-            problems.append(Problem("_headers", lineno, why, header=name))
-            continue
-        current["headers"].append([name, value])
-    return blocks
 
 
 def _parse_vercel(raw: bytes, out: dict[str, Any], problems: list[Problem]) -> None:
@@ -217,6 +164,8 @@ class Rule:
     status: int
     force: bool
     template: Template
+    literal: str | None = None  # the index keys (see RuleIndex); a vercel.json rule has none
+    head: str | None = None
 
     @property
     def redirects(self) -> bool:
@@ -225,6 +174,13 @@ class Rule:
     def target(self, m: Any) -> str:
         """A redirect's ``Location`` (values percent-encoded, kept on the site) or a rewrite's path."""
         return self.template.expand(m, location=self.redirects)
+
+    def apply(self, path: str, query: str) -> str | None:
+        m = self.regex.match(path)
+        return None if m is None else self.target(m)
+
+
+AnyRule = Rule | NetlifyRule
 
 
 def _rule(raw: Any, syntax: str, status: int | None = None, force: bool | None = None) -> Rule | None:
@@ -239,13 +195,68 @@ def _rule(raw: Any, syntax: str, status: int | None = None, force: bool | None =
         return None
 
 
+def _netlify_rule(raw: Any) -> NetlifyRule | None:
+    try:
+        if destination_problem(str(raw["dest"])) is not None:
+            return None
+        return NetlifyRule(raw)
+    except (re2.error, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def _header_block(raw: Any) -> tuple[Any, list[tuple[str, str]]] | None:
     try:
-        regex = compile_pattern(str(raw["source"]), str(raw["syntax"]))
+        source, syntax = str(raw["source"]), str(raw["syntax"])
+        regex = header_regex(source) if syntax == "netlify" else compile_pattern(source, syntax)
         pairs = [(str(k), str(v)) for k, v in raw["headers"]]
-    except (PatternError, KeyError, TypeError, ValueError):
+    except (PatternError, re2.error, KeyError, TypeError, ValueError):
         return None
     return regex, [(k, v) for k, v in pairs if header_problem(k, v) is None]
+
+
+class RuleIndex:
+    """Rules in their order, indexed so a request only tries the rules that can match it: rules for
+    one literal path are found by that path, rules whose first segment is literal by the request's
+    first segment; the others (``/:lang/...``, ``/*``, Vercel regexes) are tried for every path.
+    The candidates are merged back into rule order, so the first matching rule still wins."""
+
+    def __init__(self, rules: Iterable[AnyRule]) -> None:
+        self.rules = list(rules)
+        self.exact: dict[str, list[int]] = {}
+        self.heads: dict[str, list[int]] = {}
+        self.rest: list[int] = []
+        for i, rule in enumerate(self.rules):
+            if rule.literal is not None:
+                self.exact.setdefault(rule.literal, []).append(i)
+            elif rule.head is not None:
+                self.heads.setdefault(rule.head, []).append(i)
+            else:
+                self.rest.append(i)
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def candidates(self, path: str) -> Iterable[int]:
+        exact = self.exact.get(path.rstrip("/") or "/", ()) if self.exact else ()
+        heads = self.heads.get(path.split("/", 2)[1], ()) if self.heads and path.startswith("/") else ()
+        lists = [x for x in (exact, heads, self.rest) if x]
+        if len(lists) <= 1:
+            return lists[0] if lists else ()
+        return heapq.merge(*lists)
+
+    def first(self, path: str, query: str = "", *, forced_only: bool = False) -> tuple[AnyRule, str] | None:
+        """The first rule matching ``path`` (and ``query``) and its target (see ``Rule.target``)."""
+        if len(path) > MATCH_PATH_MAX:
+            return None
+        rules = self.rules
+        for i in self.candidates(path):
+            rule = rules[i]
+            if forced_only and not rule.force:
+                continue
+            target = rule.apply(path, query)
+            if target is not None:
+                return rule, target
+        return None
 
 
 class CompiledRules:
@@ -253,32 +264,27 @@ class CompiledRules:
 
     def __init__(self, data: dict[str, Any] | None) -> None:
         data = data or {}
-        self.netlify = [r for r in (_rule(x, "netlify") for x in data.get("netlify", [])) if r is not None]
-        self.vredirects = [r for r in (_rule(x, "vercel", force=True) for x in data.get("vredirects", []))
-                           if r is not None]
-        self.vrewrites = [r for r in (_rule(x, "vercel", 200, False) for x in data.get("vrewrites", []))
-                          if r is not None]
+        self.netlify = RuleIndex(r for r in (_netlify_rule(x) for x in data.get("netlify", [])) if r is not None)
+        self.vredirects = RuleIndex(r for r in (_rule(x, "vercel", force=True) for x in data.get("vredirects", []))
+                                    if r is not None)
+        self.vrewrites = RuleIndex(r for r in (_rule(x, "vercel", 200, False) for x in data.get("vrewrites", []))
+                                   if r is not None)
         self.headers = [h for h in (_header_block(x) for x in data.get("headers", [])) if h is not None]
         self.clean_urls: bool = bool(data.get("clean_urls"))
         self.trailing_slash: bool | None = data.get("trailing_slash")
+        # whether a rule looks at the query string (then a path's answer depends on it)
+        self.by_query = any(isinstance(r, NetlifyRule) and r.query for r in self.netlify.rules)
         self.empty = not (self.netlify or self.vredirects or self.vrewrites or self.headers
                           or self.clean_urls or self.trailing_slash is not None)
 
     @staticmethod
-    def first(rules: list[Rule], path: str, *, forced_only: bool = False) -> tuple[Rule, str] | None:
-        """The first rule matching ``path`` and its target (see ``Rule.target``)."""
-        if len(path) > MATCH_PATH_MAX:
-            return None
-        for rule in rules:
-            if forced_only and not rule.force:
-                continue
-            m = rule.regex.match(path)
-            if m is not None:
-                return rule, rule.target(m)
-        return None
+    def first(rules: RuleIndex, path: str, query: str = "", *, forced_only: bool = False
+              ) -> tuple[AnyRule, str] | None:
+        """The first rule of ``rules`` matching ``path`` and its target (see ``Rule.target``)."""
+        return rules.first(path, query, forced_only=forced_only)
 
     def extra_headers(self, path: str) -> list[tuple[str, str]]:
-        """Headers from ``_headers`` and vercel.json for a request path (later rules override)."""
+        """Headers from ``_headers``, netlify.toml and vercel.json for a request path (later rules override)."""
         found: dict[str, tuple[str, str]] = {}
         if len(path) > MATCH_PATH_MAX:
             return []

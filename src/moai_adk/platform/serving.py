@@ -28,7 +28,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
 from contextlib import aclosing
 from typing import Any
 
-from .rules_patterns import safe_location
+from .rules_patterns import safe_location, with_query
 from .service import Platform
 from .views import DeployView, FileEntry, Resolved
 
@@ -227,7 +227,7 @@ class Server:
                 view = None
         if view is None:
             return NO_SITE[head]
-        res = view.resolve(path)
+        res = view.resolve(path, query)
         entry = res.entry
         if (res.kind == "file" and inm is None and rng is None and set_cookie is None and not head
                 and res.status == 200 and entry is not None and entry.size <= STREAM_ABOVE):
@@ -257,9 +257,7 @@ class Server:
             loc = safe_location(res.location)
             if prefix and loc.startswith("/"):
                 loc = prefix + loc
-            qs = _query(query)
-            if qs and "?" not in loc:
-                loc += "?" + qs
+            loc = with_query(loc, _query(query))
             return simple(res.status, b"", extra + [(b"location", loc.encode("utf-8"))], head)
         if entry is None:
             return simple(404, b"Not Found\n", extra + res.headers, head)

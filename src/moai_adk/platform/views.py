@@ -137,16 +137,24 @@ class DeployView:
             entry = files.get(rel + ".html") or files.get(rel + "/index.html")
         return entry
 
-    def resolve(self, path: str) -> Resolved:
-        hit = self._resolved.get(path)
+    def resolve(self, path: str, query: str | bytes = "") -> Resolved:
+        """What ``path`` answers; ``query`` (the raw query string) counts only when a rule has query
+        conditions (Netlify ``/blog post=:id /blog/:id``), then it is part of the cache key."""
+        key = path
+        if self.rules.by_query:
+            query = query.decode("latin-1") if isinstance(query, bytes) else query
+            key = f"{path}?{query}"
+        else:
+            query = ""
+        hit = self._resolved.get(key)
         if hit is None:
-            hit = self._resolve(path)
+            hit = self._resolve(path, query)
             if len(self._resolved) >= RESOLVE_CACHE_MAX:
                 self._resolved.clear()
-            self._resolved[path] = hit
+            self._resolved[key] = hit
         return hit
 
-    def _resolve(self, path: str) -> Resolved:
+    def _resolve(self, path: str, query: str = "") -> Resolved:
         rules = self.rules
         if rules.empty:
             entry = self.lookup(path)
@@ -159,9 +167,9 @@ class DeployView:
             return Resolved("redirect", 308, location=canonical)
         entry = self.lookup(path)
         if entry is not None:
-            forced = rules.first(rules.netlify, path, forced_only=True)
+            forced = rules.first(rules.netlify, path, query, forced_only=True)
             return self._apply(forced, path) if forced else self._file(entry, 200, path)
-        found = rules.first(rules.netlify, path)
+        found = rules.first(rules.netlify, path, query)
         if found is None:
             found = rules.first(rules.vrewrites, path)
         return self._apply(found, path) if found else self._missing(path)
@@ -182,7 +190,7 @@ class DeployView:
         rule, dest = found
         if 300 <= rule.status < 400:
             return Resolved("redirect", rule.status, location=dest)
-        target = self.lookup(dest.split("?", 1)[0])
+        target = self.lookup(dest.split("#", 1)[0].split("?", 1)[0])
         if target is None:
             return self._missing(path)
         return self._file(target, rule.status, path)
