@@ -5,10 +5,18 @@ Finds the platform through ``resolve_platform``: ``MOAI_PLATFORM_URL`` /
 file the platform writes on first start. Deploys are digest deploys: send the
 manifest ``{path: sha256}``, upload only the blobs the platform lacks,
 finalize. ``deploy`` never changes production; ``promote`` does.
+
+A project's ``netlify.toml`` (found and resolved for the deploy context as
+Netlify's CLI does, see ``providers.netlify._config``) goes with the files: its
+``[[redirects]]`` and ``[[headers]]``, and nothing else of it, become a
+generated ``netlify.toml`` at the deployment root, which the platform reads as
+a rule file and never serves. A ``netlify.toml`` already in the output folder
+is sent as it is instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -42,6 +50,8 @@ from .base import (
     ProviderContext,
 )
 from .capabilities import EnvStore, Hosting, Traffic
+from .netlify import _config as netlify_config
+from .netlify._deploy import context_for
 
 API = "/_api/v1"
 START_HINT = ("Start it with `moai-adk platform serve` (in another terminal, or in the background: "
@@ -250,11 +260,21 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
             meta["branch"] = target.branch
         if target.message:
             meta["message"] = target.message
-        body = {"files": snapshot.manifest("sha256"), "environment": target.environment, "meta": meta}
+        files = snapshot.manifest("sha256")
+        rules = None if netlify_config.CONFIG_FILE in files else self._netlify_rules(target)
+        if rules is not None:
+            files[netlify_config.CONFIG_FILE] = hashlib.sha256(rules).hexdigest()
+        body = {"files": files, "environment": target.environment, "meta": meta}
         created = self._json("POST", f"/sites/{self.site}/deploys", json=body)
         by_hash = snapshot.by_hash("sha256")
-        stats = DeployStats(files_total=len(snapshot.files))
-        self._upload(snapshot, [by_hash[h] for h in created.get("required", [])], stats, progress)
+        stats = DeployStats(files_total=len(files))
+        required = list(created.get("required", []))
+        if rules is not None and files[netlify_config.CONFIG_FILE] in required:
+            self._request("PUT", f"/blobs/{files[netlify_config.CONFIG_FILE]}", content=rules,
+                          headers={"content-type": "application/octet-stream"})
+            stats.files_uploaded += 1
+            stats.bytes_uploaded += len(rules)
+        self._upload(snapshot, [by_hash[h] for h in required if h in by_hash], stats, progress)
         final = self._finalize(created["id"])
         if isinstance(final, list):  # a blob vanished meanwhile: send what is still lacking, once
             self._upload(snapshot, [by_hash[h] for h in final if h in by_hash], stats, progress)
@@ -271,6 +291,10 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         stats.requests = self.api.request_count
         deployment.extra["warnings"] = final.get("warnings", [])
         return deployment
+
+    def _netlify_rules(self, target: DeployTarget) -> bytes | None:
+        """The project's resolved netlify.toml redirects and headers, as a generated netlify.toml."""
+        return netlify_config.rules_file(self.ctx.root, context_for(target), target.branch)
 
     def _finalize(self, deploy_id: str) -> dict[str, Any] | list[str]:
         """The ready deploy, or the list of sha256 the platform still lacks (409)."""
