@@ -103,7 +103,7 @@ def test_the_index_finds_rules_by_path_and_keeps_their_order() -> None:
     lines = [f"/old/{i} /new/{i} 301" for i in range(5000)]
     lines.insert(10, "/old/* /catch/:splat 302")
     rules = CompiledRules(parse_rules({"_redirects": "\n".join(lines).encode()}.get))
-    assert len(rules.netlify.exact) == 5000 and len(rules.netlify.heads["old"]) == 1
+    assert len(rules.netlify.exact) == 5000 and len(rules.netlify.keyed[(1, "old")]) == 1
     assert rules.first(rules.netlify, "/old/3")[1] == "/new/3"  # type: ignore[index]
     assert rules.first(rules.netlify, "/old/4000")[1] == "/catch/4000"  # type: ignore[index]
     assert rules.first(rules.netlify, "/other") is None

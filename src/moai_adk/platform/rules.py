@@ -165,7 +165,7 @@ class Rule:
     force: bool
     template: Template
     literal: str | None = None  # the index keys (see RuleIndex); a vercel.json rule has none
-    head: str | None = None
+    key: tuple[int, str] | None = None
 
     @property
     def redirects(self) -> bool:
@@ -196,11 +196,10 @@ def _rule(raw: Any, syntax: str, status: int | None = None, force: bool | None =
 
 
 def _netlify_rule(raw: Any) -> NetlifyRule | None:
+    """A stored Netlify rule for serving (checked and compiled when first tried), or None if malformed."""
     try:
-        if destination_problem(str(raw["dest"])) is not None:
-            return None
         return NetlifyRule(raw)
-    except (re2.error, KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
@@ -215,31 +214,45 @@ def _header_block(raw: Any) -> tuple[Any, list[tuple[str, str]]] | None:
 
 
 class RuleIndex:
-    """Rules in their order, indexed so a request only tries the rules that can match it: rules for
-    one literal path are found by that path, rules whose first segment is literal by the request's
-    first segment; the others (``/:lang/...``, ``/*``, Vercel regexes) are tried for every path.
-    The candidates are merged back into rule order, so the first matching rule still wins."""
+    """Rules in their order, indexed by literal prefix so a request only tries the rules that can
+    match it: a rule for one literal path is found by that path; a rule with a literal segment at a
+    fixed position (``/blog/*``: segment 1 is ``blog``; ``/:lang/docs/*``: segment 2 is ``docs``) by
+    the request's segment at that position; only the others (``/*``, ``/:a/*``, Vercel regexes) are
+    tried for every path. Candidates are merged back into rule order: the first match still wins."""
 
     def __init__(self, rules: Iterable[AnyRule]) -> None:
         self.rules = list(rules)
         self.exact: dict[str, list[int]] = {}
-        self.heads: dict[str, list[int]] = {}
+        self.keyed: dict[tuple[int, str], list[int]] = {}
         self.rest: list[int] = []
         for i, rule in enumerate(self.rules):
             if rule.literal is not None:
                 self.exact.setdefault(rule.literal, []).append(i)
-            elif rule.head is not None:
-                self.heads.setdefault(rule.head, []).append(i)
+            elif rule.key is not None:
+                self.keyed.setdefault(rule.key, []).append(i)
             else:
                 self.rest.append(i)
+        self.positions = sorted({k for k, _ in self.keyed})
 
     def __bool__(self) -> bool:
         return bool(self.rules)
 
     def candidates(self, path: str) -> Iterable[int]:
-        exact = self.exact.get(path.rstrip("/") or "/", ()) if self.exact else ()
-        heads = self.heads.get(path.split("/", 2)[1], ()) if self.heads and path.startswith("/") else ()
-        lists = [x for x in (exact, heads, self.rest) if x]
+        lists: list[list[int]] = []
+        if self.exact:
+            found = self.exact.get(path.rstrip("/") or "/")
+            if found:
+                lists.append(found)
+        if self.positions:
+            segments = path.split("/")
+            for k in self.positions:
+                if k >= len(segments):
+                    break
+                found = self.keyed.get((k, segments[k]))
+                if found:
+                    lists.append(found)
+        if self.rest:
+            lists.append(self.rest)
         if len(lists) <= 1:
             return lists[0] if lists else ()
         return heapq.merge(*lists)
