@@ -79,7 +79,7 @@ def test_rules_stored_before_the_checks_are_left_out_when_served() -> None:
                      "headers": [["Content-Length", "0"], ["X-Name", "café"], ["X-Ok", "yes"], ["Bad\r\nName", "v"]]}],
     }
     rules = CompiledRules(stored)
-    assert [r.raw["dest"] for r in rules.netlify.rules if r.compiled() is not None] == ["/x", "/fine"]
+    assert [r.raw[1] for r in rules.netlify.rules if r.compiled() is not None] == ["/x", "/fine"]
     assert rules.first(rules.netlify, "/r/x") is None
     assert not rules.vredirects and len(rules.vrewrites.rules) == 1
     assert rules.extra_headers("/any") == [("X-Ok", "yes")]
