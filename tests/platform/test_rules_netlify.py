@@ -3,6 +3,8 @@ netlify.toml sent by the local provider."""
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import httpx
@@ -10,6 +12,7 @@ import pytest
 
 from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.platform.rules import CompiledRules, parse_rules
+from moai_adk.platform.rules_netlify import NetlifySource
 from moai_adk.platform.rules_patterns import with_query
 from moai_adk.providers import make_provider
 from moai_adk.providers.base import DeployTarget
@@ -135,3 +138,35 @@ def test_netlify_toml_is_sent_by_the_local_provider(local_platform: RunningPlatf
     sent = netlify_config.rules_file(root, "production", None) or b""
     assert b"/go" in sent and b"X-From-Toml" in sent and b"SECRET_ISH" not in sent and b"publish" not in sent
     assert netlify_config.rules_file(tmp_path / "none", "production", None) is None
+
+
+def _reference(source: str) -> re.Pattern[str]:
+    """The regex a source stands for (one ``*`` segment at most here): the segment matcher must agree."""
+    body = ""
+    for seg in (source.rstrip("/") or "/").split("/")[1:]:
+        if seg == "*":
+            body += "(?:/(?P<splat>.*))?"
+        elif seg.startswith(":") and len(seg) > 1:
+            body += f"/(?P<{seg[1:]}>[^/]+)"
+        else:
+            body += "/" + re.escape(seg)
+    return re.compile(f"^{body}/?$", re.DOTALL)
+
+
+def test_segment_matching_agrees_with_the_patterns_regex() -> None:
+    rng = random.Random(4)
+    words = ["a", "b", ":x", ":y", "*", "", "a.b"]
+    paths = ["/", "//", "/a", "/a/", "/a//", "/a/b", "/a/b/", "/b/a/c", "/a/b/c/", "/a.b", "/a/.", "/a\nb/c", "/x/a/b"]
+    for _ in range(400):
+        segs = [rng.choice(words[:4] + [words[5], words[6]]) for _ in range(rng.randrange(0, 4))]
+        if rng.random() < 0.5:
+            segs.append("*")
+        source = "/" + "/".join(segs)
+        if len(set(s for s in segs if s.startswith(":"))) < len([s for s in segs if s.startswith(":")]):
+            continue  # a name twice: the regex reference cannot say that
+        compiled = NetlifySource(source)
+        reference = _reference(source)
+        for path in paths + [f"/{rng.choice('ab')}/{rng.choice(['a', 'b', ''])}/{rng.choice(['c', ''])}"]:
+            m = reference.match(path)
+            want = None if m is None else {k: v or "" for k, v in m.groupdict().items()}
+            assert compiled.params(path) == want, (source, path)

@@ -312,19 +312,22 @@ def _table_lines(text: str, name: str) -> list[int]:
 
 
 class NetlifySource:
-    """A compiled ``_redirects`` source (no regex for a literal path) and the placeholder name of each
-    of its groups. A source with at most one ``*`` becomes a Python ``re`` pattern: its groups are
-    ``[^/]+`` between literal slashes and at most one ``.*``, so matching backtracks at most once over
-    the path (linear); one with more ``*`` segments is compiled with RE2, linear whatever the pattern
-    (Python's wrapper of RE2 costs about 5 µs a match, ``re`` a tenth of that)."""
+    """A ``_redirects`` source ready to match, and the placeholder name of each of its groups.
 
-    __slots__ = ("regex", "names", "literal")
+    The common shapes (literal and ``:name`` segments, optionally ending in a ``*`` segment) are
+    matched segment by segment, nothing to compile; the others become a regex: Python ``re`` with
+    at most one ``*`` (``[^/]+`` groups between literal slashes and one ``.*``: matching backtracks at
+    most once over the path), RE2 with more (linear whatever the pattern; Python's RE2 wrapper costs
+    about 5 µs a match)."""
+
+    __slots__ = ("regex", "names", "literal", "segments", "tail")
 
     def __init__(self, source: str) -> None:
         path = source.rstrip("/") or "/"
+        parts = path.split("/")[1:] if path != "/" else []
         out: list[str] = []
         names: list[str] = []
-        for seg in path.split("/")[1:] if path != "/" else []:
+        for seg in parts:
             if seg == "*":
                 out.append("(?:/(.*))?")
                 names.append("splat")
@@ -338,14 +341,24 @@ class NetlifySource:
                 out.append("/" + re.escape(seg))
         self.names = tuple(names)
         self.literal = None if names else path
-        pattern = f"^{''.join(out)}/?$"
         self.regex: Any = None
-        if names:
+        self.tail = bool(parts) and parts[-1] == "*"
+        head = parts[:-1] if self.tail else parts
+        # (literal text, or None for a :name segment) per segment, when matching needs no regex
+        simple = all(seg.startswith(":") or not seg.endswith("*") for seg in head)
+        self.segments: tuple[str | None, ...] | None = None
+        if names and simple:
+            self.segments = tuple(None if seg.startswith(":") and len(seg) > 1 else seg for seg in head)
+        elif names:
+            pattern = f"^{''.join(out)}/?$"
             stars = names.count("splat")
             self.regex = re.compile(pattern, re.DOTALL) if stars <= 1 else re2.compile(pattern, _OPTIONS)
 
     def params(self, path: str) -> dict[str, str] | None:
         """The placeholder values when ``path`` matches (``splat``: the first ``*`` that took part), else None."""
+        segments = self.segments
+        if segments is not None:
+            return self._by_segments(path, segments)
         if self.regex is None:
             lit = self.literal or "/"
             return {} if path == lit or path == lit + "/" else None
@@ -361,6 +374,30 @@ class NetlifySource:
                 values[name] = value or ""
         if "splat" in self.names:
             values.setdefault("splat", "")
+        return values
+
+    def _by_segments(self, path: str, segments: tuple[str | None, ...]) -> dict[str, str] | None:
+        n = len(segments)
+        if self.tail:  # ``/p/:x/*``: the segments, then nothing, "/" or "/<splat>"
+            parts = path.split("/", n + 1)
+            if len(parts) < n + 1 or parts[0]:
+                return None
+            rest = parts[n + 1] if len(parts) > n + 1 else ""
+        else:  # one trailing slash is ignored
+            parts = (path[:-1] if len(path) > 1 and path[-1] == "/" else path).split("/")
+            if len(parts) != n + 1 or parts[0]:
+                return None
+        values: dict[str, str] = {}
+        names = iter(self.names)
+        for want, got in zip(segments, parts[1:n + 1], strict=True):
+            if want is None:
+                if not got:
+                    return None
+                values.setdefault(next(names), got)
+            elif want != got:
+                return None
+        if self.tail:
+            values["splat"] = rest
         return values
 
 
