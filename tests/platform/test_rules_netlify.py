@@ -12,7 +12,7 @@ import pytest
 
 from moai_adk.artifacts.snapshot import take_snapshot
 from moai_adk.platform.rules import CompiledRules, parse_rules
-from moai_adk.platform.rules_netlify import NetlifySource
+from moai_adk.platform.rules_netlify_match import NetlifySource
 from moai_adk.platform.rules_patterns import with_query
 from moai_adk.providers import make_provider
 from moai_adk.providers.base import DeployTarget

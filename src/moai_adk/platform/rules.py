@@ -42,7 +42,8 @@ from .rules_check import (
     header_problem,
     load_json_with_lines,
 )
-from .rules_netlify import NetlifyRule, header_regex, parse_headers, parse_redirects, parse_toml
+from .rules_netlify import parse_headers, parse_redirects, parse_toml
+from .rules_netlify_match import NetlifyRule, header_regex
 from .rules_patterns import PatternError, Template, compile_pattern, destination_problem, substitute
 
 __all__ = ["RULE_FILES", "CompiledRules", "Problem", "Rule", "RulesError", "compile_pattern", "parse_rules",
