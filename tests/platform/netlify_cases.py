@@ -52,10 +52,11 @@ REDIRECTS: list[Case] = [
                "/s")),
     Case("splats", "_redirects", {"_redirects": (
         "/blog/* /news/:splat 301\n/docs/*/edit /edit/:splat\n/a/*/* /z/:splat\n/pre* /pp/:splat\n"
-        "/trail/ /t2\n/m/*/n /o/:splat\n/x/*/y/* /xy/:splat\n")},
+        "/trail/ /t2\n/m/*/n /o/:splat\n/x/*/y/* /xy/:splat\n/*/*/deep /root/:splat\n/q/*/*/* /q3/:splat\n"
+        "/c/*/d/*/* /cd/:splat\n")},
          _reqs("/blog", "/blog/", "/blog/2024/hello", "/blog/a?b=c", "/docs/x/edit", "/docs/edit", "/docs/x/y/edit",
                "/a", "/a/1", "/a/1/2", "/prefix", "/pre", "/pre/fix", "/trail", "/trail/", "/m/n", "/m/1/2/n",
-               "/x/1/2/y/3", "/x/y", "/BLOG/x")),
+               "/x/1/2/y/3", "/x/y", "/BLOG/x", "/k/1/deep", "/q/1/2/3", "/q", "/c/1/d/2/3", "/c/d")),
     Case("placeholders", "_redirects", {"_redirects": (
         "/u/:id/profile /users/:id 301\n/p/:a/:b /pp/:b/:a\n/k/:x /kk/:x/:unknown\n/c/:cat/* /cc/:cat/:splat\n"
         "/s/:slug /posts/:slug.html 200\n/d/:id.html /dd/:id\n/dash/:x-y /dd/:x-y\n")},

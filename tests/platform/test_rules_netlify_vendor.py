@@ -17,9 +17,9 @@ from tests.conftest import RunningPlatform
 from tests.platform.netlify_cases import CASES, NOT_APPLICABLE, REJECTED
 from tests.platform.netlify_vendor import compare, deploy_case, platform_answers, vendor_answers, vendor_ready
 
-# Requests on which the local platform knowingly answers otherwise (docs/platform.md, "Differences
-# from Netlify"): two `*` segments in a row, where netlify-redirector's :splat is not the first capture.
-KNOWN = {"/a/1", "/a/1/2"}
+# Requests on which the local platform knowingly answers otherwise (listed in docs/platform.md,
+# "Agreement with Netlify"); none today.
+KNOWN: set[str] = set()
 
 
 @pytest.fixture(scope="module")

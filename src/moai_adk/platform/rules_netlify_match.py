@@ -48,7 +48,7 @@ class NetlifySource:
     most once over the path), RE2 with more (linear whatever the pattern; Python's RE2 wrapper costs
     about 5 µs a match)."""
 
-    __slots__ = ("regex", "names", "literal", "segments", "tail")
+    __slots__ = ("regex", "names", "literal", "segments", "tail", "blank_splat")
 
     def __init__(self, source: str) -> None:
         path = source.rstrip("/") or "/"
@@ -69,6 +69,10 @@ class NetlifySource:
                 out.append("/" + re.escape(seg))
         self.names = tuple(names)
         self.literal = None if names else path
+        # netlify-redirector gives `:splat` an empty value when the first `*` segment is directly
+        # followed by another one, unless the source starts with it (`/a/*/*`: "", `/*/*`: the rest)
+        first = parts.index("*") if "*" in parts else -1
+        self.blank_splat = 0 < first < len(parts) - 1 and parts[first + 1] == "*"
         self.regex: Any = None
         self.tail = bool(parts) and parts[-1] == "*"
         head = parts[:-1] if self.tail else parts
@@ -102,6 +106,8 @@ class NetlifySource:
                 values[name] = value or ""
         if "splat" in self.names:
             values.setdefault("splat", "")
+            if self.blank_splat:
+                values["splat"] = ""
         return values
 
     def _by_segments(self, path: str, segments: tuple[str | None, ...]) -> dict[str, str] | None:
