@@ -270,13 +270,12 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         stats = DeployStats(files_total=len(files))
         required = list(created.get("required", []))
         if rules is not None and files[netlify_config.CONFIG_FILE] in required:
-            self._request("PUT", f"/blobs/{files[netlify_config.CONFIG_FILE]}", content=rules,
-                          headers={"content-type": "application/octet-stream"})
-            stats.files_uploaded += 1
-            stats.bytes_uploaded += len(rules)
+            self._put_rules(files[netlify_config.CONFIG_FILE], rules, stats)
         self._upload(snapshot, [by_hash[h] for h in required if h in by_hash], stats, progress)
         final = self._finalize(created["id"])
         if isinstance(final, list):  # a blob vanished meanwhile: send what is still lacking, once
+            if rules is not None and files[netlify_config.CONFIG_FILE] in final:
+                self._put_rules(files[netlify_config.CONFIG_FILE], rules, stats)
             self._upload(snapshot, [by_hash[h] for h in final if h in by_hash], stats, progress)
             final = self._finalize(created["id"])
             if isinstance(final, list):
@@ -295,6 +294,11 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
     def _netlify_rules(self, target: DeployTarget) -> bytes | None:
         """The project's resolved netlify.toml redirects and headers, as a generated netlify.toml."""
         return netlify_config.rules_file(self.ctx.root, context_for(target), target.branch)
+
+    def _put_rules(self, sha: str, rules: bytes, stats: DeployStats) -> None:
+        self._request("PUT", f"/blobs/{sha}", content=rules, headers={"content-type": "application/octet-stream"})
+        stats.files_uploaded += 1
+        stats.bytes_uploaded += len(rules)
 
     def _finalize(self, deploy_id: str) -> dict[str, Any] | list[str]:
         """The ready deploy, or the list of sha256 the platform still lacks (409)."""
