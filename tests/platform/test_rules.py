@@ -115,7 +115,7 @@ def test_invalid_vercel_json_fails_finalize(local_platform) -> None:
 def test_parse_warnings_for_unsupported_features() -> None:
     files = {"_redirects": b"/a /b 302 Country=us\n/p https://x.org 200\n"}
     rules = parse_rules(files.get)
-    assert [r["source"] for r in rules["netlify"]] == ["/a"]
+    assert rules["netlify"] == []  # a Country condition cannot be known locally: the rule never applies
     assert len(rules["warnings"]) == 2
 
 

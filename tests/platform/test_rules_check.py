@@ -38,10 +38,10 @@ def test_every_problem_is_listed_with_its_line() -> None:
         ("_headers", 1), ("_headers", 3), ("_headers", 5),
         ("vercel.json", 4), ("vercel.json", 5), ("vercel.json", 7)]
     with pytest.raises(RulesError) as info:
-        parse_rules({"_redirects": b"/a/*/b/* /x\n/y/*/* /z\n"}.get)
-    assert str(info.value).startswith("_redirects line 1: '*' may appear only once")
+        parse_rules({"_redirects": b"/a/* /x Country=us\n/y/* /z 301 \n/c\n"}.get)
+    assert str(info.value).startswith("_redirects line 1: 'Country=us' is not a status code")
     assert str(info.value).endswith("(and 1 more problem in the rule files)")
-    assert info.value.details()["line"] == 1 and len(info.value.details()["problems"]) == 2
+    assert info.value.details()["line"] == 1 and [p["line"] for p in info.value.details()["problems"]] == [1, 3]
 
 
 def test_invalid_json_names_its_line() -> None:
@@ -70,6 +70,7 @@ def test_rules_stored_before_the_checks_are_left_out_when_served() -> None:
     what finalize would refuse today, and never fails."""
     stored = {
         "netlify": [{"source": "/a/*/b/*", "dest": "/x", "status": 301, "force": False},
+                    {"source": "/q", "dest": "/y", "status": "x", "force": False},
                     {"source": "/r/*", "dest": ":splat", "status": 301, "force": False},
                     {"source": "/ok", "dest": "/fine", "status": 301, "force": False}],
         "vredirects": [{"source": "/x/:id([)", "dest": "/y", "status": 308}],
@@ -78,7 +79,9 @@ def test_rules_stored_before_the_checks_are_left_out_when_served() -> None:
                      "headers": [["Content-Length", "0"], ["X-Name", "café"], ["X-Ok", "yes"], ["Bad\r\nName", "v"]]}],
     }
     rules = CompiledRules(stored)
-    assert [r.dest for r in rules.netlify] == ["/fine"] and rules.vercel is not None
+    assert [r.raw[1] for r in rules.netlify.rules if r.compiled() is not None] == ["/x", "/fine"]
+    assert rules.first(rules.netlify, "/r/x") is None
+    assert rules.vercel is not None
     assert [kind for kind, _ in rules.vercel.before] == [] and len(rules.vercel.rewrites) == 1
     assert rules.extra_headers("/any") == [("X-Ok", "yes")]
 
@@ -89,7 +92,7 @@ def test_the_cli_shows_the_refused_rule(local_platform: RunningPlatform, tmp_pat
     (root / "out").mkdir(parents=True)
     (root / "moai.toml").write_text(f'[project]\nname = "{site}"\n[build]\noutput = "out"\n')
     (root / "out" / "index.html").write_text("hi")
-    (root / "out" / "_redirects").write_text("/old /new 301\n/a/*/b/*  /x\n")
+    (root / "out" / "_redirects").write_text("/old /new 301\n/a/*  /x  Country=us\n")
     env = {**os.environ, **local_platform.environ(), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     start = time.monotonic()
     r = subprocess.run([sys.executable, "-m", "moai_adk", "deploy"], cwd=root, env=env, capture_output=True,
@@ -97,6 +100,6 @@ def test_the_cli_shows_the_refused_rule(local_platform: RunningPlatform, tmp_pat
     assert r.returncode == 1
     assert time.monotonic() - start < 20  # refused at once, not after a health check times out
     err = " ".join(r.stderr.split())
-    assert "refused the deployment's routing rules: _redirects line 2: '*' may appear only once" in err
+    assert "refused the deployment's routing rules: _redirects line 2: 'Country=us' is not a status code" in err
     assert "Fix line 2 of _redirects in the output folder" in err
     assert httpx.get(f"{local_platform.url}/_sites/{site}/").status_code == 404  # nothing went live

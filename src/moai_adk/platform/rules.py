@@ -1,16 +1,18 @@
-"""Routing rules of a deployment: Netlify ``_redirects``/``_headers`` and ``vercel.json``.
+"""Routing rules of a deployment: Netlify ``_redirects``/``_headers``/``netlify.toml`` and ``vercel.json``.
 
 ``parse_rules(read)`` runs once when a deployment is finalized and returns a
 JSON-serialisable dict stored with the deployment; ``CompiledRules`` turns it
-into regexes once when the deployment is loaded for serving.
+into matchers once when the deployment is loaded for serving.
 
 Semantics kept:
 
-* Netlify rules are tried top to bottom, first match wins. A rule only
-  applies when no file answers the path ("shadowing"), unless it is forced
-  (``301!``). Status 200 is a rewrite, 404 serves the target with status
-  404, other 3xx redirect. ``*`` captures into ``:splat``; ``:name`` matches
-  one segment. Trailing slashes are ignored when matching.
+* Netlify rules (``_redirects`` first, then netlify.toml ``[[redirects]]``)
+  are tried top to bottom, first match wins. A rule only applies when no file
+  answers the path ("shadowing"), unless it is forced (``301!``). Status 200
+  is a rewrite, 404 serves the target with status 404, other 3xx redirect.
+  Parsing and pattern semantics are Netlify's: see ``rules_netlify`` and
+  ``rules_netlify_match``; ``RuleIndex`` finds the candidates of a path by
+  literal prefix instead of trying every rule.
 * ``vercel.json``: see ``rules_vercel`` (Vercel's route order, ``has``/``missing``
   conditions, path-to-regexp sources, ``cleanUrls``/``trailingSlash``).
 
@@ -23,10 +25,12 @@ stored before a check existed never reach a response.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+import heapq
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+import re2
 
 from .rules_check import (
     RULES_MAX,
@@ -34,13 +38,15 @@ from .rules_check import (
     RulesError,
     header_problem,
 )
+from .rules_netlify import parse_headers, parse_redirects, parse_toml
+from .rules_netlify_match import NetlifyRule, header_regex
 from .rules_patterns import PatternError, Template, compile_pattern, destination_problem, substitute
 from .rules_vercel import Request, VercelRules, parse_vercel
 
-__all__ = ["RULE_FILES", "CompiledRules", "Problem", "Request", "Rule", "RulesError", "compile_pattern", "parse_rules",
-           "substitute"]
+__all__ = ["RULE_FILES", "CompiledRules", "Problem", "Request", "Rule", "RuleIndex", "RulesError", "compile_pattern",
+           "parse_rules", "substitute"]
 
-RULE_FILES = ("_redirects", "_headers", "vercel.json")
+RULE_FILES = ("_redirects", "_headers", "netlify.toml", "vercel.json")
 MATCH_PATH_MAX = 8192  # longer request paths match no rule (bounds the work one request can cost)
 VERCEL_LISTS = ("redirects", "rewrites", "headers")
 
@@ -53,10 +59,15 @@ def parse_rules(read: Callable[[str], bytes | None]) -> dict[str, Any]:
     problems: list[Problem] = []
     raw = read("_redirects")
     if raw is not None:
-        out["netlify"] = _parse_redirects(raw.decode("utf-8", "replace"), out["warnings"], problems)
+        out["netlify"] = parse_redirects(raw.decode("utf-8", "replace"), problems, out["warnings"])
     raw = read("_headers")
     if raw is not None:
-        out["headers"].extend(_parse_headers(raw.decode("utf-8", "replace"), problems))
+        out["headers"].extend(parse_headers(raw.decode("utf-8", "replace"), problems, out["warnings"]))
+    raw = read("netlify.toml")
+    if raw is not None:  # after the files, as Netlify merges them
+        redirects, headers = parse_toml(raw, problems, out["warnings"])
+        out["netlify"].extend(redirects)
+        out["headers"].extend(headers)
     raw = read("vercel.json")
     if raw is not None:
         out["vercel"] = parse_vercel(raw, problems, out["warnings"])
@@ -70,83 +81,6 @@ def parse_rules(read: Callable[[str], bytes | None]) -> dict[str, Any]:
     return out
 
 
-def _check_source(source: str, syntax: str, file: str, line: int | None, problems: list[Problem]) -> bool:
-    try:
-        compile_pattern(source, syntax)
-    except PatternError as exc:
-        problems.append(Problem(file, line, str(exc)))
-        return False
-    return True
-
-
-def _check_dest(dest: str, file: str, line: int | None, problems: list[Problem]) -> bool:
-    why = destination_problem(dest)
-    if why is not None:
-        problems.append(Problem(file, line, why))
-    return why is None
-
-
-def _parse_redirects(text: str, warnings: list[str], problems: list[Problem]) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split()
-        if len(parts) < 2:
-            problems.append(Problem("_redirects", lineno, f"needs a source and a destination: {line!r}"))
-            continue
-        source, dest, rest = parts[0], parts[1], parts[2:]
-        status, force = 301, False
-        if rest and re.fullmatch(r"\d{3}!?", rest[0]):
-            force = rest[0].endswith("!")
-            status = int(rest[0].rstrip("!"))
-            rest = rest[1:]
-            if not 200 <= status <= 599:
-                problems.append(Problem("_redirects", lineno, f"status {status} is not between 200 and 599"))
-                continue
-        if rest:
-            warnings.append(f"_redirects line {lineno}: conditions {' '.join(rest)!r} are not supported; "
-                            "the rule applies unconditionally")
-        if not source.startswith("/"):
-            problems.append(Problem("_redirects", lineno, f"the source must start with '/': {line!r}"))
-            continue
-        if status == 200 and dest.startswith(("http://", "https://")):
-            warnings.append(f"_redirects line {lineno}: proxying to another host is not supported: {line!r}")
-            continue
-        source = source.split("?", 1)[0]
-        if _check_source(source, "netlify", "_redirects", lineno, problems) \
-                and _check_dest(dest, "_redirects", lineno, problems):
-            rules.append({"source": source, "dest": dest, "status": status, "force": force})
-    return rules
-
-
-def _parse_headers(text: str, problems: list[Problem]) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
-    current: dict[str, Any] | None = None
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if not line[0].isspace() and line.strip().startswith("/"):
-            source = line.strip()
-            current = {"source": source, "syntax": "netlify", "headers": []}
-            if _check_source(source, "netlify", "_headers", lineno, problems):
-                blocks.append(current)
-            continue
-        key, sep, value = line.strip().partition(":")
-        name, value = key.strip(), value.strip()
-        if current is None or not sep or not name:
-            problems.append(Problem("_headers", lineno, "expected a path starting with '/' or an indented "
-                                    f"'Name: value' below one: {line.strip()!r}"))
-            continue
-        why = header_problem(name, value)
-        if why is not None:
-            problems.append(Problem("_headers", lineno, why, header=name))
-            continue
-        current["headers"].append([name, value])
-    return blocks
-
-
 @dataclass(frozen=True)
 class Rule:
     regex: Any  # a compiled RE2 pattern
@@ -154,6 +88,8 @@ class Rule:
     status: int
     force: bool
     template: Template
+    literal: str | None = None  # the index keys (see RuleIndex); a vercel.json rule has none
+    key: tuple[int, str] | None = None
 
     @property
     def redirects(self) -> bool:
@@ -162,6 +98,13 @@ class Rule:
     def target(self, m: Any) -> str:
         """A redirect's ``Location`` (values percent-encoded, kept on the site) or a rewrite's path."""
         return self.template.expand(m, location=self.redirects)
+
+    def apply(self, path: str, query: str) -> str | None:
+        m = self.regex.match(path)
+        return None if m is None else self.target(m)
+
+
+AnyRule = Rule | NetlifyRule
 
 
 def _rule(raw: Any, syntax: str, status: int | None = None, force: bool | None = None) -> Rule | None:
@@ -176,43 +119,106 @@ def _rule(raw: Any, syntax: str, status: int | None = None, force: bool | None =
         return None
 
 
+def _netlify_rule(raw: Any) -> NetlifyRule | None:
+    """A stored Netlify rule for serving (checked and compiled when first tried), or None if malformed."""
+    try:
+        return NetlifyRule(raw)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def _header_block(raw: Any) -> tuple[Any, list[tuple[str, str]]] | None:
     try:
-        regex = compile_pattern(str(raw["source"]), str(raw["syntax"]))
+        source, syntax = str(raw["source"]), str(raw["syntax"])
+        regex = header_regex(source) if syntax == "netlify" else compile_pattern(source, syntax)
         pairs = [(str(k), str(v)) for k, v in raw["headers"]]
-    except (PatternError, KeyError, TypeError, ValueError):
+    except (PatternError, re2.error, KeyError, TypeError, ValueError):
         return None
     return regex, [(k, v) for k, v in pairs if header_problem(k, v) is None]
 
 
+class RuleIndex:
+    """Rules in their order, indexed by literal prefix so a request only tries the rules that can
+    match it: a rule for one literal path is found by that path; a rule with a literal segment at a
+    fixed position (``/blog/*``: segment 1 is ``blog``; ``/:lang/docs/*``: segment 2 is ``docs``) by
+    the request's segment at that position; only the others (``/*``, ``/:a/*``, Vercel regexes) are
+    tried for every path. Candidates are merged back into rule order: the first match still wins."""
+
+    def __init__(self, rules: Iterable[AnyRule]) -> None:
+        self.rules = list(rules)
+        self.exact: dict[str, list[int]] = {}
+        self.keyed: dict[tuple[int, str], list[int]] = {}
+        self.rest: list[int] = []
+        for i, rule in enumerate(self.rules):
+            if rule.literal is not None:
+                self.exact.setdefault(rule.literal, []).append(i)
+            elif rule.key is not None:
+                self.keyed.setdefault(rule.key, []).append(i)
+            else:
+                self.rest.append(i)
+        self.positions = sorted({k for k, _ in self.keyed})
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def candidates(self, path: str) -> Iterable[int]:
+        lists: list[list[int]] = []
+        if self.exact:
+            found = self.exact.get(path.rstrip("/") or "/")
+            if found:
+                lists.append(found)
+        if self.positions:
+            segments = path.split("/")
+            for k in self.positions:
+                if k >= len(segments):
+                    break
+                found = self.keyed.get((k, segments[k]))
+                if found:
+                    lists.append(found)
+        if self.rest:
+            lists.append(self.rest)
+        if len(lists) <= 1:
+            return lists[0] if lists else ()
+        return heapq.merge(*lists)
+
+    def first(self, path: str, query: str = "", *, forced_only: bool = False) -> tuple[AnyRule, str] | None:
+        """The first rule matching ``path`` (and ``query``) and its target (see ``Rule.target``)."""
+        if len(path) > MATCH_PATH_MAX:
+            return None
+        rules = self.rules
+        for i in self.candidates(path):
+            rule = rules[i]
+            if forced_only and not rule.force:
+                continue
+            target = rule.apply(path, query)
+            if target is not None:
+                return rule, target
+        return None
+
+
 class CompiledRules:
-    """The rules of one deployment, compiled once (RE2: matching is linear in the path)."""
+    """The rules of one deployment, compiled once (RE2 or bounded patterns: matching is linear in the path)."""
 
     def __init__(self, data: dict[str, Any] | None) -> None:
         data = data or {}
-        self.netlify = [r for r in (_rule(x, "netlify") for x in data.get("netlify", [])) if r is not None]
+        self.netlify = RuleIndex(r for r in (_netlify_rule(x) for x in data.get("netlify", [])) if r is not None)
         self.headers = [h for h in (_header_block(x) for x in data.get("headers", [])
                                     if isinstance(x, dict) and x.get("syntax") != "vercel") if h is not None]
         vercel = data.get("vercel") or _stored_before_routes(data)
         self.vercel: VercelRules | None = VercelRules(vercel) if vercel else None
         self.conditional = bool(self.vercel and self.vercel.conditional)
+        # whether a rule looks at the query string (then a path's answer depends on it)
+        self.by_query = any(isinstance(r, NetlifyRule) and r.query for r in self.netlify.rules)
         self.empty = not (self.netlify or self.headers or self.vercel)
 
     @staticmethod
-    def first(rules: list[Rule], path: str, *, forced_only: bool = False) -> tuple[Rule, str] | None:
-        """The first rule matching ``path`` and its target (see ``Rule.target``)."""
-        if len(path) > MATCH_PATH_MAX:
-            return None
-        for rule in rules:
-            if forced_only and not rule.force:
-                continue
-            m = rule.regex.match(path)
-            if m is not None:
-                return rule, rule.target(m)
-        return None
+    def first(rules: RuleIndex, path: str, query: str = "", *, forced_only: bool = False
+              ) -> tuple[AnyRule, str] | None:
+        """The first rule of ``rules`` matching ``path`` and its target (see ``Rule.target``)."""
+        return rules.first(path, query, forced_only=forced_only)
 
     def extra_headers(self, path: str) -> list[tuple[str, str]]:
-        """Headers from ``_headers`` for a request path (later rules override)."""
+        """Headers from ``_headers`` and netlify.toml for a request path (later rules override)."""
         found: dict[str, tuple[str, str]] = {}
         if len(path) > MATCH_PATH_MAX:
             return []

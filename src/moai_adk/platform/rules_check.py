@@ -23,7 +23,7 @@ from json.decoder import JSONObject  # type: ignore[attr-defined]
 from json.scanner import py_make_scanner  # type: ignore[attr-defined]
 from typing import Any
 
-RULES_MAX = 10_000  # rules of all kinds (redirects, rewrites, header blocks) in one deployment
+RULES_MAX = 100_000  # rules of all kinds (redirects, rewrites, header blocks) in one deployment
 HEADER_VALUE_MAX = 8192
 FORBIDDEN_HEADERS = frozenset({
     "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer",

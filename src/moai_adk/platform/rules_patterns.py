@@ -164,6 +164,17 @@ def safe_location(location: str) -> str:
     return location
 
 
+def with_query(location: str, query: str) -> str:
+    """``location`` with the request's query string, unless it has its own; the query goes before a
+    ``#fragment`` (``/b#top`` with ``x=1`` is ``/b?x=1#top``)."""
+    if not query:
+        return location
+    path, hash_, fragment = location.partition("#")
+    if "?" in path:
+        return location
+    return f"{path}?{query}{hash_}{fragment}"
+
+
 def substitute(dest: str, m: Any) -> str:
     """``dest`` with the placeholders filled from match ``m`` as they are (a rewrite's path)."""
     return Template(dest).expand(m, location=False)

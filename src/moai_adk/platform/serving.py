@@ -39,7 +39,7 @@ from contextlib import aclosing
 from typing import Any
 
 from .rules import Request
-from .rules_patterns import safe_location
+from .rules_patterns import safe_location, with_query
 from .service import Platform
 from .views import DeployView, FileEntry, Resolved
 
@@ -277,9 +277,9 @@ class Server:
             return NO_SITE[head]
         if view.rules.conditional:
             hostname = host.decode("latin-1") if isinstance(host, bytes) else host
-            res = view.resolve(path, Request(hostname, _query(query), header))
+            res = view.resolve(path, query, Request(hostname, _query(query), header))
         else:
-            res = view.resolve(path)
+            res = view.resolve(path, query)
         entry = res.entry
         if (res.kind == "file" and inm is None and rng is None and set_cookie is None and scope_cookie is None
                 and not head
@@ -312,9 +312,7 @@ class Server:
             loc = safe_location(res.location)
             if prefix and loc.startswith("/"):
                 loc = prefix + loc
-            qs = _query(query)
-            if qs and "?" not in loc:
-                loc += "?" + qs
+            loc = with_query(loc, _query(query))
             return simple(res.status, b"", extra + [(b"location", loc.encode("utf-8"))], head)
         if entry is None:
             return simple(404, b"Not Found\n", extra + res.headers, head)

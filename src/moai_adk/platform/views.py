@@ -146,20 +146,27 @@ class DeployView:
             entry = files.get(rel + ".html") or files.get(rel + "/index.html")
         return entry
 
-    def resolve(self, path: str, req: Request | None = None) -> Resolved:
-        """What ``path`` turns into; ``req`` (host, query, headers) only matters to conditional rules,
-        whose answers are therefore not kept in the per-path cache."""
+    def resolve(self, path: str, query: str | bytes = "", req: Request | None = None) -> Resolved:
+        """What ``path`` turns into. ``query`` (the raw query string) counts only when a Netlify rule
+        has query conditions (``/blog post=:id /blog/:id``), then it is part of the cache key; ``req``
+        (host, query, headers) only matters to conditional vercel.json rules, whose answers are
+        therefore not kept in the per-path cache."""
+        if isinstance(query, bytes):
+            query = query.decode("latin-1")
+        if not self.rules.by_query:
+            query = ""
         if self.rules.conditional:
-            return self._resolve(path, req or NO_REQUEST)
-        hit = self._resolved.get(path)
+            return self._resolve(path, query, req or NO_REQUEST)
+        key = f"{path}?{query}" if query else path
+        hit = self._resolved.get(key)
         if hit is None:
-            hit = self._resolve(path, NO_REQUEST)
+            hit = self._resolve(path, query, NO_REQUEST)
             if len(self._resolved) >= RESOLVE_CACHE_MAX:
                 self._resolved.clear()
-            self._resolved[path] = hit
+            self._resolved[key] = hit
         return hit
 
-    def _resolve(self, path: str, req: Request) -> Resolved:
+    def _resolve(self, path: str, query: str, req: Request) -> Resolved:
         rules = self.rules
         if rules.empty:
             entry = self.lookup(path)
@@ -181,9 +188,9 @@ class DeployView:
         headers = self._headers(path, list(found_headers.values()))
         entry = self.lookup_vercel(path) if rules.vercel is not None else self.lookup(path)
         if entry is not None:
-            forced = rules.first(rules.netlify, path, forced_only=True)
+            forced = rules.first(rules.netlify, path, query, forced_only=True)
             return self._apply(forced, path) if forced else Resolved("file", 200, entry, headers=headers)
-        found = rules.first(rules.netlify, path)
+        found = rules.first(rules.netlify, path, query)
         if found is not None:
             return self._apply(found, path)
         for route in vercel.rewrites if vercel is not None else ():
@@ -216,7 +223,7 @@ class DeployView:
         rule, dest = found
         if 300 <= rule.status < 400:
             return Resolved("redirect", rule.status, location=dest)
-        target = self.lookup(dest.split("?", 1)[0])
+        target = self.lookup(dest.split("#", 1)[0].split("?", 1)[0])
         if target is None:
             return self._missing(path)
         return self._file(target, rule.status, path)

@@ -5,6 +5,13 @@ Finds the platform through ``resolve_platform``: ``MOAI_PLATFORM_URL`` /
 file the platform writes on first start. Deploys are digest deploys: send the
 manifest ``{path: sha256}``, upload only the blobs the platform lacks,
 finalize. ``deploy`` never changes production; ``promote`` does.
+
+A project's ``netlify.toml`` (found and resolved for the deploy context as
+Netlify's CLI does, see ``providers.netlify._config``) goes with the files: its
+``[[redirects]]`` and ``[[headers]]``, and nothing else of it, become a
+generated ``netlify.toml`` at the deployment root, which the platform reads as
+a rule file and never serves. A ``netlify.toml`` already in the output folder
+is sent as it is instead.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ from .base import (
     ProviderContext,
 )
 from .capabilities import EnvStore, Hosting, Traffic
+from .netlify import _config as netlify_config
+from .netlify._deploy import context_for
 from .vercel._deploy import project_vercel_json
 
 API = "/_api/v1"
@@ -272,24 +281,19 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         if target.message:
             meta["message"] = target.message
         files = snapshot.manifest("sha256")
-        config = project_vercel_json(snapshot, self.ctx.root)  # read where Vercel reads it, as its adapter does
-        config_sha = hashlib.sha256(config).hexdigest() if config is not None else None
-        if config_sha is not None:
-            files["vercel.json"] = config_sha
+        generated = self._generated_rule_files(snapshot, target, files)
+        for name, data in generated.items():
+            files[name] = hashlib.sha256(data).hexdigest()
         body = {"files": files, "environment": target.environment, "meta": meta}
         created = self._json("POST", f"/sites/{self.site}/deploys", json=body)
         by_hash = snapshot.by_hash("sha256")
         stats = DeployStats(files_total=len(files))
-        if config is not None and config_sha in created.get("required", []):
-            self._request("PUT", f"/blobs/{config_sha}", content=config,
-                          headers={"content-type": "application/octet-stream"})
-            created["required"] = [h for h in created["required"] if h != config_sha]
-        self._upload(snapshot, [by_hash[h] for h in created.get("required", [])], stats, progress)
+        required = list(created.get("required", []))
+        self._put_generated(generated, files, required, stats)
+        self._upload(snapshot, [by_hash[h] for h in required if h in by_hash], stats, progress)
         final = self._finalize(created["id"])
         if isinstance(final, list):  # a blob vanished meanwhile: send what is still lacking, once
-            if config is not None and config_sha in final:
-                self._request("PUT", f"/blobs/{config_sha}", content=config,
-                              headers={"content-type": "application/octet-stream"})
+            self._put_generated(generated, files, final, stats)
             self._upload(snapshot, [by_hash[h] for h in final if h in by_hash], stats, progress)
             final = self._finalize(created["id"])
             if isinstance(final, list):
@@ -304,6 +308,32 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         stats.requests = self.api.request_count
         deployment.extra["warnings"] = final.get("warnings", [])
         return deployment
+
+    def _netlify_rules(self, target: DeployTarget) -> bytes | None:
+        """The project's resolved netlify.toml redirects and headers, as a generated netlify.toml."""
+        return netlify_config.rules_file(self.ctx.root, context_for(target), target.branch)
+
+    def _generated_rule_files(self, snapshot: Snapshot, target: DeployTarget, files: dict[str, str]) -> dict[str, bytes]:
+        """Rule files the output folder lacks, read where the vendors read them: the project root's
+        vercel.json (as the Vercel adapter sends it) and netlify.toml's resolved redirects and headers."""
+        out: dict[str, bytes] = {}
+        config = project_vercel_json(snapshot, self.ctx.root)
+        if config is not None and "vercel.json" not in files:
+            out["vercel.json"] = config
+        rules = None if netlify_config.CONFIG_FILE in files else self._netlify_rules(target)
+        if rules is not None:
+            out[netlify_config.CONFIG_FILE] = rules
+        return out
+
+    def _put_generated(self, generated: dict[str, bytes], files: dict[str, str], wanted: list[str],
+                       stats: DeployStats) -> None:
+        """Upload the generated rule files whose hash is in ``wanted``."""
+        for name, data in generated.items():
+            if files[name] in wanted:
+                self._request("PUT", f"/blobs/{files[name]}", content=data,
+                              headers={"content-type": "application/octet-stream"})
+                stats.files_uploaded += 1
+                stats.bytes_uploaded += len(data)
 
     def _finalize(self, deploy_id: str) -> dict[str, Any] | list[str]:
         """The ready deploy, or the list of sha256 the platform still lacks (409)."""

@@ -187,3 +187,14 @@ def manifest_entry(root: Path, context: str, branch: str | None) -> tuple[bytes,
         return None
     body = serialise(resolve(data, context, branch))
     return body, hashlib.sha1(body).hexdigest()
+
+
+def rules_file(root: Path, context: str, branch: str | None) -> bytes | None:
+    """A ``netlify.toml`` holding only the resolved ``[[redirects]]`` and ``[[headers]]`` (what the local
+    platform applies), or ``None`` when the project has none."""
+    data = load(root)
+    if data is None:
+        return None
+    resolved = resolve(data, context, branch)
+    rules = {key: resolved[key] for key in ("redirects", "headers") if resolved.get(key)}
+    return serialise(rules) if rules else None
