@@ -41,6 +41,19 @@ class Environment:
     health_check: str | None = None
 
 
+@dataclass(frozen=True)
+class RequiredVar:
+    """One ``[env.required]`` entry: ``name`` must be set (and match ``pattern``) in ``environments``."""
+
+    name: str
+    environments: tuple[str, ...] | None = None  # None: every environment
+    pattern: str | None = None
+    description: str | None = None
+
+    def applies_to(self, environment: str) -> bool:
+        return self.environments is None or environment in self.environments
+
+
 @dataclass
 class Config:
     """A validated ``moai.toml``. ``root`` is the folder holding it."""
@@ -57,6 +70,7 @@ class Config:
     exclude: list[str] = field(default_factory=list)  # [deploy] exclude globs (artifacts.exclude syntax)
     environments: dict[str, Environment] = field(default_factory=dict)
     platform_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    required_env: list[RequiredVar] = field(default_factory=list)  # [env.required]
     path: Path | None = None
 
     @property
@@ -160,6 +174,10 @@ def validate(data: dict[str, Any], path: Path, text: str = "") -> Config:
     if platform not in platforms:
         platforms.insert(0, platform)
     raw_settings = data.get("platforms", {})
+    required = [RequiredVar(name=name, environments=tuple(req.environments) if req.environments is not None else None,
+                            pattern=req.pattern, description=req.description)
+                for name, req in model.env.required.items()]
+    _check_required_environments(required, set(model.environments), path)
     return Config(
         root=path.parent.resolve(),
         name=model.project.name,
@@ -174,5 +192,18 @@ def validate(data: dict[str, Any], path: Path, text: str = "") -> Config:
         environments={name: Environment(name=name, **env.model_dump())
                       for name, env in model.environments.items()},
         platform_settings={name: dict(raw_settings[name]) for name in raw_settings},
+        required_env=required,
         path=path,
     )
+
+
+def _check_required_environments(required: list[RequiredVar], declared: set[str], path: Path) -> None:
+    """An ``[env.required]`` entry naming an environment nobody has is a typo that would never be checked."""
+    known = sorted(declared | set(DEFAULT_ENVIRONMENTS))
+    for var in required:
+        unknown = [e for e in var.environments or () if e not in known]
+        if unknown:
+            raise ConfigError(
+                f"{path}: env.required.{var.name}.environments names unknown environment(s) {', '.join(unknown)}. "
+                f"Known environments: {', '.join(known)}.",
+                hint=f"Fix the name in {path}, or add an [environments.{unknown[0]}] table.")

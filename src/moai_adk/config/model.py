@@ -10,6 +10,7 @@ below only means "absent" and the schema never offers ``null``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import PurePosixPath, PureWindowsPath
@@ -39,6 +40,27 @@ def _inside_project(value: str) -> str:
 # The same rule for editors (JSON Schema regexes are ECMA 262, which has lookahead).
 INSIDE_PROJECT_PATTERN = r"^(?![/\\]|[A-Za-z]:)(?!(?:.*[/\\])?\.\.(?:[/\\]|$))"
 RelativeFolder = Annotated[str, AfterValidator(_inside_project)]
+
+ENV_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def _env_key(value: str) -> str:
+    if not re.fullmatch(ENV_KEY_PATTERN, value):
+        raise PydanticCustomError("moai_env_key", "'{key}' is not a variable name (letters, digits and '_', "
+                                  "not starting with a digit)", {"key": value})
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise PydanticCustomError("moai_regex", "not a regular expression ({error})", {"error": str(exc)}) from None
+    return value
+
+
+EnvKey = Annotated[str, AfterValidator(_env_key)]
+Regex = Annotated[str, AfterValidator(_regex)]
 
 
 class _Table(BaseModel):
@@ -86,6 +108,25 @@ class EnvironmentTable(_Table):
     db_url_env: str | None = Field(None, description="Name of the env var holding this environment's database URL.")
     supabase_project_ref: str | None = Field(None, description="Supabase project ref of this environment.")
     health_check: HealthPath | None = Field(None, description="Health check path for this environment.")
+
+
+class RequiredVarTable(_Table):
+    """[env.required] NAME = { environments = [...], pattern = "..." }: a variable a deploy needs."""
+
+    environments: list[Name] | None = Field(
+        None, description="Environments that need it (absent: every environment).")
+    pattern: Regex | None = Field(
+        None, description="Regular expression (Python syntax) the value must contain a match of; anchor it "
+                          "with ^ and $ to match the whole value.")
+    description: str | None = Field(None, description="What it is for (shown when it is missing).")
+
+
+class EnvTable(_Table):
+    """[env]: environment variables the project needs (docs/environments.md)."""
+
+    required: dict[EnvKey, RequiredVarTable] = Field(
+        default_factory=dict, json_schema_extra={"propertyNames": {"pattern": ENV_KEY_PATTERN}},
+        description="Variables `moai-adk deploy` checks before building: name -> { environments, pattern }.")
 
 
 class LocalSettings(_Settings):
@@ -162,6 +203,7 @@ class MoaiToml(_Table):
         default_factory=dict, json_schema_extra={"additionalProperties": False},
         description="One table per environment; names use lowercase letters, digits and '-'.")
     platforms: PlatformsTable = Field(default_factory=lambda: PlatformsTable.model_validate({}))
+    env: EnvTable = Field(default_factory=lambda: EnvTable.model_validate({}))
 
 
 SETTINGS_MODELS: dict[str, type[BaseModel]] = {
