@@ -19,14 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, UsageError
+from .envs_files import parse_dotenv
+from .errors import UsageError
 from .fsutil import atomic_write
 from .providers.base import EnvVar
 from .providers.capabilities import EnvStore
 
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_LINE_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$")
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
 
 
 def check_key(key: str) -> None:
@@ -35,49 +34,7 @@ def check_key(key: str) -> None:
                          hint="Use letters, digits and '_', not starting with a digit, e.g. API_URL.")
 
 
-# -- .env files ------------------------------------------------------------
-def parse_dotenv(text: str, path: Path) -> dict[str, str]:
-    """``KEY=value`` lines; ``#`` comments, ``export``, single/double quotes (double quotes take escapes)."""
-    out: dict[str, str] = {}
-    for no, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        m = _LINE_RE.match(line)
-        if not m:
-            raise ConfigError(f"{path}:{no}: expected KEY=value, found {raw.strip()[:60]!r}.",
-                              hint=f"Fix or delete line {no} of {path}.")
-        key, value = m.group(1), m.group(2)
-        if value[:1] in ('"', "'"):
-            quote = value[0]
-            end = _closing_quote(value, quote)
-            if end < 0:
-                raise ConfigError(f"{path}:{no}: the value of {key} opens a {quote} quote that never closes.",
-                                  hint=f"Close the quote on line {no} of {path}.")
-            body = value[1:end]
-            value = _unescape(body) if quote == '"' else body
-        else:
-            value = re.split(r"\s+#", value, maxsplit=1)[0].rstrip()
-        out[key] = value
-    return out
-
-
-def _closing_quote(value: str, quote: str) -> int:
-    i = 1
-    while i < len(value):
-        if quote == '"' and value[i] == "\\":
-            i += 2
-            continue
-        if value[i] == quote:
-            return i
-        i += 1
-    return -1
-
-
-def _unescape(body: str) -> str:
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), body)
-
-
+# -- .env files (read by envs_files with python-dotenv; written here) --------
 def format_dotenv(values: Mapping[str, str], header: str = "") -> str:
     lines = [f"# {line}" for line in header.splitlines()]
     for key, value in values.items():
