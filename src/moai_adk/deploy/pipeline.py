@@ -28,6 +28,7 @@ from ..artifacts.exclude import deploy_filter
 from ..artifacts.hashcache import HashCache
 from ..artifacts.snapshot import Snapshot, take_snapshot
 from ..config import Config
+from ..envs_required import preflight
 from ..errors import HealthCheckFailed, MoaiError, NotSupported
 from ..providers.base import Deployment, DeployTarget
 from ..providers.capabilities import Hosting
@@ -94,6 +95,7 @@ class DeployResult:
     files_hashed: int
     phases: dict[str, float] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)  # what the platform did or will do unasked
+    required_env: dict[str, Any] | None = None  # the [env.required] check (envs_required)
 
     def to_json(self) -> dict[str, Any]:
         d = self.deployment
@@ -114,6 +116,7 @@ class DeployResult:
             "bytes_uploaded": stats.bytes_uploaded if stats else 0,
             "durations": {k: round(v, 4) for k, v in self.phases.items()},
             "notices": self.notices,
+            "required_env": self.required_env,
         }
 
 
@@ -183,6 +186,8 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
     def timed(name: str, start: float) -> None:
         phases[name] = clock() - start
 
+    # [env.required] before anything runs; the build gets the .env files under the shell's variables
+    required, build_environ = preflight(cfg, req.environment, provider, environ, dry_run=req.dry_run, info=ui.info)
     if not req.dry_run:
         t = clock()
         if provider.run_hooks("predeploy", ui.info):
@@ -192,7 +197,7 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
         t = clock()
         ui.info(f"Building: {cfg.build_command}")
         if not req.dry_run:
-            run_build(cfg.build_command, cfg.root, environ, echo=ui.info)
+            run_build(cfg.build_command, cfg.root, build_environ, echo=ui.info)
         timed("build", t)
 
     t = clock()
@@ -210,7 +215,7 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
     result = DeployResult(
         platform=provider.name, environment=req.environment, deployment=None, promoted=False,
         dry_run=req.dry_run, files_total=len(snap.files), bytes_total=snap.total_bytes,
-        files_hashed=snap.hashed, phases=phases,
+        files_hashed=snap.hashed, phases=phases, required_env=required.to_json() if required.checks else None,
     )
     target = DeployTarget(environment=req.environment, production=req.production, branch=req.branch,
                           message=req.message, expires=req.expires, archive=req.archive)
