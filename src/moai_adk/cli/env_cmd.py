@@ -1,4 +1,4 @@
-"""CLI wiring for ``moai-adk env list|set|unset|pull|push`` (the work is in ``moai_adk.envs``)."""
+"""CLI wiring for ``moai-adk env list|set|unset|pull|push|diff`` (the work is in ``moai_adk.envs``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .. import envs
+from .. import envs, envs_diff, envs_files
 from ..errors import UsageError
 from ..providers.capabilities import EnvStore, require
 from .options import State, common, open_project, open_provider
@@ -169,3 +169,46 @@ def env_push(ctx: click.Context, environment: str, platform: str | None, file: P
 def register(cli: click.Group) -> None:
     """Add ``env`` and its subcommands to the root group."""
     cli.add_command(env_group)
+
+
+@env_group.command("diff")
+@click.option("--env", "environments", multiple=True, metavar="ENVIRONMENT",
+              help="Twice: compare two environments; once with --local: the platform against the .env files.")
+@click.option("--local", "local", is_flag=True,
+              help="Compare --env's variables on the platform with .env, .env.<env> and .env.<env>.local.")
+@PLATFORM_OPT
+@common
+@click.pass_context
+def env_diff(ctx: click.Context, environments: tuple[str, ...], local: bool, platform: str | None) -> None:
+    """Keys added, changed or removed between two environments (values masked, secrets never shown)."""
+    if len(environments) != (1 if local else 2):
+        raise UsageError("env diff compares two sets of variables: give --env twice, or --env once with --local.",
+                         hint="e.g. `moai-adk env diff --env staging --env production` or "
+                              "`moai-adk env diff --env production --local`.")
+    first = environments[0]
+    st, store, root = _provider(ctx, first, platform)
+    left = envs_diff.remote_vars(envs.list_env(store, first))
+    left_name = f"{store.name} ({first})"
+    if local:
+        files = envs_files.read_local_env(root, first)
+        right = envs_diff.local_vars(files.values)
+        right_name = f"{', '.join(files.files) or 'no .env files'} ({first})"
+    else:
+        second = environments[1]
+        _, other, _ = _provider(ctx, second, platform)
+        right = envs_diff.remote_vars(envs.list_env(other, second))
+        right_name = f"{other.name} ({second})"
+    diff = envs_diff.diff_vars(left, right, left_name=left_name, right_name=right_name)
+
+    def render(con: Console) -> None:
+        shown = [r for r in diff.rows if r.status != "unchanged"]
+        con.print(f"{escape(diff.left)} -> {escape(diff.right)}: " + ", ".join(
+            f"{len(diff.keys(s))} {s}" for s in envs_diff.STATUSES))
+        if shown:
+            table = Table("", "KEY", escape(diff.left), escape(diff.right))
+            sign = {"added": "+", "removed": "-", "changed": "~", "unknown": "?"}
+            for r in shown:
+                table.add_row(sign[r.status], r.key, escape(r.left or ""), escape(r.right or ""))
+            con.print(table)
+
+    st.output.result(diff.to_json(), render)
