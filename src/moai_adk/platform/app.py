@@ -13,7 +13,7 @@ from .api import build_api
 from .rsgi import RsgiScope, call_asgi, serve
 from .service import Platform
 from .serving import Receive, Scope, Send, Server, send_simple
-from .uploads import BATCH_PATH, BLOB_PREFIX, post_batch, put_blob
+from .uploads import BATCH_PATH, BLOB_PREFIX, Limits, post_batch, put_blob
 
 DATA_ENV = "MOAI_PLATFORM_DATA"
 CACHE_ENV = "MOAI_PLATFORM_CACHE_MB"
@@ -24,8 +24,9 @@ EDGE_ENV = "MOAI_PLATFORM_EDGE"  # "nginx": keep the nginx edge's trees and syml
 class PlatformApp:
     """ASGI and RSGI entry point wrapping one ``Platform``."""
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, limits: Limits | None = None) -> None:
         self.platform = platform
+        self.limits = limits or Limits.from_env()
         self.api = build_api(platform)
         self.edge = Server(platform)
 
@@ -33,9 +34,9 @@ class PlatformApp:
         """Everything under ``/_api/``."""
         path = scope["path"]
         if scope["method"] == "PUT" and path.startswith(BLOB_PREFIX):
-            await put_blob(self.platform, scope, receive, send)
+            await put_blob(self.platform, self.limits, scope, receive, send)
         elif scope["method"] == "POST" and path == BATCH_PATH:
-            await post_batch(self.platform, scope, receive, send)
+            await post_batch(self.platform, self.limits, scope, receive, send)
         else:
             await self.api(scope, receive, send)
 

@@ -19,7 +19,7 @@ from typing import Any
 from .edge import Edge
 from .meta import DeployRow, MetaDB
 from .rules import RulesError, parse_rules
-from .store import SHA256_RE, BlobHashMismatch, BlobStore, is_compressible
+from .store import SHA256_RE, BlobHashMismatch, BlobStore, BlobWriter, is_compressible
 from .views import BlobCache, DeployView, ViewCache, content_type
 
 SITE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -103,7 +103,8 @@ class Platform:
         self.blobs = BlobCache(self.store, cache_bytes)
         self.views = ViewCache(self._load_view)
         self.edge: Edge | None = Edge(data_dir, self.store) if edge else None  # the nginx edge's trees (edge.py)
-        self._finalize_lock = threading.Lock()
+        self._finalize_locks: dict[str, threading.Lock] = {}  # per site: a big finalize holds up only its site
+        self._locks_lock = threading.Lock()
         self._switch_lock = threading.RLock()  # DB pointer and in-memory pointer change together
         self._roles: dict[str, str] = {}
         self.sites: dict[str, SiteState] = {}
@@ -202,8 +203,25 @@ class Platform:
             raise ApiError(422, "hash_mismatch", f"blob {sha}: {exc}; the file changed while uploading or "
                            "the upload was corrupted", expected=exc.expected, actual=exc.actual) from exc
 
+    def commit_blob(self, writer: BlobWriter) -> bool:
+        """Store a fully received upload (``BlobWriter.commit``); 422 when its bytes hash differently."""
+        try:
+            return writer.commit()
+        except BlobHashMismatch as exc:
+            raise ApiError(422, "hash_mismatch", f"blob {exc.expected}: {exc}; the file changed while uploading "
+                           "or the upload was corrupted", expected=exc.expected, actual=exc.actual) from exc
+
+    def _site_lock(self, site: str) -> threading.Lock:
+        with self._locks_lock:
+            lock = self._finalize_locks.get(site)
+            if lock is None:
+                lock = self._finalize_locks[site] = threading.Lock()
+            return lock
+
     def finalize(self, deploy_id: str) -> DeployRow:
-        with self._finalize_lock:
+        """Check and complete an uploaded deploy; one finalize at a time per site (others go on)."""
+        site = self.deploy(deploy_id).site
+        with self._site_lock(site):
             row = self.deploy(deploy_id)
             if row.state == "ready":
                 return row
