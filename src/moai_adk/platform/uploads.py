@@ -89,32 +89,76 @@ def authorize(platform: Platform, scope: Scope, limit: int) -> int | None:
     return length
 
 
+class _Feeder:
+    """Hands received pieces to ``feed`` on a worker thread, one call at a time: what arrives while
+    a piece is being written is joined and written next, so a slow body goes to disk as it comes
+    and a fast one in large pieces."""
+
+    def __init__(self, feed: Callable[[bytes], None]) -> None:
+        self.feed = feed
+        self.held: list[bytes] = []
+        self.size = 0
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, body: bytes) -> None:
+        self.held.append(body)
+        self.size += len(body)
+        if self.task is None:
+            self.task = asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.held:
+                data = self.held[0] if len(self.held) == 1 else b"".join(self.held)
+                self.held, self.size = [], 0
+                await loop.run_in_executor(None, self.feed, data)
+        finally:
+            self.task = None
+
+    async def check(self) -> None:
+        """Raise what writing raised; wait while ``FLUSH`` bytes are already waiting (back-pressure)."""
+        task = self.task
+        if task is not None and (task.done() or self.size >= FLUSH):
+            await asyncio.shield(task)
+
+    async def finish(self) -> None:
+        while self.task is not None:
+            await asyncio.shield(self.task)
+
+    async def settle(self) -> None:
+        """After a failure: let a write in progress end before the caller cleans up."""
+        task = self.task
+        if task is not None:
+            self.held.clear()
+            await asyncio.wait([task])
+
+
 async def pump(receive: Receive, feed: Callable[[bytes], None], limit: int, length: int | None) -> int:
-    """Hand the request body to ``feed`` on a worker thread in pieces of about ``FLUSH`` bytes;
-    returns the bytes received. 413 once past ``limit``; 400 ``truncated`` when it ends early."""
-    loop = asyncio.get_running_loop()
-    held: list[bytes] = []
-    size = total = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise truncated(total, length)
-        body = message.get("body", b"")
-        if body:
-            total += len(body)
-            if total > limit:
-                raise too_large(limit)
-            held.append(body)
-            size += len(body)
-        more = bool(message.get("more_body", False))
-        if size >= FLUSH or (not more and size):
-            data = held[0] if len(held) == 1 else b"".join(held)
-            held, size = [], 0
-            await loop.run_in_executor(None, feed, data)
-        if not more:
-            if length is not None and total != length:
+    """Hand the request body to ``feed`` (``_Feeder``); returns the bytes received. 413 once past
+    ``limit``; 400 ``truncated`` when the body ends early."""
+    feeder = _Feeder(feed)
+    total = 0
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
                 raise truncated(total, length)
-            return total
+            body = message.get("body", b"")
+            if body:
+                total += len(body)
+                if total > limit:
+                    raise too_large(limit)
+                feeder.add(body)
+            await feeder.check()
+            if not message.get("more_body", False):
+                await feeder.finish()
+                if length is not None and total != length:
+                    raise truncated(total, length)
+                return total
+    except BaseException:
+        await feeder.settle()
+        raise
 
 
 async def put_blob(platform: Platform, limits: Limits, scope: Scope, receive: Receive, send: Send) -> None:
