@@ -62,6 +62,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
     except ClientDisconnect as exc:
         raise truncated(size) from exc
     raw = b"".join(chunks)
+    announced = request.headers.get("content-length", "")
+    if announced.isdigit() and int(announced) != len(raw):
+        raise truncated(len(raw), int(announced))
     if not raw:
         return {}
     try:

@@ -19,9 +19,17 @@ log = logging.getLogger("moai_adk.platform")
 
 
 def no_space(exc: BaseException) -> bool:
-    if is_no_space(exc):
-        return True
-    return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    """Out of space, here or in what led to it (SQLite rolls back by itself on SQLITE_FULL, so the
+    ROLLBACK that follows fails and carries the real cause as its context)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if is_no_space(seen) or (isinstance(seen, sqlite3.OperationalError)
+                                 and getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def truncated(received: int, expected: int | None = None) -> ApiError:
@@ -35,8 +43,8 @@ def api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     if no_space(exc):
-        return ApiError(507, "no_space", f"the platform's data folder has no space left ({exc}); nothing was "
-                        "kept from this request; free disk space there and send it again")
+        return ApiError(507, "no_space", f"the platform's data folder has no space left ({exc}); no partial "
+                        "file was kept; free disk space there and send the request again")
     if isinstance(exc, BlobTooLarge):
         return ApiError(413, "too_large", f"the upload is larger than the limit of {exc.limit} bytes",
                         limit=exc.limit)

@@ -50,10 +50,12 @@ class Limits:
         return cls(int(value) << 20) if value.isdigit() and int(value) > 0 else cls()
 
 
-async def send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
+async def send_json(send: Send, status: int, payload: dict[str, Any], *, close: bool = False) -> None:
     body = json.dumps(payload).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:  # answered before the body's end: closing stops the client from sending the rest
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -61,10 +63,10 @@ def error_payload(exc: ApiError) -> dict[str, Any]:
     return {"error": {"code": exc.code, "message": exc.message, **exc.extra}}
 
 
-async def send_error(send: Send, exc: BaseException) -> None:
+async def send_error(send: Send, exc: BaseException, *, close: bool) -> None:
     err = api_error(exc)
     try:
-        await send_json(send, err.status, error_payload(err))
+        await send_json(send, err.status, error_payload(err), close=close)
     except Exception:  # noqa: BLE001 - the client is gone: nobody to answer
         pass
 
@@ -99,11 +101,12 @@ class _Feeder:
         self.held: list[bytes] = []
         self.size = 0
         self.task: asyncio.Task[None] | None = None
+        self.error: BaseException | None = None
 
     def add(self, body: bytes) -> None:
         self.held.append(body)
         self.size += len(body)
-        if self.task is None:
+        if self.task is None and self.error is None:
             self.task = asyncio.ensure_future(self._drain())
 
     async def _drain(self) -> None:
@@ -113,25 +116,25 @@ class _Feeder:
                 data = self.held[0] if len(self.held) == 1 else b"".join(self.held)
                 self.held, self.size = [], 0
                 await loop.run_in_executor(None, self.feed, data)
+        except Exception as exc:  # noqa: BLE001 - raised by ``check`` in the request's task
+            self.error = exc
+            self.held, self.size = [], 0
         finally:
             self.task = None
 
-    async def check(self) -> None:
-        """Raise what writing raised; wait while ``FLUSH`` bytes are already waiting (back-pressure)."""
-        task = self.task
-        if task is not None and (task.done() or self.size >= FLUSH):
-            await asyncio.shield(task)
-
-    async def finish(self) -> None:
-        while self.task is not None:
-            await asyncio.shield(self.task)
+    async def check(self, *, wait: bool = False) -> None:
+        """Raise what writing raised; wait while ``FLUSH`` bytes are already waiting (back-pressure),
+        or until everything is written (``wait``)."""
+        while self.task is not None and (wait or self.size >= FLUSH):
+            await asyncio.wait([self.task])
+        if self.error is not None:
+            raise self.error
 
     async def settle(self) -> None:
         """After a failure: let a write in progress end before the caller cleans up."""
-        task = self.task
-        if task is not None:
-            self.held.clear()
-            await asyncio.wait([task])
+        self.held.clear()
+        if self.task is not None:
+            await asyncio.wait([self.task])
 
 
 async def pump(receive: Receive, feed: Callable[[bytes], None], limit: int, length: int | None) -> int:
@@ -152,7 +155,7 @@ async def pump(receive: Receive, feed: Callable[[bytes], None], limit: int, leng
                 feeder.add(body)
             await feeder.check()
             if not message.get("more_body", False):
-                await feeder.finish()
+                await feeder.check(wait=True)
                 if length is not None and total != length:
                     raise truncated(total, length)
                 return total
@@ -165,6 +168,7 @@ async def put_blob(platform: Platform, limits: Limits, scope: Scope, receive: Re
     sha = scope["path"][len(BLOB_PREFIX):]
     loop = asyncio.get_running_loop()
     writer: BlobWriter | None = None
+    size = -1
     try:
         length = authorize(platform, scope, limits.upload)
         if not SHA256_RE.match(sha):
@@ -175,7 +179,7 @@ async def put_blob(platform: Platform, limits: Limits, scope: Scope, receive: Re
     except Exception as exc:  # noqa: BLE001 - every failure answers JSON
         if writer is not None:
             writer.abort()
-        await send_error(send, exc)
+        await send_error(send, exc, close=size < 0)
         return
     await send_json(send, 201 if created else 200, {"sha256": sha, "size": size, "created": created})
 
@@ -283,12 +287,13 @@ class BatchReceiver:
 async def post_batch(platform: Platform, limits: Limits, scope: Scope, receive: Receive, send: Send) -> None:
     receiver = BatchReceiver(platform, limits.upload)
     loop = asyncio.get_running_loop()
+    received = -1
     try:
         length = authorize(platform, scope, limits.upload)
         received = await pump(receive, receiver.feed, limits.upload, length)
         result = await loop.run_in_executor(None, receiver.finish, received)
     except Exception as exc:  # noqa: BLE001 - every failure answers JSON
         receiver.abort()
-        await send_error(send, exc)
+        await send_error(send, exc, close=received < 0)
         return
     await send_json(send, 200, result)

@@ -87,6 +87,12 @@ _REFUSAL_HINTS = {
     "missing_blobs": "Run the deploy again: it uploads only what is still missing.",
     "bad_rules": "Fix _redirects, _headers or vercel.json in the output folder, then deploy again.",
     "bad_weights": "Give each deployment a whole-number weight; the weights must add up to 100.",
+    "no_space": "Free disk space where the platform keeps its data (`moai-adk platform serve --data`), then "
+                "run the command again; the platform kept nothing half-written.",
+    "too_large": "Leave the file out of the output folder ([deploy] exclude in moai.toml), or start the platform "
+                 "with a larger MOAI_PLATFORM_MAX_UPLOAD_MB.",
+    "truncated": "The connection broke while sending; run the command again.",
+    "bad_json": "This is a bug in the client that sent the request; re-run with --debug and report it.",
 }
 
 
@@ -147,7 +153,7 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
     def _request(self, method: str, path: str, *, allow: frozenset[int] = frozenset(),
                  **kwargs: Any) -> httpx.Response:
         try:
-            response = self.api.request(method, API + path, expect={400, 404, 409, 422}, **kwargs)
+            response = self.api.request(method, API + path, expect={400, 404, 409, 413, 422, 507}, **kwargs)
         except PlatformUnavailable as exc:
             raise PlatformUnavailable(f"no local platform at {self.url}", hint=START_HINT) from exc
         except AuthError as exc:
@@ -167,7 +173,7 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
                 f"user so it writes {self.credentials}.",
                 status=exc.status,
             ) from exc
-        if response.status_code in (400, 409, 422) and response.status_code not in allow:
+        if response.status_code in (400, 409, 413, 422, 507) and response.status_code not in allow:
             raise self._refusal(response, method, path)
         if response.status_code == 404 and 404 not in allow:
             raise self._missing(response)
@@ -211,8 +217,11 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
                                   hint="Re-run the deploy; it re-hashes changed files and uploads only what is missing.",
                                   status=response.status_code)
         hint = _REFUSAL_HINTS.get(code, "Re-run with --debug for the full response.")
-        return ProviderError(f"The local platform refused to {_action(method, path)} ({response.status_code}: {message}).",
-                             hint=hint, status=response.status_code)
+        if code == "no_space":
+            return ProviderError(f"The local platform ran out of disk space and could not {_action(method, path)} "
+                                 f"({response.status_code} {code}: {message}).", hint=hint, status=response.status_code)
+        return ProviderError(f"The local platform refused to {_action(method, path)} ({response.status_code} "
+                             f"{code or 'error'}: {message}).", hint=hint, status=response.status_code)
 
     def _deployment(self, data: Mapping[str, Any]) -> Deployment:
         return Deployment(
