@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import build_api
+from .indexes import DEFAULT_BUDGET
 from .rsgi import RsgiScope, call_asgi, serve
 from .service import Platform
 from .serving import Receive, Scope, Send, Server, send_simple
@@ -17,6 +18,7 @@ from .uploads import BATCH_PATH, BLOB_PREFIX, Limits, post_batch, put_blob
 
 DATA_ENV = "MOAI_PLATFORM_DATA"
 CACHE_ENV = "MOAI_PLATFORM_CACHE_MB"
+INDEX_ENV = "MOAI_PLATFORM_INDEX_MB"  # memory for deployment indexes (platform/indexes.py)
 DOMAIN_ENV = "MOAI_PLATFORM_DOMAIN"
 EDGE_ENV = "MOAI_PLATFORM_EDGE"  # "nginx": keep the nginx edge's trees and symlinks (platform/edge.py)
 
@@ -82,8 +84,9 @@ async def _refuse_websocket(proto: Any) -> None:
 
 
 def create_app(data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost",
-               edge: bool = False) -> PlatformApp:
-    return PlatformApp(Platform(data_dir, cache_bytes=cache_bytes, domain=domain, edge=edge))
+               edge: bool = False, index_bytes: int = DEFAULT_BUDGET) -> PlatformApp:
+    return PlatformApp(Platform(data_dir, cache_bytes=cache_bytes, domain=domain, edge=edge,
+                                index_bytes=index_bytes))
 
 
 def app_from_env() -> PlatformApp:
@@ -93,5 +96,7 @@ def app_from_env() -> PlatformApp:
     if not data:
         raise RuntimeError(f"{DATA_ENV} is not set; start the platform with `moai-adk platform serve`")
     cache_mb = int(os.environ.get(CACHE_ENV, "64"))
+    index_mb = os.environ.get(INDEX_ENV, "")
     return create_app(Path(data), cache_bytes=cache_mb << 20, domain=os.environ.get(DOMAIN_ENV, "localhost"),
-                      edge=os.environ.get(EDGE_ENV) == "nginx")
+                      edge=os.environ.get(EDGE_ENV) == "nginx",
+                      index_bytes=int(index_mb) << 20 if index_mb.isdigit() else DEFAULT_BUDGET)

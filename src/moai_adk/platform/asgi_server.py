@@ -13,7 +13,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
 class HalfCloseH11Protocol(H11Protocol):
-    def eof_received(self) -> bool | None:
+    def eof_received(self) -> bool | None:  # type: ignore[override]  # True keeps the socket half-open
         cycle = self.cycle
         if cycle is None or cycle.response_complete or not cycle.more_body:
             return None  # between requests, or the answer is out: close as uvicorn does

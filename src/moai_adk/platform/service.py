@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .edge import Edge
+from .indexes import DEFAULT_BUDGET, IndexNotLoaded, ViewCache
 from .meta import DeployRow, MetaDB
 from .rules import RulesError, parse_rules
 from .store import SHA256_RE, BlobHashMismatch, BlobStore, BlobWriter, is_compressible
-from .views import BlobCache, DeployView, ViewCache, content_type
+from .views import BlobCache, DeployView, content_type
 
 SITE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -95,13 +96,13 @@ class Platform:
     """State of one platform instance (one data folder)."""
 
     def __init__(self, data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost",
-                 edge: bool = False) -> None:
+                 edge: bool = False, index_bytes: int = DEFAULT_BUDGET) -> None:
         self.data_dir = data_dir
         self.domain = domain
         self.store = BlobStore(data_dir / "blobs")
         self.meta = MetaDB(data_dir / "meta.sqlite3")
         self.blobs = BlobCache(self.store, cache_bytes)
-        self.views = ViewCache(self._load_view)
+        self.views = ViewCache(self._load_view, index_bytes)  # deployment indexes (indexes.py)
         self.edge: Edge | None = Edge(data_dir, self.store) if edge else None  # the nginx edge's trees (edge.py)
         self._finalize_locks: dict[str, threading.Lock] = {}  # per site: a big finalize holds up only its site
         self._locks_lock = threading.Lock()
@@ -312,12 +313,18 @@ class Platform:
         return DeployView(deploy_id, row.site, files, rules)
 
     def ready_view(self, deploy_id: str) -> DeployView | None:
+        """The cached index of a ready deployment, None when there is no such ready deployment;
+        ``IndexNotLoaded`` when it must be built first (``load_view``, on a worker thread)."""
         view = self.views.peek(deploy_id)
         if view is not None:
             return view
         row = self.meta.deploy(deploy_id) if DEPLOY_ID_RE.match(deploy_id) else None
         if row is None or row.state != "ready":
             return None
+        raise IndexNotLoaded(deploy_id)
+
+    def load_view(self, deploy_id: str) -> DeployView:
+        """Build (or wait for) the index of a deployment; blocking, so never on the event loop."""
         return self.views.get(deploy_id)
 
     # -- env vars ----------------------------------------------------------------------
