@@ -9,7 +9,6 @@ import random
 import statistics
 import threading
 import time
-
 from collections.abc import Iterator
 
 import httpx

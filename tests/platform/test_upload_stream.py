@@ -136,22 +136,29 @@ def test_a_100mb_chunked_batch_is_stored_blob_by_blob(local_platform: RunningPla
 
 
 def test_uploads_stream_while_the_body_arrives(local_platform: RunningPlatform) -> None:
-    """The first blobs of a slow batch are on disk before the client has sent the last one."""
+    """The first blobs of a slow batch are on disk (verified, in temp files until the batch ends)
+    before the client has sent the last one."""
     blobs = [os.urandom(50_000) for _ in range(3)]
     digests = [hashlib.sha256(b).hexdigest() for b in blobs]
-    seen: list[bool] = []
+    tmp = local_platform.data_dir / "blobs" / ".tmp"
+    seen: list[int] = []
+
+    def on_disk() -> int:
+        return sum(f.stat().st_size for f in tmp.iterdir())
 
     def body() -> Iterator[bytes]:
         yield json.dumps([[d, len(b)] for d, b in zip(digests, blobs, strict=True)]).encode() + b"\n"
         yield blobs[0]
         yield blobs[1]
         deadline = time.monotonic() + 5
-        while not local_platform.platform.store.exists(digests[1]) and time.monotonic() < deadline:
+        while on_disk() < 100_000 and time.monotonic() < deadline:
             time.sleep(0.02)
-        seen.append(local_platform.platform.store.exists(digests[1]))
+        seen.append(on_disk())
+        assert not local_platform.platform.store.exists(digests[0])  # named only once the batch is whole
         yield blobs[2]
 
     with local_platform.client() as c:
         r = c.post(f"{API}/blobs", content=body())
     assert r.status_code == 200 and r.json() == {"stored": 3, "created": 3}
-    assert seen == [True]
+    assert seen == [100_000]
+    assert all(local_platform.platform.store.exists(d) for d in digests) and on_disk() == 0

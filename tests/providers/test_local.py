@@ -84,24 +84,27 @@ def test_progress_and_concurrency(local_platform, tmp_path) -> None:
     assert dep.stats.bytes_uploaded == sum(len(t) for t in files.values())
 
 
-def test_small_files_go_in_batches_and_large_ones_alone(local_platform, tmp_path) -> None:
+def test_files_go_in_streamed_batches_and_very_large_ones_alone(local_platform, tmp_path) -> None:
     calls: list[int] = []
     ctx = local_platform.context(tmp_path)
-    root = make_site(tmp_path / "s", {f"d/f{i}.txt": f"{tmp_path.name} small {i}" for i in range(230)})
-    big = os.urandom(300 << 10)
+    root = make_site(tmp_path / "s", {f"d/f{i}.txt": f"{tmp_path.name} small {i}" for i in range(2300)})
+    mid = os.urandom(300 << 10)
+    (root / "mid.bin").write_bytes(mid)
+    big = os.urandom(17 << 20)
     (root / "big.bin").write_bytes(big)
     provider = LocalProvider(ctx)
     dep = provider.deploy(take_snapshot(root), DeployTarget(), lambda f, b: calls.append(f))
-    assert dep.stats.files_uploaded == 231 and sorted(calls) == [1, 30, 100, 100]
+    assert dep.stats.files_uploaded == 2302 and sorted(calls) == [1, 301, 1000, 1000]
     assert provider.api.request_count < 12
     assert httpx.get(f"{dep.health_url}big.bin").content == big
-    assert httpx.get(f"{dep.health_url}d/f229.txt").text == f"{tmp_path.name} small 229"
+    assert httpx.get(f"{dep.health_url}mid.bin").content == mid
+    assert httpx.get(f"{dep.health_url}d/f2299.txt").text == f"{tmp_path.name} small 2299"
 
 
 def test_changed_file_in_a_batch_is_named(provider, tmp_path) -> None:
     root = make_site(tmp_path / "s", {f"f{i}.txt": f"{tmp_path.name} {i}" for i in range(5)})
     snap = take_snapshot(root)
-    (root / "f3.txt").write_text("changed after hashing")
+    (root / "f3.txt").write_text("X" * len(f"{tmp_path.name} 3"))  # same size, other bytes
     with pytest.raises(IntegrityError) as info:
         provider.deploy(snap, DeployTarget())
     assert "f3.txt" in info.value.message and "do not hash" in info.value.message
@@ -198,20 +201,20 @@ KILLER = textwrap.dedent("""
 def test_killed_deploy_keeps_production_and_resumes(local_platform, tmp_path) -> None:
     site = local_platform.new_site("killed")
     local_platform.deploy(site, {"index.html": b"previous production"})
-    root = make_site(tmp_path / "s", {f"p{i:03d}.html": f"{tmp_path.name} page {i}" for i in range(250)})
+    root = make_site(tmp_path / "s", {f"p{i:04d}.html": f"{tmp_path.name} page {i}" for i in range(1250)})
     (root / "index.html").write_text(f"new {tmp_path.name}")
-    proc = subprocess.run([sys.executable, "-c", KILLER, local_platform.url, local_platform.token, "100",
+    proc = subprocess.run([sys.executable, "-c", KILLER, local_platform.url, local_platform.token, "1000",
                            str(root), site], capture_output=True, timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
     prod = f"{local_platform.url}/_sites/{site}/"
     assert httpx.get(prod).text == "previous production"
     ctx = local_platform.context(tmp_path, site=site)
     again = LocalProvider(ctx).deploy(take_snapshot(root), DeployTarget())
-    assert again.stats.files_uploaded == 251 - 100  # the first batch of 100 arrived before the kill
+    assert again.stats.files_uploaded == 1251 - 1000  # the first batch of 1,000 arrived before the kill
     assert httpx.get(prod).text == "previous production"
     LocalProvider(ctx).promote(again.id)
     assert httpx.get(prod).text == f"new {tmp_path.name}"
-    assert not any(p.name.startswith(".tmp-") for p in local_platform.data_dir.rglob("*"))
+    assert not any((local_platform.data_dir / "blobs" / ".tmp").iterdir())
 
 
 def test_blob_uploads_run_on_the_shared_upload_engine() -> None:

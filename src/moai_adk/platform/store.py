@@ -17,6 +17,7 @@ deployments.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import os
@@ -24,6 +25,7 @@ import re
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import brotli
@@ -226,29 +228,105 @@ class BlobWriter:
             raise
 
     def commit(self) -> bool:
-        """Verify and store; False when the store already had the blob. ``BlobHashMismatch`` when
-        the bytes hash differently (nothing stored)."""
-        actual = self._hash.hexdigest()
+        """Verify, fsync and store; False when the store already had the blob. ``BlobHashMismatch``
+        when the bytes hash differently (nothing stored)."""
         try:
-            if actual != self.sha:
-                raise BlobHashMismatch(self.sha, actual, self.size)
-            final = self.store.fspath(self.sha)
-            if os.path.exists(final):
+            if not self.verify():
                 return False
             assert self._fd is not None
             os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
-            self.store.place(self._tmp, final)
+            self._close()
+            self.store.place(self._tmp, self.store.fspath(self.sha))
             return True
         finally:
             self.abort()
 
-    def abort(self) -> None:
+    def verify(self) -> bool:
+        """Check the hash (``BlobHashMismatch``, temp file removed); False (temp file removed) when
+        the store already has the blob, else True with the bytes complete in the temp file."""
+        actual = self._hash.hexdigest()
+        if actual != self.sha:
+            self.abort()
+            raise BlobHashMismatch(self.sha, actual, self.size)
+        if os.path.exists(self.store.fspath(self.sha)):
+            self.abort()
+            return False
+        return True
+
+    def _close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    def abort(self) -> None:
+        self._close()
         _unlink(self._tmp)
+
+
+class PendingBlobs:
+    """Verified blobs of one batch waiting in their temp files: ``place`` makes them durable with
+    one filesystem sync (Linux ``syncfs``: one journal commit instead of one fsync per blob), then
+    renames them into place. Until then none has its final name."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+        self.writers: list[BlobWriter] = []
+
+    def add(self, writer: BlobWriter) -> bool:
+        """Verify ``writer`` (``BlobHashMismatch``) and keep it; False when the store has the blob."""
+        if not writer.verify():
+            return False
+        writer._close()
+        self.writers.append(writer)
+        return True
+
+    def place(self) -> None:
+        if not self.writers:
+            return
+        try:
+            sync_tree(self.store, [w._tmp for w in self.writers])
+            for w in self.writers:
+                self.store.place(w._tmp, self.store.fspath(w.sha))
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        for w in self.writers:
+            w.abort()
+        self.writers = []
+
+
+def _syncfs() -> Callable[[int], int] | None:
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_SYNCFS = _syncfs()
+
+
+def sync_tree(store: BlobStore, paths: list[str]) -> None:
+    """Make the bytes of ``paths`` durable: one ``syncfs`` of the store's filesystem where there
+    is one, else an fsync per file."""
+    if _SYNCFS is not None and len(paths) > 1:
+        fd = os.open(store._tmp, os.O_RDONLY)
+        try:
+            if _SYNCFS(fd) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err))
+        finally:
+            os.close(fd)
+        return
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _unlink(path: str) -> None:

@@ -5,7 +5,8 @@
   JSON ``[[sha256, size], ...]``, a newline, then the blobs' bytes
   concatenated in that order. Every blob is verified and stored on its own;
   the answer lists what was stored, and a 422 names the ones whose bytes did
-  not match (the others are kept).
+  not match (the others are kept). The verified blobs of a batch are made
+  durable together (one filesystem sync) and only then get their names.
 
 Both stream: the body goes to disk as it arrives (``store.BlobWriter``: a
 running hash and byte count), handed to a worker thread in pieces of about
@@ -28,7 +29,7 @@ from .auth import check
 from .faults import api_error, truncated
 from .service import ApiError, Platform
 from .serving import Receive, Scope, Send
-from .store import SHA256_RE, BlobHashMismatch, BlobWriter
+from .store import SHA256_RE, BlobHashMismatch, BlobWriter, PendingBlobs
 
 BLOB_PREFIX = "/_api/v1/blobs/"
 BATCH_PATH = "/_api/v1/blobs"
@@ -201,6 +202,7 @@ class BatchReceiver:
         self.pos = 0  # the entry being received
         self.left = 0  # its bytes still to come
         self.writer: BlobWriter | None = None
+        self.pending = PendingBlobs(platform.store)  # verified, made durable together at the end
         self.received = self.created = 0
         self.mismatched: list[dict[str, Any]] = []
 
@@ -262,7 +264,7 @@ class BatchReceiver:
         self.pos += 1
         self.received += 1
         try:
-            self.created += writer.commit()
+            self.created += self.pending.add(writer)
         except BlobHashMismatch as exc:
             self.mismatched.append({"sha256": exc.expected, "actual": exc.actual})
 
@@ -272,6 +274,7 @@ class BatchReceiver:
         if self.writer is not None or self.pos < len(self.index):
             announced = len(self.head) + 1 + sum(size for _, size in self.index)
             raise truncated(received, announced)
+        self.pending.place()
         if self.mismatched:
             first = self.mismatched[0]["sha256"]
             raise ApiError(422, "hash_mismatch", f"{len(self.mismatched)} blob(s) of the batch do not hash to "
@@ -282,6 +285,7 @@ class BatchReceiver:
         if self.writer is not None:
             self.writer.abort()
             self.writer = None
+        self.pending.abort()
 
 
 async def post_batch(platform: Platform, limits: Limits, scope: Scope, receive: Receive, send: Send) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +49,15 @@ START_HINT = ("Start it with `moai-adk platform serve` (in another terminal, or 
 
 
 BATCH_TYPE = "application/x-moai-blob-batch"
-BATCH_FILE_MAX = 256 << 10  # larger files go alone with PUT
-BATCH_BYTES = 4 << 20
-BATCH_FILES = 100
+BATCH_FILE_MAX = 16 << 20  # larger files go alone with PUT, streamed from disk
+BATCH_BYTES = 16 << 20
+BATCH_FILES = 1000
+READ_CHUNK = 1 << 20
+CONCURRENCY = 4  # requests in flight: each streams many files, so a few keep both sides busy
 
 
 def plan_batches(files: list[SnapshotFile]) -> list[list[SnapshotFile]]:
-    """Group small files into batches (at most 100 files / 4 MB); large files alone."""
+    """Group files into batches (at most 1,000 files / 16 MB); files over 16 MB alone."""
     groups: list[list[SnapshotFile]] = []
     current: list[SnapshotFile] = []
     size = 0
@@ -71,6 +73,47 @@ def plan_batches(files: list[SnapshotFile]) -> list[list[SnapshotFile]]:
     if current:
         groups.append(current)
     return groups
+
+
+class _Changed(Exception):
+    """A file's size changed between the snapshot and sending it."""
+
+    def __init__(self, f: SnapshotFile, size: int) -> None:
+        super().__init__(f"{f.path} has {size} bytes now, {f.size} when it was hashed")
+        self.file = f
+
+
+def _file_chunks(f: SnapshotFile) -> Iterator[bytes]:
+    """The bytes of ``f`` in pieces of ``READ_CHUNK`` (``_Changed`` when its size changed)."""
+    assert f.abspath is not None
+    sent = 0
+    with open(f.abspath, "rb", buffering=0) as fh:
+        if f.size <= READ_CHUNK:
+            data = fh.read(f.size + 1)
+            if len(data) != f.size:
+                raise _Changed(f, len(data))
+            yield data
+            return
+        while chunk := fh.read(READ_CHUNK):
+            sent += len(chunk)
+            if sent > f.size:
+                break
+            yield chunk
+    if sent != f.size:
+        raise _Changed(f, sent)
+
+
+class _Body:
+    """A request body read from the files as it is sent (iterable again for a retry)."""
+
+    def __init__(self, head: bytes, files: list[SnapshotFile]) -> None:
+        self.head, self.files = head, files
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self.head:
+            yield self.head
+        for f in self.files:
+            yield from _file_chunks(f)
 
 
 def _changed(paths: list[str], exc: IntegrityError) -> IntegrityError:
@@ -288,32 +331,37 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         ones alone (``PUT /blobs/<sha256>``); the platform verifies every hash."""
         if not files:
             return
-        uploader = _BlobUploader(self, snapshot, self.ctx.concurrency or 8, progress)
+        uploader = _BlobUploader(self, snapshot, self.ctx.concurrency or CONCURRENCY, progress)
         uploader.upload(plan_batches(files))
         stats.files_uploaded += uploader.stats.files_uploaded
         stats.bytes_uploaded += uploader.stats.bytes_uploaded
 
-    def _put_one(self, snapshot: Snapshot, f: SnapshotFile) -> int:
-        data = snapshot.read(f)
+    def _put_one(self, f: SnapshotFile) -> int:
         try:
-            self._request("PUT", f"/blobs/{f.hashes['sha256']}", content=data,
-                          headers={"content-type": "application/octet-stream"})
+            self._request("PUT", f"/blobs/{f.hashes['sha256']}", content=_Body(b"", [f]),
+                          headers={"content-type": "application/octet-stream", "content-length": str(f.size)})
         except IntegrityError as exc:
             raise _changed([f.path], exc) from exc
-        return len(data)
+        except _Changed as exc:
+            raise _changed([f.path], IntegrityError(str(exc))) from exc
+        return f.size
 
-    def _put_batch(self, snapshot: Snapshot, group: list[SnapshotFile]) -> int:
-        parts = [snapshot.read(f) for f in group]
-        index = [[f.hashes["sha256"], len(data)] for f, data in zip(group, parts, strict=True)]
-        body = json.dumps(index, separators=(",", ":")).encode() + b"\n" + b"".join(parts)
-        response = self._request("POST", "/blobs", content=body, headers={"content-type": BATCH_TYPE},
-                                 allow=frozenset({422}))
+    def _put_batch(self, group: list[SnapshotFile]) -> int:
+        """One streamed batch: the index line, then each file's bytes read as they are sent; the
+        platform writes and verifies each blob as its bytes arrive."""
+        index = json.dumps([[f.hashes["sha256"], f.size] for f in group], separators=(",", ":")).encode() + b"\n"
+        total = sum(f.size for f in group)
+        try:
+            response = self._request("POST", "/blobs", content=_Body(index, group), allow=frozenset({422}),
+                                     headers={"content-type": BATCH_TYPE, "content-length": str(len(index) + total)})
+        except _Changed as exc:
+            raise _changed([exc.file.path], IntegrityError(str(exc))) from exc
         if response.status_code == 422:
             err = self.api.decode(response).get("error", {})
             bad = {m.get("sha256") for m in err.get("mismatched", [])}
             paths = [f.path for f in group if f.hashes["sha256"] in bad] or [f.path for f in group]
             raise _changed(paths, IntegrityError(str(err.get("message")), status=422))
-        return sum(len(p) for p in parts)
+        return total
 
     def get_deployment(self, deployment_id: str) -> Deployment:
         return self._deployment(self._json("GET", f"/deploys/{deployment_id}"))
@@ -380,10 +428,10 @@ class _BlobUploader(Uploader[list[SnapshotFile]]):
         return entry[0].path
 
     def transfer(self, entry: list[SnapshotFile]) -> tuple[int, int, tuple[int, int]]:
-        if len(entry) == 1:
-            size = self.provider._put_one(self.snapshot, entry[0])
+        if len(entry) == 1 and entry[0].size > BATCH_FILE_MAX:
+            size = self.provider._put_one(entry[0])
         else:
-            size = self.provider._put_batch(self.snapshot, entry)
+            size = self.provider._put_batch(entry)
         return len(entry), size, (len(entry), size)
 
 
