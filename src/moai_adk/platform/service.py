@@ -161,10 +161,31 @@ class Platform:
 
     # -- deploys ----------------------------------------------------------------
     def create_deploy(self, site: str, body: dict[str, Any]) -> tuple[DeployRow, list[str]]:
+        """A new deploy from a full manifest (``files``) or a delta against a ready deploy of the
+        site (``parent``, ``changes``, ``removed``, ``file_count``); returns it and the hashes the
+        store lacks. A delta's unchanged entries keep what the parent's finalize recorded."""
         self.site(site)
-        files = body.get("files")
-        if not isinstance(files, dict) or not files:
-            raise ApiError(400, "bad_manifest", "'files' must be a non-empty object {path: sha256}")
+        files: dict[str, list[Any]] = {}
+        if body.get("parent") is not None:
+            files, changed = self._apply_delta(site, body)
+        else:
+            full = body.get("files")
+            if not isinstance(full, dict) or not full:
+                raise ApiError(400, "bad_manifest", "'files' must be a non-empty object {path: sha256}")
+            changed = full
+        hashes = self._check_manifest(changed)
+        files.update((p, [sha]) for p, sha in changed.items())
+        meta = body.get("meta") or {}
+        environment = body.get("environment") or "preview"
+        if not isinstance(meta, dict) or not isinstance(environment, str) or not ENVIRONMENT_RE.match(environment):
+            raise ApiError(400, "bad_request", "'meta' must be an object and 'environment' a short name of letters, digits, '.', '_' or '-'")
+        deploy_id = new_deploy_id()
+        self.meta.create_deploy(deploy_id, site, environment, {str(k): str(v) for k, v in meta.items()}, files)
+        row = self.deploy(deploy_id)
+        return row, self.store.missing(hashes)
+
+    @staticmethod
+    def _check_manifest(files: dict[Any, Any]) -> set[str]:
         hashes: set[str] = set()
         for path, sha in files.items():
             why = check_path(path)
@@ -175,15 +196,30 @@ class Platform:
                 raise ApiError(400, "bad_hash", f"manifest entry {path!r} needs a lowercase hex sha256, got {sha!r}",
                                path=path)
             hashes.add(sha)
-        meta = body.get("meta") or {}
-        environment = body.get("environment") or "preview"
-        if not isinstance(meta, dict) or not isinstance(environment, str) or not ENVIRONMENT_RE.match(environment):
-            raise ApiError(400, "bad_request", "'meta' must be an object and 'environment' a short name of letters, digits, '.', '_' or '-'")
-        deploy_id = new_deploy_id()
-        self.meta.create_deploy(deploy_id, site, environment, {str(k): str(v) for k, v in meta.items()},
-                                {p: [s] for p, s in files.items()})
-        row = self.deploy(deploy_id)
-        return row, self.store.missing(hashes)
+        return hashes
+
+    def _apply_delta(self, site: str, body: dict[str, Any]) -> tuple[dict[str, list[Any]], dict[Any, Any]]:
+        """The parent's file map minus ``removed``, and the ``changes`` still to check."""
+        parent, changes, removed, count = (body.get("parent"), body.get("changes", {}), body.get("removed", []),
+                                           body.get("file_count"))
+        if (not isinstance(parent, str) or not isinstance(changes, dict) or not isinstance(removed, list)
+                or type(count) is not int):
+            raise ApiError(400, "bad_manifest", "a delta manifest is {'parent': deploy id, 'changes': {path: sha256}, "
+                           "'removed': [path], 'file_count': n}")
+        row = self.deploy(parent)
+        if row.site != site or row.state != "ready":
+            raise ApiError(409, "bad_parent", f"deploy {parent} is not a ready deploy of site {site!r}; "
+                           "send the full manifest", parent=parent)
+        files, _ = self.meta.deploy_files(parent)
+        for path in removed:
+            if files.pop(path, None) is None:
+                raise ApiError(409, "bad_parent", f"the delta removes {path!r}, which deploy {parent} does not have; "
+                               "send the full manifest", parent=parent)
+        total = len(files) + sum(1 for p in changes if p not in files)
+        if total != count or total == 0:
+            raise ApiError(409, "bad_parent", f"the delta against deploy {parent} gives {total} files, not the "
+                           f"{count} announced; send the full manifest", parent=parent)
+        return files, changes
 
     def deploy(self, deploy_id: str) -> DeployRow:
         row = self.meta.deploy(deploy_id) if DEPLOY_ID_RE.match(deploy_id) else None
@@ -227,12 +263,14 @@ class Platform:
             if row.state == "ready":
                 return row
             files, _ = self.meta.deploy_files(deploy_id)
-            hashes = {info[0] for info in files.values()}
+            # entries a delta kept from its (finalized) parent already carry [sha, size, gz, br]
+            fresh = {p: info[0] for p, info in files.items() if len(info) < 4}
+            hashes = set(fresh.values())
             missing = self.store.missing(hashes)
             if missing:
                 raise ApiError(409, "missing_blobs", f"deploy {deploy_id} still lacks {len(missing)} blob(s); "
                                "PUT them to /_api/v1/blobs/<sha256> and finalize again", missing=missing)
-            compressible = sorted({info[0] for p, info in files.items() if is_compressible(content_type(p))})
+            compressible = sorted({sha for p, sha in fresh.items() if is_compressible(content_type(p))})
             variants = self.meta.variants(compressible)
             todo = [h for h in compressible if h not in variants]
             made = {sha: self.store.make_variants(sha) for sha in todo}
@@ -243,7 +281,7 @@ class Platform:
             for sha in hashes:
                 gz, br = variants.get(sha, (0, 0))
                 sizes[sha] = (self.store.size(sha) or 0, gz, br)
-            full = {p: [info[0], *sizes[info[0]]] for p, info in files.items()}
+            full = {p: info if len(info) >= 4 else [info[0], *sizes[info[0]]] for p, info in files.items()}
             try:
                 rules = parse_rules(lambda p: self.store.read(files[p][0]) if p in files else None)
             except RulesError as exc:

@@ -9,9 +9,8 @@ finalize. ``deploy`` never changes production; ``promote`` does.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from ..errors import (
 )
 from ..platform.paths import TOKEN_ENV, URL_ENV, resolve_platform
 from ._http import ApiClient
-from ._upload import Uploader
+from ._local_upload import CONCURRENCY, BlobUploader, last_deploy, plan_batches, remember
 from .base import (
     Deployment,
     DeployStats,
@@ -46,81 +45,6 @@ from .capabilities import EnvStore, Hosting, Traffic
 API = "/_api/v1"
 START_HINT = ("Start it with `moai-adk platform serve` (in another terminal, or in the background: "
               "`nohup moai-adk platform serve &`), or set MOAI_PLATFORM_URL to where it runs.")
-
-
-BATCH_TYPE = "application/x-moai-blob-batch"
-BATCH_FILE_MAX = 16 << 20  # larger files go alone with PUT, streamed from disk
-BATCH_BYTES = 16 << 20
-BATCH_FILES = 1000
-READ_CHUNK = 1 << 20
-CONCURRENCY = 4  # requests in flight: each streams many files, so a few keep both sides busy
-
-
-def plan_batches(files: list[SnapshotFile]) -> list[list[SnapshotFile]]:
-    """Group files into batches (at most 1,000 files / 16 MB); files over 16 MB alone."""
-    groups: list[list[SnapshotFile]] = []
-    current: list[SnapshotFile] = []
-    size = 0
-    for f in files:
-        if f.size > BATCH_FILE_MAX:
-            groups.append([f])
-            continue
-        if current and (size + f.size > BATCH_BYTES or len(current) >= BATCH_FILES):
-            groups.append(current)
-            current, size = [], 0
-        current.append(f)
-        size += f.size
-    if current:
-        groups.append(current)
-    return groups
-
-
-class _Changed(Exception):
-    """A file's size changed between the snapshot and sending it."""
-
-    def __init__(self, f: SnapshotFile, size: int) -> None:
-        super().__init__(f"{f.path} has {size} bytes now, {f.size} when it was hashed")
-        self.file = f
-
-
-def _file_chunks(f: SnapshotFile) -> Iterator[bytes]:
-    """The bytes of ``f`` in pieces of ``READ_CHUNK`` (``_Changed`` when its size changed)."""
-    assert f.abspath is not None
-    sent = 0
-    with open(f.abspath, "rb", buffering=0) as fh:
-        if f.size <= READ_CHUNK:
-            data = fh.read(f.size + 1)
-            if len(data) != f.size:
-                raise _Changed(f, len(data))
-            yield data
-            return
-        while chunk := fh.read(READ_CHUNK):
-            sent += len(chunk)
-            if sent > f.size:
-                break
-            yield chunk
-    if sent != f.size:
-        raise _Changed(f, sent)
-
-
-class _Body:
-    """A request body read from the files as it is sent (iterable again for a retry)."""
-
-    def __init__(self, head: bytes, files: list[SnapshotFile]) -> None:
-        self.head, self.files = head, files
-
-    def __iter__(self) -> Iterator[bytes]:
-        if self.head:
-            yield self.head
-        for f in self.files:
-            yield from _file_chunks(f)
-
-
-def _changed(paths: list[str], exc: IntegrityError) -> IntegrityError:
-    shown = ", ".join(paths[:3]) + (f" (+{len(paths) - 3} more in the same upload)" if len(paths) > 3 else "")
-    return IntegrityError(
-        f"The local platform rejected the bytes of {shown}: they do not match the sha256 in the manifest "
-        f"({exc.message})", hint="A file changed while deploying; re-run the deploy.", status=exc.status)
 
 
 _REFUSAL_HINTS = {
@@ -295,8 +219,8 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
             meta["branch"] = target.branch
         if target.message:
             meta["message"] = target.message
-        body = {"files": snapshot.manifest("sha256"), "environment": target.environment, "meta": meta}
-        created = self._json("POST", f"/sites/{self.site}/deploys", json=body)
+        manifest = snapshot.manifest("sha256")
+        created = self._create(manifest, {"environment": target.environment, "meta": meta})
         by_hash = snapshot.by_hash("sha256")
         stats = DeployStats(files_total=len(snapshot.files))
         self._upload(snapshot, [by_hash[h] for h in created.get("required", [])], stats, progress)
@@ -311,11 +235,36 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         if final.get("state") != "ready":
             raise DeployFailed(f"The local platform left deploy {created['id']} in state {final.get('state')!r}.",
                                hint="Re-run the deploy.")
+        remember(self.ctx.root, self._state_key(), final["id"], manifest)
         deployment = self._deployment(final)
         deployment.stats = stats
         stats.requests = self.api.request_count
         deployment.extra["warnings"] = final.get("warnings", [])
         return deployment
+
+    def _create(self, manifest: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:
+        """Create the deploy: as a delta against the last deploy made from here when few files
+        changed (the platform keeps what it knows of the others), else with the full manifest."""
+        parent = last_deploy(self.ctx.root, self._state_key())
+        if parent is not None:
+            parent_id, old = parent
+            changes = {p: h for p, h in manifest.items() if old.get(p) != h}
+            removed = [p for p in old if p not in manifest]
+            if len(changes) + len(removed) <= len(manifest) // 2:
+                delta = {**base, "parent": parent_id, "changes": changes, "removed": removed,
+                         "file_count": len(manifest)}
+                response = self._request("POST", f"/sites/{self.site}/deploys", json=delta,
+                                         allow=frozenset({404, 409}))
+                if response.is_success:
+                    return dict(self.api.decode(response))
+                code = self._error(response)[0]
+                if code not in ("bad_parent", "no_deploy"):  # else: the platform forgot it; send it all
+                    raise self._missing(response) if response.status_code == 404 else self._refusal(
+                        response, "POST", f"/sites/{self.site}/deploys")
+        return dict(self._json("POST", f"/sites/{self.site}/deploys", json={**base, "files": manifest}))
+
+    def _state_key(self) -> str:
+        return f"{self.url}|{self.site}"
 
     def _finalize(self, deploy_id: str) -> dict[str, Any] | list[str]:
         """The ready deploy, or the list of sha256 the platform still lacks (409)."""
@@ -331,37 +280,10 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         ones alone (``PUT /blobs/<sha256>``); the platform verifies every hash."""
         if not files:
             return
-        uploader = _BlobUploader(self, snapshot, self.ctx.concurrency or CONCURRENCY, progress)
+        uploader = BlobUploader(self.api, self._request, self.ctx.concurrency or CONCURRENCY, progress)
         uploader.upload(plan_batches(files))
         stats.files_uploaded += uploader.stats.files_uploaded
         stats.bytes_uploaded += uploader.stats.bytes_uploaded
-
-    def _put_one(self, f: SnapshotFile) -> int:
-        try:
-            self._request("PUT", f"/blobs/{f.hashes['sha256']}", content=_Body(b"", [f]),
-                          headers={"content-type": "application/octet-stream", "content-length": str(f.size)})
-        except IntegrityError as exc:
-            raise _changed([f.path], exc) from exc
-        except _Changed as exc:
-            raise _changed([f.path], IntegrityError(str(exc))) from exc
-        return f.size
-
-    def _put_batch(self, group: list[SnapshotFile]) -> int:
-        """One streamed batch: the index line, then each file's bytes read as they are sent; the
-        platform writes and verifies each blob as its bytes arrive."""
-        index = json.dumps([[f.hashes["sha256"], f.size] for f in group], separators=(",", ":")).encode() + b"\n"
-        total = sum(f.size for f in group)
-        try:
-            response = self._request("POST", "/blobs", content=_Body(index, group), allow=frozenset({422}),
-                                     headers={"content-type": BATCH_TYPE, "content-length": str(len(index) + total)})
-        except _Changed as exc:
-            raise _changed([exc.file.path], IntegrityError(str(exc))) from exc
-        if response.status_code == 422:
-            err = self.api.decode(response).get("error", {})
-            bad = {m.get("sha256") for m in err.get("mismatched", [])}
-            paths = [f.path for f in group if f.hashes["sha256"] in bad] or [f.path for f in group]
-            raise _changed(paths, IntegrityError(str(err.get("message")), status=422))
-        return total
 
     def get_deployment(self, deployment_id: str) -> Deployment:
         return self._deployment(self._json("GET", f"/deploys/{deployment_id}"))
@@ -411,28 +333,6 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
             raise NotFoundError(f"{key} is not set for the {environment} environment on local site {self.site!r}.",
                                 hint=f"Run `moai-adk env list --env {environment} --platform local` to see what is set.",
                                 status=404)
-
-
-class _BlobUploader(Uploader[list[SnapshotFile]]):
-    """One upload is a batch of small files or one large file (``plan_batches``)."""
-
-    algorithm = "sha256"
-
-    def __init__(self, provider: LocalProvider, snapshot: Snapshot, concurrency: int,
-                 progress: ProgressFn | None) -> None:
-        super().__init__(provider.api, concurrency, progress)
-        self.provider = provider
-        self.snapshot = snapshot
-
-    def path_of(self, entry: list[SnapshotFile]) -> str:
-        return entry[0].path
-
-    def transfer(self, entry: list[SnapshotFile]) -> tuple[int, int, tuple[int, int]]:
-        if len(entry) == 1 and entry[0].size > BATCH_FILE_MAX:
-            size = self.provider._put_one(entry[0])
-        else:
-            size = self.provider._put_batch(entry)
-        return len(entry), size, (len(entry), size)
 
 
 def platform_status(environ: Mapping[str, str], transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
