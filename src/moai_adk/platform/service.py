@@ -9,9 +9,11 @@ serving path (``serving.py``). Failures a client can cause raise ``ApiError``
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 DEPLOY_ID_RE = re.compile(r"^[a-z][a-z0-9]{9}$")
 ROLES = ("admin", "deployer", "viewer")
+VARIANT_THREADS = min(4, os.cpu_count() or 1)
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -273,7 +276,8 @@ class Platform:
             compressible = sorted({sha for p, sha in fresh.items() if is_compressible(content_type(p))})
             variants = self.meta.variants(compressible)
             todo = [h for h in compressible if h not in variants]
-            made = {sha: self.store.make_variants(sha) for sha in todo}
+            with ThreadPoolExecutor(max_workers=VARIANT_THREADS) as pool:  # zlib and brotli release the GIL
+                made = dict(zip(todo, pool.map(self.store.make_variants, todo), strict=True))
             if made:
                 self.meta.add_variants(made)
             variants.update(made)

@@ -34,7 +34,7 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 VARIANTS = ("gz", "br")
 # Compress only when it saves at least this fraction of the bytes.
 MIN_SAVING = 0.9
-MIN_COMPRESS_SIZE = 128
+MIN_COMPRESS_SIZE = 1024  # below this a variant saves less than its headers cost; half a site's files
 MAX_COMPRESS_SIZE = 8 << 20  # larger files are streamed from disk, uncompressed
 TMP_DIR = ".tmp"
 STALE_TMP_SECONDS = 3600  # a temp file nobody wrote to for an hour is abandoned, whatever its pid
