@@ -13,12 +13,36 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
-from .views import DeployView
+from .views import DeployView, FileEntry
 
 FILE_BYTES = 400  # one served file in an index: its FileEntry, hashes, ETag, dict slot (measured ~350)
 VIEW_BYTES = 1 << 20  # per index: rules and the bounded cache of resolved request paths
 DEFAULT_BUDGET = 128 << 20
+
+
+def build_view(deploy_id: str, site: str, files: dict[str, list[Any]], rules: dict[str, Any] | None,
+               base: DeployView | None = None) -> DeployView:
+    """The index of a deployment. With ``base`` (another index of the site, e.g. production's), the
+    entries whose path and recorded [sha, size, gz, br] are the same are taken from it as they are
+    (an entry depends on nothing else), so a redeploy that changed a few files builds a few entries."""
+    if base is None:
+        return DeployView(deploy_id, site, files, rules)
+    old = base.files
+    fresh: dict[str, list[Any]] = {}
+    kept: dict[str, FileEntry] = {}
+    for path, info in files.items():
+        entry = old.get(path)
+        if (entry is not None and len(info) >= 4 and entry.sha == info[0] and entry.size == info[1]
+                and entry.gz == info[2] and entry.br == info[3]):
+            kept[path] = entry
+        else:
+            fresh[path] = info
+    view = DeployView(deploy_id, site, fresh, rules)
+    kept.update(view.files)
+    view.files = kept
+    return view
 
 
 class IndexNotLoaded(Exception):

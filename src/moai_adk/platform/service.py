@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .apierror import ApiError as ApiError  # re-exported: the API modules import it from here
 from .edge import Edge
-from .indexes import DEFAULT_BUDGET, IndexNotLoaded, ViewCache
+from .indexes import DEFAULT_BUDGET, IndexNotLoaded, ViewCache, build_view
+from .manifests import apply_delta, check_manifest
 from .meta import DeployRow, MetaDB
 from .rules import RulesError, parse_rules
 from .store import SHA256_RE, BlobHashMismatch, BlobStore, BlobWriter, is_compressible
@@ -32,15 +34,6 @@ DEPLOY_ID_RE = re.compile(r"^[a-z][a-z0-9]{9}$")
 ROLES = ("admin", "deployer", "viewer")
 VARIANT_THREADS = min(4, os.cpu_count() or 1)
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.extra = extra
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,24 +60,6 @@ def new_deploy_id() -> str:
     return secrets.choice(_ALPHABET[:26]) + "".join(secrets.choice(_ALPHABET) for _ in range(9))
 
 
-def check_path(path: object) -> str | None:
-    """Why a manifest path is unsafe, or None when it is a plain relative POSIX path."""
-    if not isinstance(path, str) or not path:
-        return "is empty or not a string"
-    if "\x00" in path:
-        return "contains a NUL byte"
-    if "\\" in path:
-        return "contains a backslash"
-    if path.startswith("/"):
-        return "is absolute"
-    parts = path.split("/")
-    if ".." in parts:
-        return "contains a '..' segment"
-    if any(p in ("", ".") for p in parts):
-        return "has an empty or '.' segment"
-    return None
-
-
 def split_table(weights: dict[str, int]) -> tuple[tuple[int, str], ...]:
     table: list[tuple[int, str]] = []
     total = 0
@@ -109,6 +84,7 @@ class Platform:
         self.edge: Edge | None = Edge(data_dir, self.store) if edge else None  # the nginx edge's trees (edge.py)
         self._finalize_locks: dict[str, threading.Lock] = {}  # per site: a big finalize holds up only its site
         self._locks_lock = threading.Lock()
+        self._created: dict[str, dict[str, list[Any]]] = {}  # file maps of the last deploys created here
         self._switch_lock = threading.RLock()  # DB pointer and in-memory pointer change together
         self._roles: dict[str, str] = {}
         self.sites: dict[str, SiteState] = {}
@@ -170,13 +146,18 @@ class Platform:
         self.site(site)
         files: dict[str, list[Any]] = {}
         if body.get("parent") is not None:
-            files, changed = self._apply_delta(site, body)
+            parent = body["parent"]
+            row = self.deploy(parent) if isinstance(parent, str) else None
+            if row is not None and (row.site != site or row.state != "ready"):
+                raise ApiError(409, "bad_parent", f"deploy {parent} is not a ready deploy of site {site!r}; "
+                               "send the full manifest", parent=parent)
+            files, changed = apply_delta(body, lambda: self.meta.deploy_files(parent)[0])
         else:
             full = body.get("files")
             if not isinstance(full, dict) or not full:
                 raise ApiError(400, "bad_manifest", "'files' must be a non-empty object {path: sha256}")
             changed = full
-        hashes = self._check_manifest(changed)
+        hashes = check_manifest(changed)
         files.update((p, [sha]) for p, sha in changed.items())
         meta = body.get("meta") or {}
         environment = body.get("environment") or "preview"
@@ -184,45 +165,12 @@ class Platform:
             raise ApiError(400, "bad_request", "'meta' must be an object and 'environment' a short name of letters, digits, '.', '_' or '-'")
         deploy_id = new_deploy_id()
         self.meta.create_deploy(deploy_id, site, environment, {str(k): str(v) for k, v in meta.items()}, files)
+        with self._locks_lock:  # its finalize, usually next, needs not decode the map again
+            self._created[deploy_id] = files
+            while len(self._created) > 4:
+                self._created.pop(next(iter(self._created)))
         row = self.deploy(deploy_id)
         return row, self.store.missing(hashes)
-
-    @staticmethod
-    def _check_manifest(files: dict[Any, Any]) -> set[str]:
-        hashes: set[str] = set()
-        for path, sha in files.items():
-            why = check_path(path)
-            if why is not None:
-                raise ApiError(400, "unsafe_path", f"manifest path {path!r} {why}; paths must be plain "
-                               "relative POSIX names without '..', leading '/', backslashes or NUL", path=path)
-            if not isinstance(sha, str) or not SHA256_RE.match(sha):
-                raise ApiError(400, "bad_hash", f"manifest entry {path!r} needs a lowercase hex sha256, got {sha!r}",
-                               path=path)
-            hashes.add(sha)
-        return hashes
-
-    def _apply_delta(self, site: str, body: dict[str, Any]) -> tuple[dict[str, list[Any]], dict[Any, Any]]:
-        """The parent's file map minus ``removed``, and the ``changes`` still to check."""
-        parent, changes, removed, count = (body.get("parent"), body.get("changes", {}), body.get("removed", []),
-                                           body.get("file_count"))
-        if (not isinstance(parent, str) or not isinstance(changes, dict) or not isinstance(removed, list)
-                or type(count) is not int):
-            raise ApiError(400, "bad_manifest", "a delta manifest is {'parent': deploy id, 'changes': {path: sha256}, "
-                           "'removed': [path], 'file_count': n}")
-        row = self.deploy(parent)
-        if row.site != site or row.state != "ready":
-            raise ApiError(409, "bad_parent", f"deploy {parent} is not a ready deploy of site {site!r}; "
-                           "send the full manifest", parent=parent)
-        files, _ = self.meta.deploy_files(parent)
-        for path in removed:
-            if files.pop(path, None) is None:
-                raise ApiError(409, "bad_parent", f"the delta removes {path!r}, which deploy {parent} does not have; "
-                               "send the full manifest", parent=parent)
-        total = len(files) + sum(1 for p in changes if p not in files)
-        if total != count or total == 0:
-            raise ApiError(409, "bad_parent", f"the delta against deploy {parent} gives {total} files, not the "
-                           f"{count} announced; send the full manifest", parent=parent)
-        return files, changes
 
     def deploy(self, deploy_id: str) -> DeployRow:
         row = self.meta.deploy(deploy_id) if DEPLOY_ID_RE.match(deploy_id) else None
@@ -265,7 +213,9 @@ class Platform:
             row = self.deploy(deploy_id)
             if row.state == "ready":
                 return row
-            files, _ = self.meta.deploy_files(deploy_id)
+            with self._locks_lock:
+                created = self._created.pop(deploy_id, None)
+            files = created or self.meta.deploy_files(deploy_id)[0]
             # entries a delta kept from its (finalized) parent already carry [sha, size, gz, br]
             fresh = {p: info[0] for p, info in files.items() if len(info) < 4}
             hashes = set(fresh.values())
@@ -352,7 +302,9 @@ class Platform:
     def _load_view(self, deploy_id: str) -> DeployView:
         row = self.deploy(deploy_id)
         files, rules = self.meta.deploy_files(deploy_id)
-        return DeployView(deploy_id, row.site, files, rules)
+        state = self.sites.get(row.site)
+        base = self.views.peek(state.production) if state is not None and state.production else None
+        return build_view(deploy_id, row.site, files, rules, base)
 
     def ready_view(self, deploy_id: str) -> DeployView | None:
         """The cached index of a ready deployment, None when there is no such ready deployment;
