@@ -133,6 +133,8 @@ def test_a_half_closed_truncated_batch_is_400(local_platform: RunningPlatform) -
     status, payload = half_closed(local_platform, "POST", f"{API}/blobs", body[:-500], len(body))
     assert status == 400 and payload["error"]["code"] == "truncated", payload  # type: ignore[index]
     assert no_temp_files(local_platform)
+    store = local_platform.platform.store  # the whole, verified first blob is kept for a resumed deploy
+    assert store.exists(hashlib.sha256(blobs[0]).hexdigest()) and not store.exists(hashlib.sha256(blobs[1]).hexdigest())
 
 
 def test_a_half_closed_truncated_json_body_is_400(local_platform: RunningPlatform) -> None:

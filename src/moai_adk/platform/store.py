@@ -72,6 +72,15 @@ class BlobTooLarge(ValueError):
 
 
 def _pid_alive(pid: int) -> bool:
+    """Is ``pid`` a running process? A zombie is not (a killed worker whose parent died too may
+    stay one where nothing reaps it)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[-1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -282,10 +282,15 @@ class BatchReceiver:
         return {"stored": self.received, "created": self.created}
 
     def abort(self) -> None:
+        """After a failure (the client went away, the disk filled, ...): drop the blob being
+        received, keep the ones already verified (a resumed deploy need not send them again)."""
         if self.writer is not None:
             self.writer.abort()
             self.writer = None
-        self.pending.abort()
+        try:
+            self.pending.place()
+        except OSError:
+            self.pending.abort()
 
 
 async def post_batch(platform: Platform, limits: Limits, scope: Scope, receive: Receive, send: Send) -> None:
@@ -297,7 +302,7 @@ async def post_batch(platform: Platform, limits: Limits, scope: Scope, receive: 
         received = await pump(receive, receiver.feed, limits.upload, length)
         result = await loop.run_in_executor(None, receiver.finish, received)
     except Exception as exc:  # noqa: BLE001 - every failure answers JSON
-        receiver.abort()
+        await loop.run_in_executor(None, receiver.abort)
         await send_error(send, exc, close=received < 0)
         return
     await send_json(send, 200, result)
