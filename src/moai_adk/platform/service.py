@@ -85,6 +85,7 @@ class Platform:
         self._finalize_locks: dict[str, threading.Lock] = {}  # per site: a big finalize holds up only its site
         self._locks_lock = threading.Lock()
         self._created: dict[str, dict[str, list[Any]]] = {}  # file maps of the last deploys created here
+        self._finalized: dict[str, tuple[str, dict[str, list[Any]]]] = {}  # site -> its last finalized map
         self._switch_lock = threading.RLock()  # DB pointer and in-memory pointer change together
         self._roles: dict[str, str] = {}
         self.sites: dict[str, SiteState] = {}
@@ -151,7 +152,7 @@ class Platform:
             if row is not None and (row.site != site or row.state != "ready"):
                 raise ApiError(409, "bad_parent", f"deploy {parent} is not a ready deploy of site {site!r}; "
                                "send the full manifest", parent=parent)
-            files, changed = apply_delta(body, lambda: self.meta.deploy_files(parent)[0])
+            files, changed = apply_delta(body, lambda: self._finalized_map(parent))
         else:
             full = body.get("files")
             if not isinstance(full, dict) or not full:
@@ -244,7 +245,21 @@ class Platform:
             if self.edge is not None:  # the tree exists before the deployment is ready
                 self.edge.materialize(deploy_id, row.site, full)
             self.meta.finalize_deploy(deploy_id, full, rules, total)
+            with self._locks_lock:  # the parent a delta names next, usually: no need to decode it then
+                self._finalized.pop(row.site, None)
+                self._finalized[row.site] = (deploy_id, full)
+                while len(self._finalized) > 8:  # the sites deployed to last
+                    self._finalized.pop(next(iter(self._finalized)))
             return self.deploy(deploy_id)
+
+    def _finalized_map(self, deploy_id: str) -> dict[str, list[Any]]:
+        """A copy of a ready deploy's file map (entries shared: nobody changes them)."""
+        row = self.deploy(deploy_id)
+        with self._locks_lock:
+            held = self._finalized.get(row.site)
+        if held is not None and held[0] == deploy_id:
+            return dict(held[1])
+        return self.meta.deploy_files(deploy_id)[0]
 
     def rules_warnings(self, deploy_id: str) -> list[str]:
         _, rules = self.meta.deploy_files(deploy_id)
