@@ -9,6 +9,7 @@ serving path (``serving.py``). Failures a client can cause raise ``ApiError``
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -85,7 +86,7 @@ class Platform:
         self._finalize_locks: dict[str, threading.Lock] = {}  # per site: a big finalize holds up only its site
         self._locks_lock = threading.Lock()
         self._created: dict[str, dict[str, list[Any]]] = {}  # file maps of the last deploys created here
-        self._finalized: dict[str, tuple[str, dict[str, list[Any]]]] = {}  # site -> its last finalized map
+        self._finalized: dict[str, tuple[str, dict[str, list[Any]], dict[str, Any]]] = {}  # site -> last finalized
         self._switch_lock = threading.RLock()  # DB pointer and in-memory pointer change together
         self._roles: dict[str, str] = {}
         self.sites: dict[str, SiteState] = {}
@@ -247,7 +248,7 @@ class Platform:
             self.meta.finalize_deploy(deploy_id, full, rules, total)
             with self._locks_lock:  # the parent a delta names next, usually: no need to decode it then
                 self._finalized.pop(row.site, None)
-                self._finalized[row.site] = (deploy_id, full)
+                self._finalized[row.site] = (deploy_id, full, json.loads(json.dumps(rules)))  # as stored
                 while len(self._finalized) > 8:  # the sites deployed to last
                     self._finalized.pop(next(iter(self._finalized)))
             return self.deploy(deploy_id)
@@ -261,8 +262,15 @@ class Platform:
             return dict(held[1])
         return self.meta.deploy_files(deploy_id)[0]
 
+    def _deploy_map(self, deploy_id: str, site: str) -> tuple[dict[str, list[Any]], dict[str, Any] | None]:
+        with self._locks_lock:
+            held = self._finalized.get(site)
+        if held is not None and held[0] == deploy_id:
+            return held[1], held[2]
+        return self.meta.deploy_files(deploy_id)
+
     def rules_warnings(self, deploy_id: str) -> list[str]:
-        _, rules = self.meta.deploy_files(deploy_id)
+        _, rules = self._deploy_map(deploy_id, self.deploy(deploy_id).site)
         return list((rules or {}).get("warnings", []))
 
     # -- production pointer ------------------------------------------------------
@@ -316,7 +324,7 @@ class Platform:
     # -- serving helpers ------------------------------------------------------------
     def _load_view(self, deploy_id: str) -> DeployView:
         row = self.deploy(deploy_id)
-        files, rules = self.meta.deploy_files(deploy_id)
+        files, rules = self._deploy_map(deploy_id, row.site)
         state = self.sites.get(row.site)
         base = self.views.peek(state.production) if state is not None and state.production else None
         return build_view(deploy_id, row.site, files, rules, base)
