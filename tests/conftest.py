@@ -45,6 +45,7 @@ import pytest
 import uvicorn
 
 from moai_adk.platform.app import PlatformApp
+from moai_adk.platform.asgi_server import HalfCloseH11Protocol
 from moai_adk.platform.paths import CREDENTIALS_ENV, TOKEN_ENV, URL_ENV
 from moai_adk.platform.server import prepare
 from moai_adk.platform.service import Platform
@@ -112,7 +113,8 @@ def start_platform(tmp: Path, *, cache_bytes: int = 64 << 20) -> Iterator[Runnin
     prepared = prepare(data_dir, url, {CREDENTIALS_ENV: str(creds)})
     assert prepared.token
     platform = Platform(data_dir, cache_bytes=cache_bytes)
-    config = uvicorn.Config(PlatformApp(platform), log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn.Config(PlatformApp(platform), log_level="warning", lifespan="off", access_log=False,
+                            http=HalfCloseH11Protocol)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -125,7 +125,7 @@ def from_app(r: httpx.Response) -> bool:
 
 
 SITE_FILES = {"index.html": b"<h1>home</h1>", "about.html": b"<p>about</p>", "404.html": b"custom not found",
-              "css/site.css": b"body { color: red }\n" * 40, "docs/index.html": b"docs home", "logo.png": b"\x89PNG1"}
+              "css/site.css": b"body { color: red }\n" * 60, "docs/index.html": b"docs home", "logo.png": b"\x89PNG1"}
 
 
 @needs_nginx

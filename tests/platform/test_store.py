@@ -81,20 +81,25 @@ def test_damaged_variant_falls_back_to_original(local_platform) -> None:
     assert r.status_code == 200 and r.content == text and "content-encoding" not in r.headers
 
 
-def test_view_cache_is_bounded_by_files_and_count() -> None:
-    from moai_adk.platform.views import DeployView, ViewCache
+def test_view_cache_is_bounded_by_memory() -> None:
+    from moai_adk.platform.indexes import FILE_BYTES, VIEW_BYTES, ViewCache, index_bytes
+    from moai_adk.platform.views import DeployView
 
     def load(deploy_id: str) -> DeployView:
         n = int(deploy_id[1:])
-        return DeployView(deploy_id, "s", {f"f{i}": ["0" * 64, 1, 0, 0] for i in range(n)}, None)
+        return DeployView(deploy_id, "s", {f"f{i:04d}": ["0" * 64, 1, 0, 0] for i in range(n)}, None)
 
-    cache = ViewCache(load, max_views=3, max_files=100)
+    def cost(n: int) -> int:
+        return VIEW_BYTES + n * (FILE_BYTES + 5)
+
+    cache = ViewCache(load, budget=cost(40) + cost(40) + cost(10))
     for deploy_id in ("a40", "b40", "c10"):
         cache.get(deploy_id)
-    assert cache.peek("a40") is not None and cache.files == 90
-    cache.get("d30")  # 120 files > 100: the least recently used map goes
-    assert cache.peek("a40") is None and cache.files == 80
+    assert index_bytes(load("c10")) == cost(10)
+    assert cache.peek("a40") is not None and cache.used == cost(40) * 2 + cost(10)
+    cache.get("d30")  # over the budget: the least recently used index goes
+    assert cache.peek("a40") is None and cache.used == cost(40) + cost(10) + cost(30)
     cache.get("b40")
-    cache.get("e5")  # 4 views > 3: c10, now the oldest, goes
-    assert cache.peek("c10") is None and cache.peek("b40") is not None
-    assert cache.get("f500").files and cache.files == 500  # one map over budget still loads
+    cache.get("e99")  # b40 was used last: c10 and d30 go first
+    assert cache.peek("c10") is None and cache.peek("d30") is None and cache.peek("b40") is not None
+    assert len(cache.get("f5000").files) == 5000 and len(cache) == 1  # one index over budget still loads

@@ -84,24 +84,27 @@ def test_progress_and_concurrency(local_platform, tmp_path) -> None:
     assert dep.stats.bytes_uploaded == sum(len(t) for t in files.values())
 
 
-def test_small_files_go_in_batches_and_large_ones_alone(local_platform, tmp_path) -> None:
+def test_files_go_in_streamed_batches_and_very_large_ones_alone(local_platform, tmp_path) -> None:
     calls: list[int] = []
     ctx = local_platform.context(tmp_path)
-    root = make_site(tmp_path / "s", {f"d/f{i}.txt": f"{tmp_path.name} small {i}" for i in range(230)})
-    big = os.urandom(300 << 10)
+    root = make_site(tmp_path / "s", {f"d/f{i}.txt": f"{tmp_path.name} small {i}" for i in range(2300)})
+    mid = os.urandom(300 << 10)
+    (root / "mid.bin").write_bytes(mid)
+    big = os.urandom(17 << 20)
     (root / "big.bin").write_bytes(big)
     provider = LocalProvider(ctx)
     dep = provider.deploy(take_snapshot(root), DeployTarget(), lambda f, b: calls.append(f))
-    assert dep.stats.files_uploaded == 231 and sorted(calls) == [1, 30, 100, 100]
+    assert dep.stats.files_uploaded == 2302 and sorted(calls) == [1, 301, 1000, 1000]
     assert provider.api.request_count < 12
     assert httpx.get(f"{dep.health_url}big.bin").content == big
-    assert httpx.get(f"{dep.health_url}d/f229.txt").text == f"{tmp_path.name} small 229"
+    assert httpx.get(f"{dep.health_url}mid.bin").content == mid
+    assert httpx.get(f"{dep.health_url}d/f2299.txt").text == f"{tmp_path.name} small 2299"
 
 
 def test_changed_file_in_a_batch_is_named(provider, tmp_path) -> None:
     root = make_site(tmp_path / "s", {f"f{i}.txt": f"{tmp_path.name} {i}" for i in range(5)})
     snap = take_snapshot(root)
-    (root / "f3.txt").write_text("changed after hashing")
+    (root / "f3.txt").write_text("X" * len(f"{tmp_path.name} 3"))  # same size, other bytes
     with pytest.raises(IntegrityError) as info:
         provider.deploy(snap, DeployTarget())
     assert "f3.txt" in info.value.message and "do not hash" in info.value.message
@@ -198,24 +201,82 @@ KILLER = textwrap.dedent("""
 def test_killed_deploy_keeps_production_and_resumes(local_platform, tmp_path) -> None:
     site = local_platform.new_site("killed")
     local_platform.deploy(site, {"index.html": b"previous production"})
-    root = make_site(tmp_path / "s", {f"p{i:03d}.html": f"{tmp_path.name} page {i}" for i in range(250)})
+    root = make_site(tmp_path / "s", {f"p{i:04d}.html": f"{tmp_path.name} page {i}" for i in range(1250)})
     (root / "index.html").write_text(f"new {tmp_path.name}")
-    proc = subprocess.run([sys.executable, "-c", KILLER, local_platform.url, local_platform.token, "100",
+    proc = subprocess.run([sys.executable, "-c", KILLER, local_platform.url, local_platform.token, "1000",
                            str(root), site], capture_output=True, timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
     prod = f"{local_platform.url}/_sites/{site}/"
     assert httpx.get(prod).text == "previous production"
     ctx = local_platform.context(tmp_path, site=site)
     again = LocalProvider(ctx).deploy(take_snapshot(root), DeployTarget())
-    assert again.stats.files_uploaded == 251 - 100  # the first batch of 100 arrived before the kill
+    assert again.stats.files_uploaded == 1251 - 1000  # the first batch of 1,000 arrived before the kill
     assert httpx.get(prod).text == "previous production"
     LocalProvider(ctx).promote(again.id)
     assert httpx.get(prod).text == f"new {tmp_path.name}"
-    assert not any(p.name.startswith(".tmp-") for p in local_platform.data_dir.rglob("*"))
+    assert not any((local_platform.data_dir / "blobs" / ".tmp").iterdir())
 
 
 def test_blob_uploads_run_on_the_shared_upload_engine() -> None:
+    from moai_adk.providers._local_upload import BlobUploader as _BlobUploader
     from moai_adk.providers._upload import Uploader
-    from moai_adk.providers.local import _BlobUploader
 
     assert issubclass(_BlobUploader, Uploader) and _BlobUploader.transfer is not Uploader.transfer
+
+
+class Recording(httpx.HTTPTransport):
+    """A real HTTP transport that keeps the JSON bodies of the deploys it creates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.created: list[dict[str, object]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/deploys"):
+            self.created.append(json.loads(request.read()))
+        return super().handle_request(request)
+
+
+def test_a_redeploy_sends_a_delta_against_the_last_deploy(local_platform, tmp_path) -> None:
+    files = {f"d{i % 7}/page{i}.html": f"{tmp_path.name} page {i}" for i in range(300)}
+    root = make_site(tmp_path / "s", {**files, "gone.txt": "removed next time"})
+    transport = Recording()
+    ctx = local_platform.context(tmp_path, transport=transport)
+    provider = LocalProvider(ctx)
+    first = provider.deploy(take_snapshot(root), DeployTarget())
+    assert set(transport.created[0]) >= {"files"} and "parent" not in transport.created[0]
+    (root / "d3/page3.html").write_text("changed")
+    (root / "gone.txt").unlink()
+    (root / "new.txt").write_text("added")
+    second = provider.deploy(take_snapshot(root), DeployTarget())
+    delta = transport.created[1]
+    assert "files" not in delta and delta["parent"] == first.id and delta["file_count"] == 301
+    assert sorted(delta["changes"]) == ["d3/page3.html", "new.txt"] and delta["removed"] == ["gone.txt"]
+    assert second.stats.files_uploaded == 2
+    url = second.health_url
+    assert httpx.get(f"{url}d3/page3.html").text == "changed" and httpx.get(f"{url}new.txt").text == "added"
+    assert httpx.get(f"{url}d5/page5.html").text == f"{tmp_path.name} page 5"
+    assert httpx.get(f"{url}gone.txt").status_code == 404
+    assert provider.get_deployment(second.id).extra["file_count"] == 301
+    third = provider.deploy(take_snapshot(root), DeployTarget())  # nothing changed: an empty delta
+    assert transport.created[2]["changes"] == {} and third.stats.files_uploaded == 0
+    assert httpx.get(f"{third.health_url}new.txt").text == "added"
+
+
+def test_a_delta_the_platform_cannot_use_falls_back_to_the_full_manifest(local_platform, tmp_path) -> None:
+    root = make_site(tmp_path / "s", {f"p{i}.html": f"{tmp_path.name} {i}" for i in range(20)})
+    transport = Recording()
+    provider = LocalProvider(local_platform.context(tmp_path, transport=transport))
+    provider.deploy(take_snapshot(root), DeployTarget())
+    state = tmp_path / ".moai" / "cache" / "local-deploys.bin"
+    import marshal
+
+    saved = marshal.loads(state.read_bytes())
+    key = next(iter(saved))
+    saved[key] = ("zzzzzzzzzz", saved[key][1])  # a deploy this platform never had (a reset platform)
+    state.write_bytes(marshal.dumps(saved))
+    (root / "p1.html").write_text("changed")
+    again = provider.deploy(take_snapshot(root), DeployTarget())
+    assert [("parent" in b, "files" in b) for b in transport.created] == [(False, True), (True, False), (False, True)]
+    assert httpx.get(f"{again.health_url}p1.html").text == "changed"
+    assert marshal.loads(state.read_bytes())[key][0] == again.id

@@ -8,16 +8,18 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
 from .auth import require
+from .faults import api_error, truncated
 from .meta import DeployRow
 from .service import ApiError, Platform
 
 PREFIX = "/_api/v1"
+MAX_JSON = 64 << 20  # a JSON request body (a 20,000-file manifest is about 2 MB)
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -49,13 +51,26 @@ def deploy_json(platform: Platform, row: DeployRow, request: Request) -> dict[st
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_JSON:
+                raise ApiError(413, "too_large", f"a JSON request body may be at most {MAX_JSON} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        raise truncated(size) from exc
+    raw = b"".join(chunks)
+    announced = request.headers.get("content-length", "")
+    if announced.isdigit() and int(announced) != len(raw):
+        raise truncated(len(raw), int(announced))
     if not raw:
         return {}
     try:
         body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "bad_json", f"request body is not valid JSON ({exc})") from exc
+    except (ValueError, RecursionError) as exc:  # also numbers past Python's digit limit, deep nesting
+        raise ApiError(400, "bad_json", f"request body is not valid JSON ({str(exc)[:200]})") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "request body must be a JSON object")
     return body
@@ -70,8 +85,8 @@ def build_api(platform: Platform) -> Starlette:
                 if role is not None:
                     await run_in_threadpool(require, P, request, role)
                 result = await fn(request)
-            except ApiError as exc:
-                return error_response(exc)
+            except Exception as exc:  # noqa: BLE001 - every failure answers JSON (faults.py)
+                return error_response(api_error(exc))
             if isinstance(result, Response):
                 return result
             return JSONResponse(result, status_code=status)

@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from .api import build_api
+from .indexes import DEFAULT_BUDGET
 from .rsgi import RsgiScope, call_asgi, serve
 from .service import UPLOAD_TTL, Platform
 from .serving import Receive, Scope, Send, Server, send_simple
-from .uploads import BATCH_PATH, BLOB_PREFIX, post_batch, put_blob
+from .uploads import BATCH_PATH, BLOB_PREFIX, Limits, post_batch, put_blob
 
 DATA_ENV = "MOAI_PLATFORM_DATA"
 CACHE_ENV = "MOAI_PLATFORM_CACHE_MB"
+INDEX_ENV = "MOAI_PLATFORM_INDEX_MB"  # memory for deployment indexes (platform/indexes.py)
 DOMAIN_ENV = "MOAI_PLATFORM_DOMAIN"
 UPLOAD_TTL_ENV = "MOAI_PLATFORM_UPLOAD_TTL"  # seconds before an unfinished deployment expires (default 24 h)
 EDGE_ENV = "MOAI_PLATFORM_EDGE"  # "nginx": keep the nginx edge's trees and symlinks (platform/edge.py)
@@ -25,8 +27,9 @@ EDGE_ENV = "MOAI_PLATFORM_EDGE"  # "nginx": keep the nginx edge's trees and syml
 class PlatformApp:
     """ASGI and RSGI entry point wrapping one ``Platform``."""
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, limits: Limits | None = None) -> None:
         self.platform = platform
+        self.limits = limits or Limits.from_env()
         self.api = build_api(platform)
         self.edge = Server(platform)
 
@@ -34,9 +37,9 @@ class PlatformApp:
         """Everything under ``/_api/``."""
         path = scope["path"]
         if scope["method"] == "PUT" and path.startswith(BLOB_PREFIX):
-            await put_blob(self.platform, scope, receive, send)
+            await put_blob(self.platform, self.limits, scope, receive, send)
         elif scope["method"] == "POST" and path == BATCH_PATH:
-            await post_batch(self.platform, scope, receive, send)
+            await post_batch(self.platform, self.limits, scope, receive, send)
         else:
             await self.api(scope, receive, send)
 
@@ -82,8 +85,9 @@ async def _refuse_websocket(proto: Any) -> None:
 
 
 def create_app(data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost",
-               edge: bool = False, upload_ttl: int = UPLOAD_TTL) -> PlatformApp:
-    return PlatformApp(Platform(data_dir, cache_bytes=cache_bytes, domain=domain, edge=edge, upload_ttl=upload_ttl))
+               edge: bool = False, upload_ttl: int = UPLOAD_TTL, index_bytes: int = DEFAULT_BUDGET) -> PlatformApp:
+    return PlatformApp(Platform(data_dir, cache_bytes=cache_bytes, domain=domain, edge=edge, upload_ttl=upload_ttl,
+                                index_bytes=index_bytes))
 
 
 def app_from_env() -> PlatformApp:
@@ -94,5 +98,7 @@ def app_from_env() -> PlatformApp:
         raise RuntimeError(f"{DATA_ENV} is not set; start the platform with `moai-adk platform serve`")
     cache_mb = int(os.environ.get(CACHE_ENV, "64"))
     ttl = os.environ.get(UPLOAD_TTL_ENV, "")
+    index_mb = os.environ.get(INDEX_ENV, "")
     return create_app(Path(data), cache_bytes=cache_mb << 20, domain=os.environ.get(DOMAIN_ENV, "localhost"),
-                      edge=os.environ.get(EDGE_ENV) == "nginx", upload_ttl=int(ttl) if ttl.isdigit() else UPLOAD_TTL)
+                      edge=os.environ.get(EDGE_ENV) == "nginx", upload_ttl=int(ttl) if ttl.isdigit() else UPLOAD_TTL,
+                      index_bytes=int(index_mb) << 20 if index_mb.isdigit() else DEFAULT_BUDGET)

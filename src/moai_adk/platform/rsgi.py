@@ -5,7 +5,8 @@
   large files;
 * ``call_asgi``: runs an ASGI callable (the deploy API and the blob upload
   handlers) on an RSGI request: the ASGI scope is built from the RSGI one,
-  ``receive`` hands over the body read with ``await proto()``, ``send`` maps
+  ``receive`` hands over the body chunk by chunk as ``async for`` over
+  ``proto`` yields it (flat memory for any upload), ``send`` maps
   the response messages back to RSGI.
 
 RSGI header names and values are str (granian writes values as UTF-8).
@@ -86,23 +87,30 @@ def asgi_scope(scope: RsgiScope) -> dict[str, Any]:
 class _Exchange:
     """``receive`` and ``send`` of one ASGI call over one RSGI request."""
 
-    __slots__ = ("proto", "read", "status", "headers", "transport")
+    __slots__ = ("proto", "body", "done", "status", "headers", "transport")
 
     def __init__(self, proto: Any) -> None:
         self.proto = proto
-        self.read = False
+        self.body: Any = None  # the request body's async iterator, opened on the first receive
+        self.done = False
         self.status = 500
         self.headers: TextHeaders = []
         self.transport: Any = None
 
     async def receive(self) -> dict[str, Any]:
-        if not self.read:
-            self.read = True
+        """The body chunk by chunk as granian reads it (never the whole body at once)."""
+        if not self.done:
+            if self.body is None:
+                self.body = self.proto.__aiter__()
             try:
-                body = await self.proto()
-            except RuntimeError:  # the client went away while sending the body
+                chunk = await self.body.__anext__()
+            except StopAsyncIteration:
+                self.done = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            except RuntimeError:  # the client went away (or half-closed) while sending the body
+                self.done = True
                 return {"type": "http.disconnect"}
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": chunk, "more_body": True}
         await self.proto.client_disconnect()
         return {"type": "http.disconnect"}
 

@@ -182,8 +182,10 @@ def _serve_app(host: str, port: int, data_dir: Path, *, cache_mb: int, domain: s
         return
     import uvicorn
 
+    from .asgi_server import HalfCloseH11Protocol
+
     uvicorn.run(target, host=host, port=port, factory=True, workers=workers if workers > 1 else None,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, http=HalfCloseH11Protocol)
 
 
 def _free_loopback_port() -> int:

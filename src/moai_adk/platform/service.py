@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import json
+import os
 import re
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .apierror import ApiError as ApiError  # re-exported: the API modules import it from here
 from .edge import Edge
+from .indexes import DEFAULT_BUDGET, IndexNotLoaded, ViewCache, build_view
+from .manifests import apply_delta, check_manifest
 from .meta import DeployRow, MetaDB
 from .rules import RulesError, parse_rules
-from .store import SHA256_RE, BlobHashMismatch, BlobStore, is_compressible
-from .views import BlobCache, DeployView, ViewCache, content_type
+from .store import SHA256_RE, BlobHashMismatch, BlobStore, BlobWriter, is_compressible
+from .views import BlobCache, DeployView, content_type
 
 SITE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -30,16 +36,8 @@ ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 DEPLOY_ID_RE = re.compile(r"^[a-z][a-z0-9]{9}$")
 ROLES = ("admin", "deployer", "viewer")
 UPLOAD_TTL = 24 * 3600  # seconds an unfinished deployment stays "uploading" before it is "expired"
+VARIANT_THREADS = min(4, os.cpu_count() or 1)
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.extra = extra
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,24 +64,6 @@ def new_deploy_id() -> str:
     return secrets.choice(_ALPHABET[:26]) + "".join(secrets.choice(_ALPHABET) for _ in range(9))
 
 
-def check_path(path: object) -> str | None:
-    """Why a manifest path is unsafe, or None when it is a plain relative POSIX path."""
-    if not isinstance(path, str) or not path:
-        return "is empty or not a string"
-    if "\x00" in path:
-        return "contains a NUL byte"
-    if "\\" in path:
-        return "contains a backslash"
-    if path.startswith("/"):
-        return "is absolute"
-    parts = path.split("/")
-    if ".." in parts:
-        return "contains a '..' segment"
-    if any(p in ("", ".") for p in parts):
-        return "has an empty or '.' segment"
-    return None
-
-
 def split_table(weights: dict[str, int]) -> tuple[tuple[int, str], ...]:
     table: list[tuple[int, str]] = []
     total = 0
@@ -98,16 +78,19 @@ class Platform:
     """State of one platform instance (one data folder)."""
 
     def __init__(self, data_dir: Path, *, cache_bytes: int = 64 << 20, domain: str = "localhost",
-                 edge: bool = False, upload_ttl: int = UPLOAD_TTL) -> None:
+                 edge: bool = False, upload_ttl: int = UPLOAD_TTL, index_bytes: int = DEFAULT_BUDGET) -> None:
         self.data_dir = data_dir
         self.upload_ttl = upload_ttl
         self.domain = domain
         self.store = BlobStore(data_dir / "blobs")
         self.meta = MetaDB(data_dir / "meta.sqlite3")
         self.blobs = BlobCache(self.store, cache_bytes)
-        self.views = ViewCache(self._load_view)
+        self.views = ViewCache(self._load_view, index_bytes)  # deployment indexes (indexes.py)
         self.edge: Edge | None = Edge(data_dir, self.store) if edge else None  # the nginx edge's trees (edge.py)
-        self._finalize_lock = threading.Lock()
+        self._finalize_locks: dict[str, threading.Lock] = {}  # per site: a big finalize holds up only its site
+        self._locks_lock = threading.Lock()
+        self._created: dict[str, dict[str, list[Any]]] = {}  # file maps of the last deploys created here
+        self._finalized: dict[str, tuple[str, dict[str, list[Any]], dict[str, Any]]] = {}  # site -> last finalized
         self._switch_lock = threading.RLock()  # DB pointer and in-memory pointer change together
         self._roles: dict[str, str] = {}
         self.sites: dict[str, SiteState] = {}
@@ -163,27 +146,35 @@ class Platform:
 
     # -- deploys ----------------------------------------------------------------
     def create_deploy(self, site: str, body: dict[str, Any]) -> tuple[DeployRow, list[str]]:
+        """A new deploy from a full manifest (``files``) or a delta against a ready deploy of the
+        site (``parent``, ``changes``, ``removed``, ``file_count``); returns it and the hashes the
+        store lacks. A delta's unchanged entries keep what the parent's finalize recorded."""
         self.site(site)
-        files = body.get("files")
-        if not isinstance(files, dict) or not files:
-            raise ApiError(400, "bad_manifest", "'files' must be a non-empty object {path: sha256}")
-        hashes: set[str] = set()
-        for path, sha in files.items():
-            why = check_path(path)
-            if why is not None:
-                raise ApiError(400, "unsafe_path", f"manifest path {path!r} {why}; paths must be plain "
-                               "relative POSIX names without '..', leading '/', backslashes or NUL", path=path)
-            if not isinstance(sha, str) or not SHA256_RE.match(sha):
-                raise ApiError(400, "bad_hash", f"manifest entry {path!r} needs a lowercase hex sha256, got {sha!r}",
-                               path=path)
-            hashes.add(sha)
+        files: dict[str, list[Any]] = {}
+        if body.get("parent") is not None:
+            parent = body["parent"]
+            row = self.deploy(parent) if isinstance(parent, str) else None
+            if row is not None and (row.site != site or row.state != "ready"):
+                raise ApiError(409, "bad_parent", f"deploy {parent} is not a ready deploy of site {site!r}; "
+                               "send the full manifest", parent=parent)
+            files, changed = apply_delta(body, lambda: self._finalized_map(parent))
+        else:
+            full = body.get("files")
+            if not isinstance(full, dict) or not full:
+                raise ApiError(400, "bad_manifest", "'files' must be a non-empty object {path: sha256}")
+            changed = full
+        hashes = check_manifest(changed)
+        files.update((p, [sha]) for p, sha in changed.items())
         meta = body.get("meta") or {}
         environment = body.get("environment") or "preview"
         if not isinstance(meta, dict) or not isinstance(environment, str) or not ENVIRONMENT_RE.match(environment):
             raise ApiError(400, "bad_request", "'meta' must be an object and 'environment' a short name of letters, digits, '.', '_' or '-'")
         deploy_id = new_deploy_id()
-        self.meta.create_deploy(deploy_id, site, environment, {str(k): str(v) for k, v in meta.items()},
-                                {p: [s] for p, s in files.items()})
+        self.meta.create_deploy(deploy_id, site, environment, {str(k): str(v) for k, v in meta.items()}, files)
+        with self._locks_lock:  # its finalize, usually next, needs not decode the map again
+            self._created[deploy_id] = files
+            while len(self._created) > 4:
+                self._created.pop(next(iter(self._created)))
         row = self.deploy(deploy_id)
         return row, self.store.missing(hashes)
 
@@ -218,21 +209,43 @@ class Platform:
             raise ApiError(422, "hash_mismatch", f"blob {sha}: {exc}; the file changed while uploading or "
                            "the upload was corrupted", expected=exc.expected, actual=exc.actual) from exc
 
+    def commit_blob(self, writer: BlobWriter) -> bool:
+        """Store a fully received upload (``BlobWriter.commit``); 422 when its bytes hash differently."""
+        try:
+            return writer.commit()
+        except BlobHashMismatch as exc:
+            raise ApiError(422, "hash_mismatch", f"blob {exc.expected}: {exc}; the file changed while uploading "
+                           "or the upload was corrupted", expected=exc.expected, actual=exc.actual) from exc
+
+    def _site_lock(self, site: str) -> threading.Lock:
+        with self._locks_lock:
+            lock = self._finalize_locks.get(site)
+            if lock is None:
+                lock = self._finalize_locks[site] = threading.Lock()
+            return lock
+
     def finalize(self, deploy_id: str) -> DeployRow:
-        with self._finalize_lock:
+        """Check and complete an uploaded deploy; one finalize at a time per site (others go on)."""
+        site = self.deploy(deploy_id).site
+        with self._site_lock(site):
             row = self.deploy(deploy_id)
             if row.state == "ready":
                 return row
-            files, _ = self.meta.deploy_files(deploy_id)
-            hashes = {info[0] for info in files.values()}
+            with self._locks_lock:
+                created = self._created.pop(deploy_id, None)
+            files = created or self.meta.deploy_files(deploy_id)[0]
+            # entries a delta kept from its (finalized) parent already carry [sha, size, gz, br]
+            fresh = {p: info[0] for p, info in files.items() if len(info) < 4}
+            hashes = set(fresh.values())
             missing = self.store.missing(hashes)
             if missing:
                 raise ApiError(409, "missing_blobs", f"deploy {deploy_id} still lacks {len(missing)} blob(s); "
                                "PUT them to /_api/v1/blobs/<sha256> and finalize again", missing=missing)
-            compressible = sorted({info[0] for p, info in files.items() if is_compressible(content_type(p))})
+            compressible = sorted({sha for p, sha in fresh.items() if is_compressible(content_type(p))})
             variants = self.meta.variants(compressible)
             todo = [h for h in compressible if h not in variants]
-            made = {sha: self.store.make_variants(sha) for sha in todo}
+            with ThreadPoolExecutor(max_workers=VARIANT_THREADS) as pool:  # zlib and brotli release the GIL
+                made = dict(zip(todo, pool.map(self.store.make_variants, todo), strict=True))
             if made:
                 self.meta.add_variants(made)
             variants.update(made)
@@ -240,7 +253,7 @@ class Platform:
             for sha in hashes:
                 gz, br = variants.get(sha, (0, 0))
                 sizes[sha] = (self.store.size(sha) or 0, gz, br)
-            full = {p: [info[0], *sizes[info[0]]] for p, info in files.items()}
+            full = {p: info if len(info) >= 4 else [info[0], *sizes[info[0]]] for p, info in files.items()}
             try:
                 rules = parse_rules(lambda p: self.store.read(files[p][0]) if p in files else None)
             except RulesError as exc:
@@ -249,10 +262,31 @@ class Platform:
             if self.edge is not None:  # the tree exists before the deployment is ready
                 self.edge.materialize(deploy_id, row.site, full)
             self.meta.finalize_deploy(deploy_id, full, rules, total)
+            with self._locks_lock:  # the parent a delta names next, usually: no need to decode it then
+                self._finalized.pop(row.site, None)
+                self._finalized[row.site] = (deploy_id, full, json.loads(json.dumps(rules)))  # as stored
+                while len(self._finalized) > 8:  # the sites deployed to last
+                    self._finalized.pop(next(iter(self._finalized)))
             return self.deploy(deploy_id)
 
+    def _finalized_map(self, deploy_id: str) -> dict[str, list[Any]]:
+        """A copy of a ready deploy's file map (entries shared: nobody changes them)."""
+        row = self.deploy(deploy_id)
+        with self._locks_lock:
+            held = self._finalized.get(row.site)
+        if held is not None and held[0] == deploy_id:
+            return dict(held[1])
+        return self.meta.deploy_files(deploy_id)[0]
+
+    def _deploy_map(self, deploy_id: str, site: str) -> tuple[dict[str, list[Any]], dict[str, Any] | None]:
+        with self._locks_lock:
+            held = self._finalized.get(site)
+        if held is not None and held[0] == deploy_id:
+            return held[1], held[2]
+        return self.meta.deploy_files(deploy_id)
+
     def rules_warnings(self, deploy_id: str) -> list[str]:
-        _, rules = self.meta.deploy_files(deploy_id)
+        _, rules = self._deploy_map(deploy_id, self.deploy(deploy_id).site)
         return list((rules or {}).get("warnings", []))
 
     # -- production pointer ------------------------------------------------------
@@ -339,16 +373,24 @@ class Platform:
     # -- serving helpers ------------------------------------------------------------
     def _load_view(self, deploy_id: str) -> DeployView:
         row = self.deploy(deploy_id)
-        files, rules = self.meta.deploy_files(deploy_id)
-        return DeployView(deploy_id, row.site, files, rules)
+        files, rules = self._deploy_map(deploy_id, row.site)
+        state = self.sites.get(row.site)
+        base = self.views.peek(state.production) if state is not None and state.production else None
+        return build_view(deploy_id, row.site, files, rules, base)
 
     def ready_view(self, deploy_id: str) -> DeployView | None:
+        """The cached index of a ready deployment, None when there is no such ready deployment;
+        ``IndexNotLoaded`` when it must be built first (``load_view``, on a worker thread)."""
         view = self.views.peek(deploy_id)
         if view is not None:
             return view
         row = self.meta.deploy(deploy_id) if DEPLOY_ID_RE.match(deploy_id) else None
         if row is None or row.state != "ready":
             return None
+        raise IndexNotLoaded(deploy_id)
+
+    def load_view(self, deploy_id: str) -> DeployView:
+        """Build (or wait for) the index of a deployment; blocking, so never on the event loop."""
         return self.views.get(deploy_id)
 
     # -- env vars ----------------------------------------------------------------------

@@ -38,6 +38,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
 from contextlib import aclosing
 from typing import Any
 
+from .indexes import IndexNotLoaded
 from .rules import Request
 from .rules_patterns import safe_location, with_query
 from .service import Platform
@@ -235,7 +236,30 @@ class Server:
         header, which tells a browser's page visit from other requests; ``header(name)``: any request
         header, for rules with conditions): a ``Reply``,
         or an awaitable of it when the answer needs more than the in-memory blob cache
-        (a coroutine less on the hot path)."""
+        (a coroutine less on the hot path), or the deployment's index is not loaded yet
+        (it is built on a worker thread, never on the event loop)."""
+        try:
+            return self._respond(method, host, path, query, inm, accept, rng, cookie, wants, header)
+        except IndexNotLoaded as missing:
+            return self._after_loading(missing.deploy_id, method, host, path, query, inm, accept, rng, cookie,
+                                       wants, header)
+
+    async def _after_loading(self, deploy_id: str, *request: Any) -> Reply:
+        loop = asyncio.get_running_loop()
+        for _ in range(3):  # evicted again before this request used it: load once more
+            await loop.run_in_executor(None, self.p.load_view, deploy_id)
+            try:
+                reply = self._respond(*request)
+            except IndexNotLoaded as missing:
+                deploy_id = missing.deploy_id
+                continue
+            return reply if isinstance(reply, tuple) else await reply
+        return simple(503, b"Deployment index cache too small for this request; retry.\n",
+                      [(b"retry-after", b"1")], request[0] == "HEAD")
+
+    def _respond(self, method: str, host: str | bytes, path: str, query: str | bytes, inm: str | None,
+                 accept: str | None, rng: str | None, cookie: str | None, wants: str | None = None,
+                 header: Callable[[str], str | None] | None = None) -> Reply | Awaitable[Reply]:
         head = method == "HEAD"
         if method != "GET" and not head:
             return NOT_ALLOWED

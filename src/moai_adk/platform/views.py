@@ -5,8 +5,8 @@
 * ``FileEntry``: one served file with its precomputed content type, ETags and
   compressed-variant sizes;
 * ``DeployView``: a deployment's file map and compiled rules, plus a bounded
-  cache of request path -> ``Resolved`` so a hot path costs one dict lookup;
-* ``ViewCache``: the file maps of recently used deployments.
+  cache of request path -> ``Resolved`` so a hot path costs one dict lookup
+  (the cache of them is ``indexes.ViewCache``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
-import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -241,36 +239,3 @@ class DeployView:
         found.update((k.lower(), v) for k, v in more or ())
         return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in found.items()]
 
-
-class ViewCache:
-    """Loaded deployment views, most recently used kept, bounded by count and by
-    the total number of files they map (a 20,000-file map costs ~10 MB)."""
-
-    def __init__(self, loader: Callable[[str], DeployView], max_views: int = 16, max_files: int = 200_000) -> None:
-        self.loader = loader
-        self.max_views = max_views
-        self.max_files = max_files
-        self.files = 0
-        self._views: OrderedDict[str, DeployView] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, deploy_id: str) -> DeployView:
-        with self._lock:
-            view = self._views.get(deploy_id)
-            if view is not None:
-                self._views.move_to_end(deploy_id)
-                return view
-        view = self.loader(deploy_id)
-        with self._lock:
-            old = self._views.pop(deploy_id, None)
-            if old is not None:
-                self.files -= len(old.files)
-            self._views[deploy_id] = view
-            self.files += len(view.files)
-            while len(self._views) > 1 and (len(self._views) > self.max_views or self.files > self.max_files):
-                _, evicted = self._views.popitem(last=False)
-                self.files -= len(evicted.files)
-        return view
-
-    def peek(self, deploy_id: str) -> DeployView | None:
-        return self._views.get(deploy_id)

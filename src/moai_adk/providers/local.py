@@ -17,7 +17,6 @@ is sent as it is instead.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,7 +37,7 @@ from ..errors import (
 )
 from ..platform.paths import TOKEN_ENV, URL_ENV, credential_entries, resolve_platform
 from ._http import ApiClient
-from ._upload import Uploader
+from ._local_upload import CONCURRENCY, BlobUploader, last_deploy, plan_batches, remember
 from .base import (
     Deployment,
     DeployStats,
@@ -59,38 +58,6 @@ START_HINT = ("Start it with `moai-adk platform serve` (in another terminal, or 
               "`nohup moai-adk platform serve &`), or set MOAI_PLATFORM_URL to where it runs.")
 
 
-BATCH_TYPE = "application/x-moai-blob-batch"
-BATCH_FILE_MAX = 256 << 10  # larger files go alone with PUT
-BATCH_BYTES = 4 << 20
-BATCH_FILES = 100
-
-
-def plan_batches(files: list[SnapshotFile]) -> list[list[SnapshotFile]]:
-    """Group small files into batches (at most 100 files / 4 MB); large files alone."""
-    groups: list[list[SnapshotFile]] = []
-    current: list[SnapshotFile] = []
-    size = 0
-    for f in files:
-        if f.size > BATCH_FILE_MAX:
-            groups.append([f])
-            continue
-        if current and (size + f.size > BATCH_BYTES or len(current) >= BATCH_FILES):
-            groups.append(current)
-            current, size = [], 0
-        current.append(f)
-        size += f.size
-    if current:
-        groups.append(current)
-    return groups
-
-
-def _changed(paths: list[str], exc: IntegrityError) -> IntegrityError:
-    shown = ", ".join(paths[:3]) + (f" (+{len(paths) - 3} more in the same upload)" if len(paths) > 3 else "")
-    return IntegrityError(
-        f"The local platform rejected the bytes of {shown}: they do not match the sha256 in the manifest "
-        f"({exc.message})", hint="A file changed while deploying; re-run the deploy.", status=exc.status)
-
-
 _REFUSAL_HINTS = {
     "no_previous": "Run `moai-adk deployments` to see the deployments, then `moai-adk rollback ID` or "
                    "`moai-adk promote ID`.",
@@ -98,6 +65,12 @@ _REFUSAL_HINTS = {
     "missing_blobs": "Run the deploy again: it uploads only what is still missing.",
     "bad_rules": "Fix _redirects, _headers or vercel.json (output folder or project root), then deploy again.",
     "bad_weights": "Give each deployment a whole-number weight; the weights must add up to 100.",
+    "no_space": "Free disk space where the platform keeps its data (`moai-adk platform serve --data`), then "
+                "run the command again; the platform kept nothing half-written.",
+    "too_large": "Leave the file out of the output folder ([deploy] exclude in moai.toml), or start the platform "
+                 "with a larger MOAI_PLATFORM_MAX_UPLOAD_MB.",
+    "truncated": "The connection broke while sending; run the command again.",
+    "bad_json": "This is a bug in the client that sent the request; re-run with --debug and report it.",
 }
 
 
@@ -165,7 +138,7 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
     def _request(self, method: str, path: str, *, allow: frozenset[int] = frozenset(),
                  **kwargs: Any) -> httpx.Response:
         try:
-            response = self.api.request(method, API + path, expect={400, 404, 409, 422}, **kwargs)
+            response = self.api.request(method, API + path, expect={400, 404, 409, 413, 422, 507}, **kwargs)
         except PlatformUnavailable as exc:
             raise PlatformUnavailable(f"no local platform at {self.url}",
                                       hint=start_hint(self.ctx.environ, self.url)) from exc
@@ -186,7 +159,7 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
                 f"user so it writes {self.credentials}.",
                 status=exc.status,
             ) from exc
-        if response.status_code in (400, 409, 422) and response.status_code not in allow:
+        if response.status_code in (400, 409, 413, 422, 507) and response.status_code not in allow:
             raise self._refusal(response, method, path)
         if response.status_code == 404 and 404 not in allow:
             raise self._missing(response)
@@ -248,8 +221,11 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
                                   hint="Re-run the deploy; it re-hashes changed files and uploads only what is missing.",
                                   status=response.status_code)
         hint = _REFUSAL_HINTS.get(code, "Re-run with --debug for the full response.")
-        return ProviderError(f"The local platform refused to {_action(method, path)} ({response.status_code}: {message}).",
-                             hint=hint, status=response.status_code)
+        if code == "no_space":
+            return ProviderError(f"The local platform ran out of disk space and could not {_action(method, path)} "
+                                 f"({response.status_code} {code}: {message}).", hint=hint, status=response.status_code)
+        return ProviderError(f"The local platform refused to {_action(method, path)} ({response.status_code} "
+                             f"{code or 'error'}: {message}).", hint=hint, status=response.status_code)
 
     def _deployment(self, data: Mapping[str, Any]) -> Deployment:
         return Deployment(
@@ -284,8 +260,8 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         generated = self._generated_rule_files(snapshot, target, files)
         for name, data in generated.items():
             files[name] = hashlib.sha256(data).hexdigest()
-        body = {"files": files, "environment": target.environment, "meta": meta}
-        created = self._json("POST", f"/sites/{self.site}/deploys", json=body)
+        manifest = files
+        created = self._create(manifest, {"environment": target.environment, "meta": meta})
         by_hash = snapshot.by_hash("sha256")
         stats = DeployStats(files_total=len(files))
         required = list(created.get("required", []))
@@ -303,6 +279,7 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         if final.get("state") != "ready":
             raise DeployFailed(f"The local platform left deploy {created['id']} in state {final.get('state')!r}.",
                                hint="Re-run the deploy.")
+        remember(self.ctx.root, self._state_key(), final["id"], manifest)
         deployment = self._deployment(final)
         deployment.stats = stats
         stats.requests = self.api.request_count
@@ -335,6 +312,30 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
                 stats.files_uploaded += 1
                 stats.bytes_uploaded += len(data)
 
+    def _create(self, manifest: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:
+        """Create the deploy: as a delta against the last deploy made from here when few files
+        changed (the platform keeps what it knows of the others), else with the full manifest."""
+        parent = last_deploy(self.ctx.root, self._state_key())
+        if parent is not None:
+            parent_id, old = parent
+            changes = {p: h for p, h in manifest.items() if old.get(p) != h}
+            removed = [p for p in old if p not in manifest]
+            if len(changes) + len(removed) <= len(manifest) // 2:
+                delta = {**base, "parent": parent_id, "changes": changes, "removed": removed,
+                         "file_count": len(manifest)}
+                response = self._request("POST", f"/sites/{self.site}/deploys", json=delta,
+                                         allow=frozenset({404, 409}))
+                if response.is_success:
+                    return dict(self.api.decode(response))
+                code = self._error(response)[0]
+                if code not in ("bad_parent", "no_deploy"):  # else: the platform forgot it; send it all
+                    raise self._missing(response) if response.status_code == 404 else self._refusal(
+                        response, "POST", f"/sites/{self.site}/deploys")
+        return dict(self._json("POST", f"/sites/{self.site}/deploys", json={**base, "files": manifest}))
+
+    def _state_key(self) -> str:
+        return f"{self.url}|{self.site}"
+
     def _finalize(self, deploy_id: str) -> dict[str, Any] | list[str]:
         """The ready deploy, or the list of sha256 the platform still lacks (409)."""
         response = self._request("POST", f"/deploys/{deploy_id}/finalize", allow=frozenset({409}))
@@ -349,32 +350,10 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
         ones alone (``PUT /blobs/<sha256>``); the platform verifies every hash."""
         if not files:
             return
-        uploader = _BlobUploader(self, snapshot, self.ctx.concurrency or 8, progress)
+        uploader = BlobUploader(self.api, self._request, self.ctx.concurrency or CONCURRENCY, progress)
         uploader.upload(plan_batches(files))
         stats.files_uploaded += uploader.stats.files_uploaded
         stats.bytes_uploaded += uploader.stats.bytes_uploaded
-
-    def _put_one(self, snapshot: Snapshot, f: SnapshotFile) -> int:
-        data = snapshot.read(f)
-        try:
-            self._request("PUT", f"/blobs/{f.hashes['sha256']}", content=data,
-                          headers={"content-type": "application/octet-stream"})
-        except IntegrityError as exc:
-            raise _changed([f.path], exc) from exc
-        return len(data)
-
-    def _put_batch(self, snapshot: Snapshot, group: list[SnapshotFile]) -> int:
-        parts = [snapshot.read(f) for f in group]
-        index = [[f.hashes["sha256"], len(data)] for f, data in zip(group, parts, strict=True)]
-        body = json.dumps(index, separators=(",", ":")).encode() + b"\n" + b"".join(parts)
-        response = self._request("POST", "/blobs", content=body, headers={"content-type": BATCH_TYPE},
-                                 allow=frozenset({422}))
-        if response.status_code == 422:
-            err = self.api.decode(response).get("error", {})
-            bad = {m.get("sha256") for m in err.get("mismatched", [])}
-            paths = [f.path for f in group if f.hashes["sha256"] in bad] or [f.path for f in group]
-            raise _changed(paths, IntegrityError(str(err.get("message")), status=422))
-        return sum(len(p) for p in parts)
 
     def get_deployment(self, deployment_id: str) -> Deployment:
         return self._deployment(self._json("GET", f"/deploys/{deployment_id}"))
@@ -433,28 +412,6 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
             raise NotFoundError(f"{key} is not set for the {environment} environment on local site {self.site!r}.",
                                 hint=f"Run `moai-adk env list --env {environment} --platform local` to see what is set.",
                                 status=404)
-
-
-class _BlobUploader(Uploader[list[SnapshotFile]]):
-    """One upload is a batch of small files or one large file (``plan_batches``)."""
-
-    algorithm = "sha256"
-
-    def __init__(self, provider: LocalProvider, snapshot: Snapshot, concurrency: int,
-                 progress: ProgressFn | None) -> None:
-        super().__init__(provider.api, concurrency, progress)
-        self.provider = provider
-        self.snapshot = snapshot
-
-    def path_of(self, entry: list[SnapshotFile]) -> str:
-        return entry[0].path
-
-    def transfer(self, entry: list[SnapshotFile]) -> tuple[int, int, tuple[int, int]]:
-        if len(entry) == 1:
-            size = self.provider._put_one(self.snapshot, entry[0])
-        else:
-            size = self.provider._put_batch(self.snapshot, entry)
-        return len(entry), size, (len(entry), size)
 
 
 def start_hint(environ: Mapping[str, str], url: str) -> str:
