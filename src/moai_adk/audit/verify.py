@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import AuditIntegrityError
 from .keys import check_digest, digests_path, pub_path, read_digest_lines, read_public
-from .log import PREFIX, PREV_END, PREV_START, ZERO_HASH, log_path, self_sum_ok
+from .log import PREFIX, PREV_END, PREV_START, SUM_MARK, ZERO_HASH, log_path, self_sum_ok
 
 _ZERO = bytes(32)
 _SEQ = re.compile(rb'^\{"prev":"[0-9a-f]{64}","seq":(\d+),')
@@ -31,6 +31,11 @@ def _seq(line: bytes) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _has_sum(line: bytes) -> bool:
+    i = line.rfind(SUM_MARK)
+    return i >= 0 and line.endswith(b'"}') and len(line) - i == len(SUM_MARK) + 64 + 2
+
+
 def _problem(index: int, reason: str, message: str) -> dict[str, Any]:
     return {"line": index + 1, "seq": index + 1, "reason": reason, "message": message}
 
@@ -40,11 +45,11 @@ def _diagnose(lines: list[bytes], j: int) -> dict[str, Any]:
     expected = j + 1
     got = _seq(lines[j])
     if got is None or not self_sum_ok(lines[j]):
-        if got == expected:
+        if got == expected and _has_sum(lines[j]):
             return _problem(j, "altered", f"entry {expected} (line {j + 1}) was altered: its bytes no longer "
                                           "match its own checksum")
-        return _problem(j, "altered" if j < len(lines) - 1 else "unchained",
-                        f"line {j + 1} is not a valid entry (altered, or written by hand)")
+        return _problem(j, "unchained", f"line {j + 1} is not an entry moai-adk wrote (added or rewritten by hand, "
+                                        "outside the chain)")
     if got > expected:
         later = next((k for k in range(j + 1, len(lines)) if _seq(lines[k]) == expected), None)
         if later is not None:
