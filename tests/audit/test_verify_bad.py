@@ -178,3 +178,41 @@ def test_cli_digest_without_the_key(tmp_path: Path, cli: Run, config_home: Path)
     make_log(tmp_path, 1)
     r = cli("audit", "digest", cwd=tmp_path)
     assert r.returncode == 1 and "audit signing key of this project" in r.stderr and "chmod 600" in r.stderr
+
+
+CHECK_IN_TWO = """
+import json, sys
+from pathlib import Path
+import moai_adk.audit.scan as scan
+from moai_adk import audit
+scan.PARALLEL_FROM = 1  # check even this small log in two processes
+try:
+    print(json.dumps(audit.verify(Path(sys.argv[1]))))
+except audit.AuditIntegrityError as exc:
+    print(json.dumps(exc.report))
+"""
+
+
+@pytest.mark.parametrize("damage", ["none", "swap-second-half", "byte-first-half", "remove-at-split"])
+def test_the_two_process_check_agrees(tmp_path: Path, damage: str) -> None:
+    import subprocess
+    import sys
+
+    path = make_log(tmp_path, 60, digest_every=20)
+    lines = path.read_bytes().splitlines()
+    if damage == "swap-second-half":
+        lines[44], lines[45] = lines[45], lines[44]
+    elif damage == "byte-first-half":
+        lines[9] = lines[9].replace(b"dpl_9", b"dpl_X")
+    elif damage == "remove-at-split":
+        del lines[30]
+    rewrite(path, lines)
+    out = subprocess.run([sys.executable, "-c", CHECK_IN_TWO, str(tmp_path)], capture_output=True, text=True,
+                         check=True, timeout=60)
+    report = json.loads(out.stdout)
+    expected = {"none": None, "swap-second-half": (45, "reordered"), "byte-first-half": (10, "altered"),
+                "remove-at-split": (31, "removed")}[damage]
+    if expected is None:
+        assert report["ok"] and report["entries"] == 60 and report["signed_through"] == 60
+    else:
+        assert (report["problem"]["line"], report["problem"]["reason"]) == expected, report

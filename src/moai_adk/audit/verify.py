@@ -1,38 +1,31 @@
 """``audit verify``: the hash chain over raw line bytes, then the signed digests.
 
-Fast path: one read of the log, one split on newlines, the SHA-256 of every line computed in C
-(``map`` over ``hashlib.sha256``) and every ``prev`` (bytes 9..73 of each line) compared in one
-go against the previous line's hash. No JSON is parsed unless something is wrong, except the
-last line (which no later entry links to) and the digests. On a mismatch a slow path looks at the
-few lines around it and says what happened: altered, removed, reordered or unchained.
+The fast path (``scan.py``) checks an intact log without parsing JSON. When it finds anything wrong,
+the whole log is read again here, the first line that does not link to the one before is found, and
+the lines around it say what happened: altered, removed, reordered or unchained.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from .errors import AuditIntegrityError
 from .keys import check_digest, digests_path, pub_path, read_digest_lines, read_public
 from .log import PREFIX, PREV_END, PREV_START, SUM_MARK, ZERO_HASH, log_path, self_sum_ok
+from .scan import fast_chain, line_seq
 
 _ZERO = bytes(32)
-_SEQ = re.compile(rb'^\{"prev":"[0-9a-f]{64}","seq":(\d+),')
 _DIGEST = type(hashlib.sha256()).digest
-_PREV = itemgetter(slice(PREV_START, PREV_END))
 _DIGEST_SEQ = re.compile(rb'"seq":(\d+)')
-CHUNK = 4 << 20  # bytes read and checked at a time: large enough for few Python steps, small enough for the cache
 
 HINT = ("The log was changed after it was written. Restore .moai/audit/ from a backup or version control "
         "(git log -p .moai/audit/log.jsonl shows who changed it); the entries before the one named are intact.")
 
 
-def _seq(line: bytes) -> int | None:
-    m = _SEQ.match(line)
-    return int(m.group(1)) if m else None
+_seq = line_seq
 
 
 def _has_sum(line: bytes) -> bool:
@@ -100,38 +93,6 @@ def _chain(data: bytes) -> tuple[list[bytes], list[bytes], dict[str, Any] | None
     raise AssertionError("chain mismatch not found")  # pragma: no cover
 
 
-def _fast_chain(path: Path, wanted: set[int]) -> tuple[int, dict[int, bytes], bytes] | None:
-    """Chunked scan of an intact log: (entries, {seq: SHA-256} for ``wanted``, last line); None at the first
-    sign of trouble (the slow path then reads everything again and says what is wrong)."""
-    prev, n, carry, last = _ZERO, 0, b"", b""
-    found: dict[int, bytes] = {}
-    with path.open("rb", buffering=0) as f:
-        while block := f.read(CHUNK):
-            if carry:
-                block = carry + block
-            cut = block.rfind(b"\n") + 1
-            carry = block[cut:]
-            if not cut:
-                continue
-            lines = block[:cut].split(b"\n")
-            lines.pop()
-            digests = list(map(_DIGEST, map(hashlib.sha256, lines)))
-            prevs = b"".join(map(_PREV, lines))
-            try:
-                if len(prevs) != 64 * len(lines) or bytes.fromhex(prevs.decode("ascii")) != prev + b"".join(
-                        digests[:-1]):
-                    return None
-            except (ValueError, UnicodeDecodeError):
-                return None
-            for seq in wanted:
-                if n < seq <= n + len(lines):
-                    found[seq] = digests[seq - n - 1]
-            prev, n, last = digests[-1], n + len(lines), lines[-1]
-    if carry or (n and (not last.startswith(PREFIX) or _seq(last) != n or not self_sum_ok(last))):
-        return None
-    return n, found, last
-
-
 def _digests(root: Path, entries: int, hash_at: dict[int, bytes],
              dlines: list[bytes]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     info: dict[str, Any] = {"digests": len(dlines), "signed_through": 0}
@@ -169,7 +130,7 @@ def verify(root: Path) -> dict[str, Any]:
     path = log_path(root)
     dlines = read_digest_lines(root)
     wanted = {int(m.group(1)) for m in map(_DIGEST_SEQ.search, dlines) if m}
-    fast = _fast_chain(path, wanted) if path.exists() else (0, {}, b"")
+    fast = fast_chain(path, wanted) if path.exists() else (0, {})
     problem: dict[str, Any] | None = None
     if fast is not None:
         entries, hash_at = fast[0], fast[1]
