@@ -60,8 +60,8 @@ def test_preview_then_production(local_platform, tmp_path: Path) -> None:  # typ
     assert prod.files_hashed == 1  # the hash cache answered for the other three
     assert production_body(local_platform, site).text == f"<h1>{site} v2</h1>"
 
-    history = [json.loads(line) for line in (root / ".moai" / "history.jsonl").read_text().splitlines()]
-    assert [h["event"] for h in history] == ["deploy", "deploy", "promote"]
+    history = [json.loads(line) for line in (root / ".moai" / "audit" / "log.jsonl").read_text().splitlines()]
+    assert [h["action"] for h in history] == ["deploy", "deploy", "promote"]
     out = prod.to_json()
     for key in ("deployment_id", "url", "production_url", "files_total", "files_uploaded", "bytes_uploaded", "durations"):
         assert key in out

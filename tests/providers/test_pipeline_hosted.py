@@ -90,8 +90,8 @@ def test_production_that_fails_after_the_switch_is_rolled_back(request: pytest.F
         pipeline.run_deploy(req, p, environ={}, health_transport=edge)
     assert "rolled back to" in err.value.message and "HTTP 502" in err.value.message
     assert [d.id for d in p.list_deployments() if d.production] == live_before
-    history = (h.root / ".moai" / "history.jsonl").read_text()
-    assert '"event": "auto-rollback"' in history
+    history = (h.root / ".moai" / "audit" / "log.jsonl").read_text()
+    assert '"action":"auto-rollback"' in history
 
 
 def test_first_production_that_fails_has_nothing_to_roll_back_to(request: pytest.FixtureRequest) -> None:

@@ -35,6 +35,8 @@ def _register() -> None:
 
     for module in (init_cmd, deploy_cmds, release_cmds, platform_cmd, env_cmd, db_cmd, hosting_cmd, cleanup_cmd):
         module.register(cli)
+    from . import audit_cmd
+    audit_cmd.register(cli)
 
 
 _register()

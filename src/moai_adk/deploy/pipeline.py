@@ -13,8 +13,6 @@ at once (automatic rollback).
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -24,6 +22,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from .. import audit
 from ..artifacts.exclude import deploy_filter
 from ..artifacts.hashcache import HashCache
 from ..artifacts.snapshot import Snapshot, take_snapshot
@@ -35,7 +34,6 @@ from ..providers.capabilities import Hosting
 from .build import run_build
 
 CACHE_FILE = Path(".moai") / "cache" / "hashes.bin"
-HISTORY_FILE = Path(".moai") / "history.jsonl"
 
 
 class Progress(Protocol):
@@ -158,15 +156,8 @@ def health_check(url: str, *, timeout: float, transport: httpx.BaseTransport | N
 
 
 def record(root: Path, event: dict[str, Any]) -> None:
-    """Append one event to the project's deployment history (one JSON line)."""
-    path = root / HISTORY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **event}, default=str) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
+    """Append one event to the project's audit log (``.moai/audit/log.jsonl``, hash-chained)."""
+    audit.record_event(root, event)
 
 
 def _health_url(deployment: Deployment, path: str) -> str | None:

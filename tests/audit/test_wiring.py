@@ -1,0 +1,71 @@
+"""Changes made through the CLI land in the audit log: env set/unset/push on a real local platform,
+db push/repair on a real PostgreSQL; `audit log` filters them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from moai_adk import audit
+from tests.conftest import RunningPlatform
+from tests.db.conftest import admin, db_url  # noqa: F401 - fixtures
+
+from .conftest import Run
+
+
+def project(root: Path, site: str, extra: str = "") -> Path:
+    root.mkdir()
+    (root / "index.html").write_text("<h1>hi</h1>")
+    (root / "moai.toml").write_text(f'[project]\nname = "{site}"\n\n[deploy]\nplatform = "local"\n{extra}')
+    return root
+
+
+def test_env_changes_are_audited_without_their_values(cli: Run, tmp_path: Path,
+                                                      local_platform: RunningPlatform) -> None:
+    root = project(tmp_path / "p", local_platform.new_site("audenv"))
+    env = local_platform.environ()
+    for args in (("env", "set", "API_TOKEN", "s3cr3t-value", "--secret", "--env", "production"),
+                 ("env", "set", "MODE", "fast", "--env", "production", "--dry-run"),
+                 ("env", "unset", "API_TOKEN", "--env", "production")):
+        r = cli(*args, cwd=root, env=env)
+        assert r.returncode == 0, r.stderr
+    (root / "push.env").write_text("A=1\nB=2\n")
+    r = cli("env", "push", "--file", "push.env", "--env", "preview", cwd=root, env=env)
+    assert r.returncode == 0, r.stderr
+    entries = audit.read_entries(root)
+    assert [(e["action"], e["environment"], e["target"]) for e in entries] == [
+        ("env set", "production", "local"), ("env unset", "production", "local"), ("env push", "preview", "local")]
+    assert entries[0]["details"] == {"key": "API_TOKEN", "action": "add", "secret": True}
+    assert entries[2]["details"]["added"] == ["A", "B"]
+    assert b"s3cr3t-value" not in audit.log_path(root).read_bytes()
+
+    r = cli("audit", "log", "--env", "production", "--json", cwd=root)
+    assert r.returncode == 0, r.stderr
+    assert [e["action"] for e in json.loads(r.stdout)["entries"]] == ["env set", "env unset"]
+    r = cli("audit", "log", "--since", "1h", cwd=root)
+    assert r.returncode == 0 and "env push" in r.stdout and "preview" in r.stdout
+    r = cli("audit", "log", "--since", "2999-01-01", "--json", cwd=root)
+    assert json.loads(r.stdout)["entries"] == []
+    r = cli("audit", "log", "--since", "last tuesday", cwd=root)
+    assert r.returncode == 2 and "--since 7d" in r.stderr
+    r = cli("audit", "verify", cwd=root)
+    assert r.returncode == 0 and "3 entries" in r.stdout
+
+
+def test_db_push_and_repair_are_audited(cli: Run, tmp_path: Path, db_url: str) -> None:  # noqa: F811
+    root = tmp_path / "shop"
+    (root / "supabase" / "migrations").mkdir(parents=True)
+    (root / "moai.toml").write_text('[project]\nname = "shop"\n\n[environments.production]\n'
+                                    'db_url_env = "PROD_DB_URL"\n')
+    (root / "supabase" / "migrations" / "20240101000001_a.sql").write_text("create table a (id int);")
+    env = {"PROD_DB_URL": db_url}
+    r = cli("db", "push", "--env", "production", cwd=root, env=env)
+    assert r.returncode == 0, r.stderr
+    r = cli("db", "migration", "repair", "20240101000001", "--status", "reverted", "--env", "production",
+            cwd=root, env=env)
+    assert r.returncode == 0, r.stderr
+    entries = audit.read_entries(root)
+    assert [e["action"] for e in entries] == ["migration push", "migration repair"]
+    assert entries[0]["details"] == {"applied": ["20240101000001"]} and entries[0]["environment"] == "production"
+    assert entries[1]["details"] == {"status": "reverted", "versions": ["20240101000001"]}
+    assert entries[0]["target"].startswith("environment 'production' ($PROD_DB_URL")
