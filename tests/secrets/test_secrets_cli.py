@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from moai_adk.config import load_config
@@ -17,8 +18,8 @@ MULTILINE = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n----
 KNOWN = (TOKEN, PASSWORD, MULTILINE, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC")
 
 
-def ok(r: object) -> None:
-    assert getattr(r, "returncode") == 0, (getattr(r, "stdout"), getattr(r, "stderr"))
+def ok(r: subprocess.CompletedProcess[str]) -> None:
+    assert r.returncode == 0, (r.stdout, r.stderr)
 
 
 def test_commands_never_print_a_secret_value(moai: Run, tmp_path: Path, local_platform: RunningPlatform) -> None:
