@@ -160,3 +160,15 @@ def test_rotate_adds_and_removes_recipients_and_never_drops_your_own(tmp_path: P
         ops.rotate(store, remove=("alice",))
     with pytest.raises(UsageError, match="not an age public key"):
         ops.rotate(store, add=("age1nope",))
+
+
+def test_keygen_force_replaces_your_key_and_its_recipient_line(tmp_path: Path) -> None:
+    root, environ = stores(tmp_path)
+    store = open_env(root, environ, "preview")
+    first = ops.keygen(store, label="alice")["public_key"]
+    ops.keygen(open_env(root, user_env(tmp_path, "bob"), "preview"), label="bob")
+    with pytest.raises(UsageError, match="already have a key for the preview environment"):
+        ops.keygen(store, label="alice")
+    second = ops.keygen(store, label="alice", force=True)["public_key"]
+    listed = [r.public_key for r in store.recipients()]
+    assert first not in listed and second in listed and len(listed) == 2

@@ -86,7 +86,10 @@ def keygen(ctx: click.Context, environment: str, label: str | None, force: bool)
 def set_cmd(ctx: click.Context, key: str, value: str, environment: str) -> None:
     """Set secret KEY to VALUE ('-' or nothing reads it from stdin, keeping it out of shell history)."""
     if value == "-":
-        value = sys.stdin.read().rstrip("\n")
+        if sys.stdin.isatty():
+            value = click.prompt(f"Value of {key} ({environment})", hide_input=True, err=True)
+        else:
+            value = sys.stdin.read().rstrip("\n")
     st, store, _ = _store(ctx, environment, extra=(value,))
     result = ops.set_secret(store, key, value)
     verb = {"add": "Added", "change": "Changed", "unchanged": "Unchanged"}[result["action"]]

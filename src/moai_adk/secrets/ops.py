@@ -44,7 +44,8 @@ def keygen(store: SecretStore, *, label: str, force: bool = False) -> dict[str, 
             hint=f"Keep it; to replace it run `moai-adk secrets keygen --env {env} --force` (you lose access to "
                  f"{store.rel(store.path)} until it is re-encrypted to the new key).")
     private, public = generate()
-    recipients = [r for r in store.recipients() if r.public_key != public]
+    replaced = store.public_key_of(old) if old is not None else None  # the key --force replaces opens nothing now
+    recipients = [r for r in store.recipients() if r.public_key not in (public, replaced)]
     store.keys.save(env, private, public)
     store.write_recipients([*recipients, Recipient(public, label)])
     return {"environment": env, "public_key": public, "stored_in": store.keys.describe(env),

@@ -100,6 +100,13 @@ class SecretStore:
             raise SecretsKeyError(f"The {env} key in {self.keys.describe(env)} is not an age private key ({exc}).",
                                   hint=f"Run `moai-adk secrets keygen --env {env} --force` to replace it.") from exc
 
+    @staticmethod
+    def public_key_of(private_key: str) -> str | None:
+        try:
+            return str(x25519.Identity.from_str(private_key).to_public())
+        except pyrage.IdentityError:
+            return None
+
     # -- values --------------------------------------------------------------
     def exists(self) -> bool:
         return self.path.exists()
