@@ -143,7 +143,14 @@ def push_env(provider: EnvStore, environment: str, path: Path, *, secret: bool =
     except FileNotFoundError:
         raise UsageError(f"No such file: {path} (--file).",
                          hint=f"Create it, or run `moai-adk env pull --env {environment}` first.") from None
-    wanted = parse_dotenv(text, path)
+    return push_values(provider, environment, parse_dotenv(text, path), secret=secret, secret_keys=secret_keys,
+                       dry_run=dry_run)
+
+
+def push_values(provider: EnvStore, environment: str, wanted: Mapping[str, str], *, secret: bool = False,
+                secret_keys: frozenset[str] = frozenset(), dry_run: bool = False) -> PushResult:
+    """Set every key of ``wanted`` on the platform (from a .env file, or decrypted in memory by
+    ``moai_adk.secrets``); unchanged values are not sent."""
     for key, value in wanted.items():  # everything the platform would refuse, before the first write
         check_key(key)
         provider.check_env_value(environment, key, value, secret=secret or key in secret_keys)

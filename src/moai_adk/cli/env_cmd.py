@@ -15,6 +15,7 @@ from .. import audit, envs, envs_diff, envs_files
 from ..errors import UsageError
 from ..providers.capabilities import EnvStore, require
 from .options import State, common, open_project, open_provider
+from .secrets_cmd import protect_environment, store_values
 
 DEFAULT_ENV = "development"
 ENV_OPT = click.option("--env", "environment", default=DEFAULT_ENV, show_default=True, metavar="ENVIRONMENT",
@@ -24,8 +25,9 @@ DRY_RUN_OPT = click.option("--dry-run", is_flag=True, help="Show what would chan
 
 
 def _provider(ctx: click.Context, environment: str, platform: str | None) -> tuple[State, EnvStore, Path]:
-    _, cfg = open_project(ctx)
+    st, cfg = open_project(ctx)
     cfg.environment(environment)  # unknown environment -> ConfigError naming it
+    protect_environment(st, cfg, environment)  # the environment's secrets never reach the output
     st, cfg, provider = open_provider(ctx, platform, environment)
     store = require(provider, EnvStore, "environment variables")
     note = store.mapping_note(environment)
@@ -154,19 +156,28 @@ def env_pull(ctx: click.Context, environment: str, platform: str | None, file: P
               help="The .env file to read (default: .env.<environment>.local next to moai.toml).")
 @click.option("--secret", is_flag=True, help="Store every pushed variable as a secret.")
 @click.option("--secret-key", "secret_keys", multiple=True, metavar="KEY", help="Store this key as a secret (repeatable).")
+@click.option("--secrets-from-store", "from_store", is_flag=True,
+              help="Push ENVIRONMENT's secrets from .moai/secrets/<env>.age (as secrets, decrypted in memory only).")
 @DRY_RUN_OPT
 @common
 @click.pass_context
 def env_push(ctx: click.Context, environment: str, platform: str | None, file: Path | None, secret: bool,
-             secret_keys: tuple[str, ...], dry_run: bool) -> None:
-    """Set every KEY=value of a .env file on ENVIRONMENT; unchanged values are not sent."""
+             secret_keys: tuple[str, ...], from_store: bool, dry_run: bool) -> None:
+    """Set every KEY=value of a .env file (or of the secrets store) on ENVIRONMENT; unchanged values are not sent."""
+    if from_store and (file is not None or secret or secret_keys):
+        raise UsageError("--secrets-from-store pushes the store's secrets only; it does not take --file, --secret "
+                         "or --secret-key.", hint="Run two pushes: one with --secrets-from-store, one with --file.")
     st, provider, root = _provider(ctx, environment, platform)
     path = _dotenv_path(root, environment, file)
     for key in secret_keys:
         if not envs.KEY_RE.match(key):
             raise UsageError(f"--secret-key {key!r} is not a valid variable name.", hint="Use e.g. --secret-key API_TOKEN.")
-    result = envs.push_env(provider, environment, path, secret=secret, secret_keys=frozenset(secret_keys),
-                           dry_run=dry_run)
+    if from_store:
+        path = root / ".moai" / "secrets" / f"{environment}.age"
+        result = envs.push_values(provider, environment, store_values(ctx, environment), secret=True, dry_run=dry_run)
+    else:
+        result = envs.push_env(provider, environment, path, secret=secret, secret_keys=frozenset(secret_keys),
+                               dry_run=dry_run)
     _audit(root, "env push", provider.name, {"environment": environment, "dry_run": dry_run, **result.to_json()})
 
     def render(con: Console) -> None:

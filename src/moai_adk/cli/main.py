@@ -31,9 +31,20 @@ def cli(ctx: click.Context, project_dir: Path | None) -> None:
 
 
 def _register() -> None:
-    from . import cleanup_cmd, db_cmd, deploy_cmds, env_cmd, hosting_cmd, init_cmd, platform_cmd, release_cmds
+    from . import (
+        cleanup_cmd,
+        db_cmd,
+        deploy_cmds,
+        env_cmd,
+        hosting_cmd,
+        init_cmd,
+        platform_cmd,
+        release_cmds,
+        secrets_cmd,
+    )
 
-    for module in (init_cmd, deploy_cmds, release_cmds, platform_cmd, env_cmd, db_cmd, hosting_cmd, cleanup_cmd):
+    for module in (init_cmd, deploy_cmds, release_cmds, platform_cmd, env_cmd, db_cmd, hosting_cmd, cleanup_cmd,
+                   secrets_cmd):
         module.register(cli)
     from . import audit_cmd
     audit_cmd.register(cli)
