@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .envs_files import parse_dotenv
+from .envs_files import parse_dotenv as parse_dotenv  # re-exported: callers parse .env files through envs
 from .errors import UsageError
 from .fsutil import atomic_write
 from .providers.base import EnvVar
