@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in group.commands.items():
+    commands = cli.load_all() if group is cli else group.commands
+    for name, command in commands.items():
         path = (*prefix, name)
         if isinstance(command, click.Group):
             yield from command_paths(command, path)

@@ -222,7 +222,7 @@ def test_every_init_flag_and_framework_is_documented() -> None:
     from moai_adk.project.platforms import INIT_PLATFORMS
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "init.md").read_text()
-    command = cli.commands["init"]
+    command = cli.load_all()["init"]
     for param in command.params:
         for opt in param.opts:
             if opt.startswith("--") and opt not in ("--help",):

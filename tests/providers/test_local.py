@@ -280,3 +280,40 @@ def test_a_delta_the_platform_cannot_use_falls_back_to_the_full_manifest(local_p
     assert [("parent" in b, "files" in b) for b in transport.created] == [(False, True), (True, False), (False, True)]
     assert httpx.get(f"{again.health_url}p1.html").text == "changed"
     assert marshal.loads(state.read_bytes())[key][0] == again.id
+
+
+class CountingSites(Recording):
+    def __init__(self) -> None:
+        super().__init__()
+        self.site_posts = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/sites"):
+            self.site_posts += 1
+        return super().handle_request(request)
+
+
+@pytest.mark.parametrize("changed", [1, 15])  # a delta, and a full manifest (over half the files changed)
+def test_a_redeploy_skips_the_site_request_and_recreates_a_site_the_platform_lost(local_platform, tmp_path,
+                                                                                   changed: int) -> None:
+    import marshal
+
+    root = make_site(tmp_path / "s", {f"p{i}.html": f"{tmp_path.name} {i}" for i in range(20)})
+    transport = CountingSites()
+    provider = LocalProvider(local_platform.context(tmp_path, transport=transport))
+    provider.deploy(take_snapshot(root), DeployTarget())
+    assert transport.site_posts == 1
+    (root / "p0.html").write_text("again")
+    provider.deploy(take_snapshot(root), DeployTarget())
+    assert transport.site_posts == 1  # the site is known from the last deploy: no request for it
+    # the platform lost the site (reset): the state file remembers a deploy of a site it has never seen
+    state = tmp_path / ".moai" / "cache" / "local-deploys.bin"
+    saved = marshal.loads(state.read_bytes())
+    other = LocalProvider(local_platform.context(tmp_path, transport=transport, site=f"lost-{changed}-{tmp_path.name[-8:]}".lower().replace("_", "-")))
+    saved[other._state_key()] = next(iter(saved.values()))
+    state.write_bytes(marshal.dumps(saved))
+    for i in range(changed):
+        (root / f"p{i}.html").write_text(f"changed {i}")
+    again = other.deploy(take_snapshot(root), DeployTarget())
+    assert transport.site_posts == 2
+    assert httpx.get(f"{again.health_url}p0.html").text == "changed 0"

@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 failure (``Error:`` + hint on stderr), 2 usage.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from pathlib import Path
@@ -16,8 +17,44 @@ from .. import __version__
 from ..errors import MoaiError
 from .options import State, common, state
 
+# Each top-level command and the module whose ``register`` adds it. Only the module of the
+# command being run is imported, so `moai-adk deploy` does not pay for `db` (pglast, psycopg),
+# `init` or `secrets`; `--help` and `list_commands` load them all.
+COMMAND_MODULES: dict[str, str] = {
+    "init": "init_cmd",
+    "deploy": "deploy_cmds", "deployments": "deploy_cmds", "promote": "deploy_cmds",
+    "rollback": "deploy_cmds", "status": "deploy_cmds",
+    "canary": "release_cmds", "traffic": "release_cmds",
+    "platform": "platform_cmd",
+    "env": "env_cmd",
+    "db": "db_cmd",
+    "channels": "hosting_cmd", "functions": "hosting_cmd",
+    "cleanup": "cleanup_cmd",
+    "secrets": "secrets_cmd",
+    "audit": "audit_cmd",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """The root group: a command's module is imported when that command is looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            module = importlib.import_module(f"{__package__}.{COMMAND_MODULES[cmd_name]}")
+            module.register(self)
+        return self.commands.get(cmd_name)
+
+    def load_all(self) -> dict[str, click.Command]:
+        """Every command, imported (for tools that walk the tree: docs, tests)."""
+        for name in COMMAND_MODULES:
+            self.get_command(click.Context(self), name)
+        return dict(self.commands)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-C", "--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run as if started in this folder.")
 @click.version_option(__version__, prog_name="moai-adk")
@@ -28,29 +65,6 @@ def cli(ctx: click.Context, project_dir: Path | None) -> None:
     st = state(ctx)
     if project_dir is not None:
         st.project_dir = project_dir.resolve()
-
-
-def _register() -> None:
-    from . import (
-        cleanup_cmd,
-        db_cmd,
-        deploy_cmds,
-        env_cmd,
-        hosting_cmd,
-        init_cmd,
-        platform_cmd,
-        release_cmds,
-        secrets_cmd,
-    )
-
-    for module in (init_cmd, deploy_cmds, release_cmds, platform_cmd, env_cmd, db_cmd, hosting_cmd, cleanup_cmd,
-                   secrets_cmd):
-        module.register(cli)
-    from . import audit_cmd
-    audit_cmd.register(cli)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,9 +12,12 @@ Importing this module stays cheap (no pydantic): the model is imported by the fi
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +138,67 @@ def load_config(path: Path) -> Config:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"Cannot read {path}: {exc}.", hint="Check the file's permissions and encoding (UTF-8).") from exc
-    return parse_config(text, path)
+    key = _cache_key(text)
+    cached = _read_cache(path, key)
+    if cached is not None:
+        return cached
+    cfg = parse_config(text, path)
+    _write_cache(path, key, cfg)
+    return cfg
+
+
+# A validated moai.toml is remembered in .moai/cache/config.json (only where a deploy already made
+# .moai/cache), keyed by the file's SHA-256 and the validating code, so the next command skips
+# importing pydantic and building the model (~0.1 s of every deploy). Any doubt means validating again.
+CACHE_NAME = Path(".moai") / "cache" / "config.json"
+_VALIDATORS = ("__init__.py", "model.py", "problems.py")
+
+
+def _cache_key(text: str) -> str:
+    here = Path(__file__).resolve().parent
+    parts = [hashlib.sha256(text.encode("utf-8")).hexdigest()]
+    for name in _VALIDATORS:
+        try:
+            st = (here / name).stat()
+        except OSError:
+            return ""
+        parts.append(f"{st.st_mtime_ns}:{st.st_size}")
+    return "/".join(parts)
+
+
+def _read_cache(path: Path, key: str) -> Config | None:
+    if not key:
+        return None
+    try:
+        with open(path.parent / CACHE_NAME, "rb") as fh:
+            data = json.load(fh)
+        if data.get("key") != key:
+            return None
+        fields = data["config"]
+        fields["environments"] = {n: Environment(**e) for n, e in fields["environments"].items()}
+        fields["required_env"] = [RequiredVar(**{**r, "environments": None if r["environments"] is None
+                                                 else tuple(r["environments"])}) for r in fields["required_env"]]
+        return Config(root=path.parent.resolve(), path=path, **fields)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _write_cache(path: Path, key: str, cfg: Config) -> None:
+    folder = path.parent / CACHE_NAME.parent
+    if not key or not folder.is_dir():
+        return
+    fields = asdict(cfg)
+    del fields["root"], fields["path"]
+    try:
+        body = json.dumps({"key": key, "config": fields})
+    except (TypeError, ValueError):
+        return  # a TOML date in a platform table: not worth caching
+    tmp = folder / f".config.json.{os.getpid()}"
+    try:
+        tmp.write_text(body, encoding="utf-8")
+        os.replace(tmp, folder / CACHE_NAME.name)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def parse_config(text: str, path: Path) -> Config:

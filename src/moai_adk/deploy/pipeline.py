@@ -29,6 +29,7 @@ from ..artifacts.snapshot import Snapshot, take_snapshot
 from ..config import Config
 from ..envs_required import preflight
 from ..errors import HealthCheckFailed, MoaiError, NotSupported
+from ..providers._http import verify_for
 from ..providers.base import Deployment, DeployTarget
 from ..providers.capabilities import Hosting
 from .build import run_build
@@ -125,7 +126,7 @@ def probe(url: str, *, timeout: float, transport: httpx.BaseTransport | None = N
     deadline = time.monotonic() + timeout
     last = "no answer"
     with httpx.Client(transport=transport, timeout=min(10.0, max(1.0, timeout)), follow_redirects=False,
-                      headers=headers) as client:
+                      headers=headers, verify=verify_for(url)) as client:
         while True:
             try:
                 response = client.get(url)

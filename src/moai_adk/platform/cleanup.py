@@ -13,12 +13,13 @@ Removes, or with ``dry_run`` only lists:
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from .store import SHA256_RE
 
@@ -39,7 +40,7 @@ def collect(platform: Platform, dry_run: bool = False) -> dict[str, Any]:
             continue
         if state == "ready":
             ready.add(deploy_id)
-        keep.update(info[0] for info in json.loads(files_json).values())
+        keep.update(info[0] for info in orjson.loads(files_json).values())
     blobs: list[Path] = []
     hashes: set[str] = set()
     size = 0

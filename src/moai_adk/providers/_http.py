@@ -11,8 +11,10 @@ adaptive worker pool used for uploads.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -35,6 +37,19 @@ USER_AGENT = f"moai-adk/{__version__}"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process, built as httpx builds its default (certifi, or
+    SSL_CERT_FILE/SSL_CERT_DIR): httpx makes a new one, ~25 ms, for every client otherwise."""
+    return httpx.create_ssl_context()
+
+
+def verify_for(url: str) -> ssl.SSLContext | bool:
+    """httpx's ``verify=`` for a client that talks to ``url``'s origin only: the shared context for
+    https, none for plain http (no certificate is ever presented there, so none is loaded)."""
+    return False if url.startswith("http://") else tls_context()
 
 
 def retry_delay(response: httpx.Response | None, attempt: int, *, base: float = 0.25, cap: float = 30.0,
@@ -95,18 +110,28 @@ class ApiClient:
         if headers:
             hdrs.update(headers)
         self.base_url = base_url.rstrip("/")
-        self.client = httpx.Client(
-            base_url=self.base_url,
-            headers=hdrs,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            transport=transport,
-            params=dict(params or {}),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
-            follow_redirects=False,
-        )
+        self._options: dict[str, Any] = dict(
+            headers=hdrs, timeout=httpx.Timeout(timeout, connect=10.0), transport=transport,
+            params=dict(params or {}), limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+            follow_redirects=False)
+        self.client = httpx.Client(base_url=self.base_url, verify=verify_for(self.base_url), **self._options)
+        self._tls_client: httpx.Client | None = None  # for https URLs a plain-http API hands out
+        self._tls_lock = threading.Lock()
+
+    def _client_for(self, url: str) -> httpx.Client:
+        """The client for ``url``: an absolute https URL from an API on plain http (a fake, the local
+        platform) goes through a verifying client, never the unverified one."""
+        if not url.startswith("https://") or self.base_url.startswith("https://"):
+            return self.client
+        with self._tls_lock:
+            if self._tls_client is None:
+                self._tls_client = httpx.Client(verify=tls_context(), **self._options)
+            return self._tls_client
 
     def close(self) -> None:
         self.client.close()
+        if self._tls_client is not None:
+            self._tls_client.close()
 
     def __enter__(self) -> ApiClient:
         return self
@@ -133,7 +158,7 @@ class ApiClient:
             try:
                 with self._count_lock:
                     self.request_count += 1
-                response = self.client.request(method, url, **kwargs)
+                response = self._client_for(url).request(method, url, **kwargs)
             except httpx.TransportError as exc:
                 if not retry or attempt > max_retries:
                     raise PlatformUnavailable(

@@ -36,7 +36,7 @@ from ..errors import (
     UnsafePathError,
 )
 from ..platform.paths import TOKEN_ENV, URL_ENV, credential_entries, resolve_platform
-from ._http import ApiClient
+from ._http import ApiClient, verify_for
 from ._local_upload import CONCURRENCY, BlobUploader, last_deploy, plan_batches, remember
 from .base import (
     Deployment,
@@ -49,9 +49,6 @@ from .base import (
     ProviderContext,
 )
 from .capabilities import EnvStore, Hosting, Traffic
-from .netlify import _config as netlify_config
-from .netlify._deploy import context_for
-from .vercel._deploy import project_vercel_json
 
 API = "/_api/v1"
 START_HINT = ("Start it with `moai-adk platform serve` (in another terminal, or in the background: "
@@ -250,7 +247,8 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
 
     # -- deploys --------------------------------------------------------------------
     def deploy(self, snapshot: Snapshot, target: DeployTarget, progress: ProgressFn | None = None) -> Deployment:
-        self.link(create=True)
+        if last_deploy(self.ctx.root, self._state_key()) is None:  # else the site exists (or _create finds out)
+            self.link(create=True)
         meta = {k: str(v) for k, v in target.meta.items()}
         if target.branch:
             meta["branch"] = target.branch
@@ -288,18 +286,26 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
 
     def _netlify_rules(self, target: DeployTarget) -> bytes | None:
         """The project's resolved netlify.toml redirects and headers, as a generated netlify.toml."""
+        if not (self.ctx.root / "netlify.toml").is_file():
+            return None  # the common case: no need to import the Netlify adapter
+        from .netlify import _config as netlify_config
+        from .netlify._deploy import context_for
+
         return netlify_config.rules_file(self.ctx.root, context_for(target), target.branch)
 
     def _generated_rule_files(self, snapshot: Snapshot, target: DeployTarget, files: dict[str, str]) -> dict[str, bytes]:
         """Rule files the output folder lacks, read where the vendors read them: the project root's
         vercel.json (as the Vercel adapter sends it) and netlify.toml's resolved redirects and headers."""
         out: dict[str, bytes] = {}
-        config = project_vercel_json(snapshot, self.ctx.root)
-        if config is not None and "vercel.json" not in files:
-            out["vercel.json"] = config
-        rules = None if netlify_config.CONFIG_FILE in files else self._netlify_rules(target)
+        if "vercel.json" not in files and (self.ctx.root / "vercel.json").is_file():
+            from .vercel._deploy import project_vercel_json
+
+            config = project_vercel_json(snapshot, self.ctx.root)
+            if config is not None:
+                out["vercel.json"] = config
+        rules = None if "netlify.toml" in files else self._netlify_rules(target)
         if rules is not None:
-            out[netlify_config.CONFIG_FILE] = rules
+            out["netlify.toml"] = rules
         return out
 
     def _put_generated(self, generated: dict[str, bytes], files: dict[str, str], wanted: list[str],
@@ -328,10 +334,21 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
                 if response.is_success:
                     return dict(self.api.decode(response))
                 code = self._error(response)[0]
-                if code not in ("bad_parent", "no_deploy"):  # else: the platform forgot it; send it all
+                if code == "no_site":  # the platform was reset since the last deploy from here
+                    self.link(create=True)
+                    parent = None
+                elif code not in ("bad_parent", "no_deploy"):  # else: the platform forgot it; send it all
                     raise self._missing(response) if response.status_code == 404 else self._refusal(
                         response, "POST", f"/sites/{self.site}/deploys")
-        return dict(self._json("POST", f"/sites/{self.site}/deploys", json={**base, "files": manifest}))
+        full = {**base, "files": manifest}
+        if parent is not None:  # the site was not created by this deploy: it may be gone
+            response = self._request("POST", f"/sites/{self.site}/deploys", json=full, allow=frozenset({404}))
+            if response.is_success:
+                return dict(self.api.decode(response))
+            if self._error(response)[0] != "no_site":
+                raise self._missing(response)
+            self.link(create=True)
+        return dict(self._json("POST", f"/sites/{self.site}/deploys", json=full))
 
     def _state_key(self) -> str:
         return f"{self.url}|{self.site}"
@@ -428,7 +445,8 @@ def _probe(url: str, token: str | None, transport: httpx.BaseTransport | None) -
     info: dict[str, Any] = {"url": url, "running": False, "token_ok": False}
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with httpx.Client(base_url=url, timeout=3.0, transport=transport, headers=headers) as client:
+        with httpx.Client(base_url=url, timeout=3.0, transport=transport, headers=headers,
+                          verify=verify_for(url)) as client:
             health = client.get(f"{API}/health")
             if health.status_code == 200:
                 info["running"] = True
