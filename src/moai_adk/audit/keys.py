@@ -21,14 +21,13 @@ import secrets
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Any
 
 from .errors import AuditError, AuditKeyError
 from .log import ZERO_HASH, _last_line, _link_of, audit_dir, locked, utc_now
+
+if TYPE_CHECKING:  # cryptography is imported where a key is used: appending an entry does not pay for it
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 PUB_NAME = "key.pub"
 DIGESTS_NAME = "digests.jsonl"
@@ -55,6 +54,8 @@ def read_public(root: Path) -> tuple[str, Ed25519PublicKey] | None:
     path = pub_path(root)
     if not path.exists():
         return None
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         data = json.loads(path.read_bytes())
         project = str(data["project"])
@@ -66,10 +67,15 @@ def read_public(root: Path) -> tuple[str, Ed25519PublicKey] | None:
 
 
 def _public_raw(key: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def _create_pair(root: Path, environ: Mapping[str, str] | None) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     project = secrets.token_hex(8)
     private = Ed25519PrivateKey.generate()
     kpath = key_path(project, environ)
@@ -91,6 +97,9 @@ def _create_pair(root: Path, environ: Mapping[str, str] | None) -> Ed25519Privat
 
 def load_private(root: Path, environ: Mapping[str, str] | None = None) -> Ed25519PrivateKey:
     """The signing key of this project's log; AuditKeyError when missing, too open, or not the right one."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     found = read_public(root)
     if found is None:
         raise AuditKeyError(f"This project has no audit signing key yet ({pub_path(root)} does not exist).",
@@ -172,6 +181,8 @@ def sign_digest(root: Path, environ: Mapping[str, str] | None = None) -> dict[st
 
 def check_digest(line: bytes, public: Ed25519PublicKey) -> dict[str, Any]:
     """The payload of a digest line whose signature is valid; ValueError naming what is wrong otherwise."""
+    from cryptography.exceptions import InvalidSignature
+
     i = line.rfind(SIG_MARK)
     if i < 0 or not line.endswith(b'"}'):
         raise ValueError("it is not a signed digest")
