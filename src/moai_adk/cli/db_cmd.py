@@ -146,6 +146,32 @@ def migration_repair(ctx: click.Context, versions: tuple[str, ...], status: str,
     st.output.result(result.to_json(), render)
 
 
+@db_group.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@common
+@click.pass_context
+def db_lint(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Check migrations for destructive or locking statements (default: every file in supabase/migrations/).
+
+    Exit 1 when anything is found; `-- moai-lint: ignore RULE` before a statement exempts it.
+    """
+    st = state(ctx)
+    root, _ = _project(st, need_config=False)
+    lint = _service("lint")
+    targets = lint.expand_paths([st.project_dir / p for p in paths], root / files.MIGRATIONS_DIR)
+    report = lint.lint_files(targets, display_root=root)
+
+    def render(con: Console) -> None:
+        for f in report.findings:
+            con.print(f.render(), markup=False, highlight=False)
+        con.print(f"{report.files} file(s), {report.statements} statement(s): {len(report.findings)} finding(s)"
+                  + (f", {len(report.destructive)} destructive" if report.destructive else "")
+                  + (f", {report.ignored} ignored by comment" if report.ignored else "") + ".")
+    st.output.result(report.to_json(), render)
+    if report.findings:
+        ctx.exit(1)
+
+
 @db_group.command("push")
 @_target_options
 @click.option("--dry-run", is_flag=True, help="List the pending migrations without applying them.")
