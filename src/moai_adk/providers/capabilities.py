@@ -180,6 +180,10 @@ class Environments(ABC):
     def environment_deployment(self, environment: str) -> Deployment | None:
         """The deployment ``environment`` serves now, or None when nothing was deployed to it."""
 
+    def can_assign(self, environment: str) -> bool:
+        """Whether ``assign`` can point ``environment`` at an existing deployment here (only reads)."""
+        return True
+
     @abstractmethod
     def assign(self, environment: str, deployment_id: str) -> Deployment:
         """Make ``environment`` serve ``deployment_id``: that same deployment (the result has its id) or,

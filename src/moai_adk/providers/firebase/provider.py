@@ -328,9 +328,11 @@ class FirebaseProvider(Provider, Hosting, Channels, Environments):
             return self._release_live(deployment_id, f"Promoted by moai-adk ({deployment_id})")
         channel = self._channel_of(environment)
         name = self._resolve(deployment_id)
-        if self.api.get_channel(channel) is None:
-            self.api.create_channel(channel, parse_ttl(None)[0])
-        self.api.release(channel, name, f"Promoted by moai-adk ({deployment_id})")
+        chan = self.api.get_channel(channel)
+        if chan is None:
+            chan = self.api.create_channel(channel, parse_ttl(None)[0])
+        if ((chan.get("release") or {}).get("version") or {}).get("name") != name:  # a deploy released it already
+            self.api.release(channel, name, f"Promoted by moai-adk ({deployment_id})")
         return self.get_deployment(name)
 
     def list_channels(self) -> list[dict[str, Any]]:

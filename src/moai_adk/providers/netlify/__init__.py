@@ -203,6 +203,9 @@ class NetlifyProvider(Provider, Hosting, EnvStore, Environments):
                 return d
         return None
 
+    def can_assign(self, environment: str) -> bool:
+        return environment == "production"
+
     def assign(self, environment: str, deployment_id: str) -> Deployment:
         if environment != "production":
             raise NotSupported(

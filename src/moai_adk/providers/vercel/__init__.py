@@ -313,6 +313,9 @@ class VercelProvider(Provider, Hosting, EnvStore, Environments):
                 return d
         return None
 
+    def can_assign(self, environment: str) -> bool:
+        return environment == "production"
+
     def assign(self, environment: str, deployment_id: str) -> Deployment:
         if environment != "production":
             raise NotSupported(
