@@ -107,13 +107,30 @@ def deployments(ctx: click.Context, platform: str | None, limit: int) -> None:
 
 
 @click.command()
-@click.argument("deployment_id")
+@click.argument("deployment_id", required=False)
+@click.option("--from", "source", default=None, metavar="ENV", help="Promote what this environment serves ...")
+@click.option("--to", "target", default=None, metavar="ENV", help="... into this one (build once, promote many).")
 @platform_option
 @dry_run_option
 @common
 @click.pass_context
-def promote(ctx: click.Context, deployment_id: str, platform: str | None, dry_run: bool) -> None:
-    """Point production at DEPLOYMENT_ID (one atomic switch)."""
+def promote(ctx: click.Context, deployment_id: str | None, source: str | None, target: str | None,
+            platform: str | None, dry_run: bool) -> None:
+    """Point production at DEPLOYMENT_ID (one atomic switch), or move the artifact --from ENV --to ENV."""
+    if deployment_id is None and source is None and target is None:
+        raise click.UsageError("Pass a DEPLOYMENT_ID, or --from ENV --to ENV (e.g. --from staging --to production).")
+    if deployment_id is not None and (source or target):
+        raise click.UsageError("Pass either a DEPLOYMENT_ID or --from/--to, not both.")
+    if deployment_id is None:
+        if not source or not target:
+            raise click.UsageError(f"--from and --to go together; add {'--to ENV' if source else '--from ENV'}.")
+        if platform:
+            raise click.UsageError("--platform does not apply to --from/--to: moai.toml maps each environment to "
+                                   "its platform ([environments.<name>] platform).")
+        from .promote_envs import promote_environments
+
+        promote_environments(ctx, source, target, dry_run)
+        return
     st, cfg, provider = _hosting(ctx, platform, "production")
     if dry_run:
         st.output.dry_run("promote", f"would promote {deployment_id} to production on {provider.name}.",
