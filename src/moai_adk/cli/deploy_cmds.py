@@ -168,10 +168,13 @@ def rollback(ctx: click.Context, deployment_id: str | None, platform: str | None
 @common
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Show the project, its platforms, and what production serves on each."""
+    """Show the project, its platforms, and every environment side by side (deployment, commit, health)."""
     st, cfg = open_project(ctx)
     data = workspace.project_status(cfg, st.environ)
     platforms = data["platforms"]
+    from .promote_envs import environment_rows, environments_table
+
+    data["environment_status"] = environment_rows(ctx)  # every environment side by side (deploy/status.py)
 
     def render(con: Console) -> None:
         con.print(f"Project [bold]{cfg.name}[/bold] ({cfg.path})")
@@ -182,6 +185,7 @@ def status(ctx: click.Context) -> None:
             note = "" if p["ok"] else f"{p['error']} {p.get('hint') or ''}"
             table.add_row(p["platform"], prod.get("id", "-") if p["ok"] else "?", prod.get("production_url") or "", note)
         con.print(table)
+        con.print(environments_table(data["environment_status"]))
 
     st.output.result(data, render)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.console import Console
+from rich.table import Table
 
 from .. import workspace
 from ..deploy.promotion import promote_between
@@ -42,3 +45,25 @@ def promote_environments(ctx: click.Context, source: str, target: str, dry_run: 
             con.print(f"Health: {result.health}")
 
     st.output.result(data, render)
+
+
+def environments_table(rows: list[dict[str, Any]]) -> Table:
+    """``moai-adk status``'s environments, side by side."""
+    table = Table("environment", "platform", "deployment", "commit", "deployed", "by", "health", "migrations")
+    table.add_column("url", overflow="fold")
+    for r in rows:
+        commit = (r["commit"] or "")[:8] + ("+dirty" if r["dirty"] else "")
+        when = str(r["deployed_at"] or "").replace("T", " ")[:16]
+        pending = r["pending_migrations"]
+        migrations = "" if pending is None else f"{pending} pending" if isinstance(pending, int) else str(pending)
+        deployment = r["deployment"] or ("?" if r["error"] else "-")
+        table.add_row(r["environment"], r["platform"], deployment, commit, when, r["deployed_by"] or "",
+                      r["health"] or (r["error"] or ""), migrations, r["url"] or "")
+    return table
+
+
+def environment_rows(ctx: click.Context) -> list[dict[str, Any]]:
+    from ..deploy.status import environments_status
+
+    st, cfg = open_project(ctx)
+    return environments_status(cfg, st.environ, lambda platform: workspace.open_provider(cfg, st.environ, platform))

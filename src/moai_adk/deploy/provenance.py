@@ -51,14 +51,15 @@ def _entries(root: Path) -> list[dict[str, Any]]:
 
 def deploy_record(root: Path, platform: str, deployment: str,
                   entries: Iterable[dict[str, Any]] | None = None) -> dict[str, Any] | None:
-    """The newest audit entry that deployed (or promoted into being) ``deployment`` on ``platform``."""
-    found = None
+    """The newest audit entry that deployed ``deployment`` on ``platform`` (else one that promoted it into
+    being, as Vercel's promote of a preview deployment does)."""
+    found: dict[str, dict[str, Any]] = {}
     for e in entries if entries is not None else _entries(root):
         details = e.get("details") or {}
         if (e.get("action") in ("deploy", "promote") and e.get("target") == deployment
                 and details.get("platform") == platform and details.get("digest")):
-            found = e
-    return found
+            found[str(e["action"])] = e
+    return found.get("deploy") or found.get("promote")
 
 
 def healthy_in(root: Path, environment: str, digest: str,
