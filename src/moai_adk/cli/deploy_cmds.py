@@ -77,6 +77,8 @@ def deploy(ctx: click.Context, platform: str | None, environment: str | None, pr
             con.print(str(upload_note), markup=False, highlight=False)
         if d.url:
             con.print(f"Preview:    {d.url}")
+        if d.extra.get("alias_url"):  # the environment's own URL (a local alias, docs/environments.md)
+            con.print(f"{env_name.capitalize() + ':':<11} {d.extra['alias_url']}")
         if result.promoted and d.production_url:
             con.print(f"Production: {d.production_url}")
         elif d.production_url:
