@@ -66,6 +66,6 @@ def test_promote_staging_to_qa_and_production(platform: str, request: pytest.Fix
 
 
 def staged_digest(root: Path, deployment: str) -> str:
-    from moai_adk.deploy.provenance import _entries
+    from moai_adk.deploy.provenance import audit_entries
 
-    return next(e["details"]["digest"] for e in _entries(root) if e["action"] == "deploy" and e["target"] == deployment)
+    return next(e["details"]["digest"] for e in audit_entries(root) if e["action"] == "deploy" and e["target"] == deployment)

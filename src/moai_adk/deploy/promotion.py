@@ -84,7 +84,7 @@ def promote_between(cfg: Config, source: str, target: str, opener: Opener, *, dr
                 f"Nothing is deployed to '{source}' on {src_platform}, so there is nothing to promote to '{target}'.",
                 hint=f"Deploy it first: `moai-adk deploy --env {source}`; `moai-adk status` shows what each "
                      "environment serves.")
-        entries = provenance._entries(cfg.root)
+        entries = provenance.audit_entries(cfg.root)
         made = provenance.deploy_record(cfg.root, src_platform, deployed.id, entries)
         digest = (made.get("details") or {}).get("digest") if made else None
         requires = _check_requires(cfg, source, target, to_env.requires, deployed.id, digest, entries)

@@ -45,7 +45,7 @@ def record_health(root: Path, platform: str, environment: str, deployment: str, 
                               "result": "ok" if ok else "failed", "detail": detail})
 
 
-def _entries(root: Path) -> list[dict[str, Any]]:
+def audit_entries(root: Path) -> list[dict[str, Any]]:
     return audit.read_entries(root)
 
 
@@ -54,7 +54,7 @@ def deploy_record(root: Path, platform: str, deployment: str,
     """The newest audit entry that deployed ``deployment`` on ``platform`` (else one that promoted it into
     being, as Vercel's promote of a preview deployment does)."""
     found: dict[str, dict[str, Any]] = {}
-    for e in entries if entries is not None else _entries(root):
+    for e in entries if entries is not None else audit_entries(root):
         details = e.get("details") or {}
         if (e.get("action") in ("deploy", "promote") and e.get("target") == deployment
                 and details.get("platform") == platform and details.get("digest")):
@@ -66,7 +66,7 @@ def healthy_in(root: Path, environment: str, digest: str,
                entries: Iterable[dict[str, Any]] | None = None) -> dict[str, Any] | None:
     """The newest passing health check of an artifact with ``digest`` in ``environment``, or None."""
     found = None
-    for e in entries if entries is not None else _entries(root):
+    for e in entries if entries is not None else audit_entries(root):
         details = e.get("details") or {}
         if e.get("action") == "health-check" and e.get("environment") == environment and \
                 details.get("digest") == digest:

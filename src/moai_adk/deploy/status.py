@@ -37,7 +37,7 @@ def environments_status(cfg: Config, environ: Mapping[str, str], opener: Opener,
                         probe_timeout: float = PROBE_TIMEOUT) -> list[dict[str, Any]]:
     names = sorted(set(cfg.environments) | set(DEFAULT_ENVIRONMENTS),
                    key=lambda n: (DEFAULT_ENVIRONMENTS.index(n) if n in DEFAULT_ENVIRONMENTS else 9, n))
-    entries = provenance._entries(cfg.root) if (cfg.root / ".moai" / "audit").exists() else []
+    entries = provenance.audit_entries(cfg.root) if (cfg.root / ".moai" / "audit").exists() else []
     providers: dict[str, Provider | MoaiError] = {}
     rows = []
     try:
