@@ -239,3 +239,17 @@ def test_key_lines_follow_toml_forms() -> None:
     assert [lines[("deploy", "platforms", i)] for i in range(3)] == [5, 6, 7]
     assert ("deploy", "fake") not in lines and lines[("deploy", "note")] == 8
     assert lines[("environments", "qa 1", "branch")] == 12 and lines[("environments", "qa 1")] == 12
+
+
+def test_environment_targets_and_requires(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, '[project]\nname = "x"\n[environments.staging]\ntarget = "stage"\n'
+                                      '[environments.production]\nrequires = "staging"\n'))
+    assert cfg.environment("staging").target == "stage" and cfg.environment("production").requires == "staging"
+    unknown = error_for(tmp_path, '[project]\nname = "x"\n[environments.production]\nrequires = "stagin"\n')
+    assert "environments.production.requires names unknown environment 'stagin'" in unknown.message
+    assert "staging" in unknown.message and unknown.hint
+    cycle = error_for(tmp_path, '[project]\nname = "x"\n[environments.staging]\nrequires = "production"\n'
+                                '[environments.production]\nrequires = "staging"\n')
+    assert "cycle" in cycle.message and "staging -> production -> staging" in cycle.message
+    bad = error_for(tmp_path, '[project]\nname = "x"\n[environments.production]\nrequires = "Staging!"\n')
+    assert "requires" in bad.message

@@ -22,6 +22,7 @@ Every failure a user can meet is a ``MoaiError``: it carries a one-paragraph
     │   ├── DeployFailed           the platform reported the deployment as failed
     │   └── PlatformUnavailable    nothing answers at the platform's URL
     ├── HealthCheckFailed          a new deployment did not pass its health check
+    ├── PromotionRefused           promote --from/--to: nothing deployed, or `requires` not met
     ├── StateError                 a local state file (.moai/, .vercel/...) is corrupt
     └── DatabaseError              PostgreSQL refused or failed
         └── MigrationError         a migration file or the history is inconsistent
@@ -111,6 +112,10 @@ class PlatformUnavailable(ProviderError):
 
 
 class HealthCheckFailed(MoaiError):
+    pass
+
+
+class PromotionRefused(MoaiError):
     pass
 
 

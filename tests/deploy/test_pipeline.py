@@ -61,7 +61,9 @@ def test_preview_then_production(local_platform, tmp_path: Path) -> None:  # typ
     assert production_body(local_platform, site).text == f"<h1>{site} v2</h1>"
 
     history = [json.loads(line) for line in (root / ".moai" / "audit" / "log.jsonl").read_text().splitlines()]
-    assert [h["action"] for h in history] == ["deploy", "deploy", "promote"]
+    assert [h["action"] for h in history] == ["deploy", "health-check", "deploy", "health-check", "promote"]
+    assert history[0]["details"]["digest"].startswith("sha256:") and history[1]["result"] == "ok"
+    assert history[0]["details"]["digest"] != history[2]["details"]["digest"]
     out = prod.to_json()
     for key in ("deployment_id", "url", "production_url", "files_total", "files_uploaded", "bytes_uploaded", "durations"):
         assert key in out

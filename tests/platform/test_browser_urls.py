@@ -60,7 +60,12 @@ def printed_urls(platform: RunningPlatform, tmp_path: Path) -> list[str]:
     listing: list[dict[str, Any]] = json.loads(moai("deployments", "--json", cwd=root, env=env).stdout)
     deploy_id = listing[0]["id"]
     assert shown == [listing[0]["url"], listing[0]["production_url"]]
-    return [*shown, f"{platform.url}/_deploys/{deploy_id}/", f"{platform.url}/_sites/{site}/"]
+    r = moai("deploy", "--env", "staging", cwd=root, env=env)  # the same build, also as the staging alias
+    assert r.returncode == 0, r.stderr
+    staging = [line.split()[-1] for line in r.stdout.splitlines() if line.startswith("Staging:")]
+    assert staging == [f"http://staging.env.{site}.localhost:{platform.port}/"]
+    return [*shown, f"{platform.url}/_deploys/{deploy_id}/", f"{platform.url}/_sites/{site}/", *staging,
+            f"{platform.url}/_envs/{site}/staging/"]
 
 
 def styled(page: Page) -> str:
@@ -75,7 +80,7 @@ def follow(page: Page, href: str) -> None:
 def test_every_printed_url_renders_the_example_site_with_its_css_and_links(
         local_platform: RunningPlatform, browser: Browser, tmp_path: Path) -> None:
     urls = printed_urls(local_platform, tmp_path)
-    assert len(urls) == 4
+    assert len(urls) == 6
     for n, url in enumerate(urls):
         context = browser.new_context()  # a fresh browser profile per URL: no cookie from another visit
         page = context.new_page()

@@ -40,7 +40,7 @@ def provider(local_platform, tmp_path) -> LocalProvider:
 
 def test_declares_its_protocol() -> None:
     assert LocalProvider.name == "local" and LocalProvider.hash_algorithms == ("sha256",)
-    assert capabilities_of(LocalProvider) == ["env", "hosting", "traffic"]
+    assert capabilities_of(LocalProvider) == ["env", "environments", "hosting", "traffic"]
     assert site_slug("My_Cool Site!") == "my-cool-site" and site_slug("___") == "site"
 
 

@@ -77,6 +77,8 @@ def deploy(ctx: click.Context, platform: str | None, environment: str | None, pr
             con.print(str(upload_note), markup=False, highlight=False)
         if d.url:
             con.print(f"Preview:    {d.url}")
+        if d.extra.get("alias_url"):  # the environment's own URL (a local alias, docs/environments.md)
+            con.print(f"{env_name.capitalize() + ':':<11} {d.extra['alias_url']}")
         if result.promoted and d.production_url:
             con.print(f"Production: {d.production_url}")
         elif d.production_url:
@@ -107,13 +109,30 @@ def deployments(ctx: click.Context, platform: str | None, limit: int) -> None:
 
 
 @click.command()
-@click.argument("deployment_id")
+@click.argument("deployment_id", required=False)
+@click.option("--from", "source", default=None, metavar="ENV", help="Promote what this environment serves ...")
+@click.option("--to", "target", default=None, metavar="ENV", help="... into this one (build once, promote many).")
 @platform_option
 @dry_run_option
 @common
 @click.pass_context
-def promote(ctx: click.Context, deployment_id: str, platform: str | None, dry_run: bool) -> None:
-    """Point production at DEPLOYMENT_ID (one atomic switch)."""
+def promote(ctx: click.Context, deployment_id: str | None, source: str | None, target: str | None,
+            platform: str | None, dry_run: bool) -> None:
+    """Point production at DEPLOYMENT_ID (one atomic switch), or move the artifact --from ENV --to ENV."""
+    if deployment_id is None and source is None and target is None:
+        raise click.UsageError("Pass a DEPLOYMENT_ID, or --from ENV --to ENV (e.g. --from staging --to production).")
+    if deployment_id is not None and (source or target):
+        raise click.UsageError("Pass either a DEPLOYMENT_ID or --from/--to, not both.")
+    if deployment_id is None:
+        if not source or not target:
+            raise click.UsageError(f"--from and --to go together; add {'--to ENV' if source else '--from ENV'}.")
+        if platform:
+            raise click.UsageError("--platform does not apply to --from/--to: moai.toml maps each environment to "
+                                   "its platform ([environments.<name>] platform).")
+        from .promote_envs import promote_environments
+
+        promote_environments(ctx, source, target, dry_run)
+        return
     st, cfg, provider = _hosting(ctx, platform, "production")
     if dry_run:
         st.output.dry_run("promote", f"would promote {deployment_id} to production on {provider.name}.",
@@ -151,10 +170,13 @@ def rollback(ctx: click.Context, deployment_id: str | None, platform: str | None
 @common
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Show the project, its platforms, and what production serves on each."""
+    """Show the project, its platforms, and every environment side by side (deployment, commit, health)."""
     st, cfg = open_project(ctx)
     data = workspace.project_status(cfg, st.environ)
     platforms = data["platforms"]
+    from .promote_envs import environment_rows, environments_table
+
+    data["environment_status"] = environment_rows(ctx)  # every environment side by side (deploy/status.py)
 
     def render(con: Console) -> None:
         con.print(f"Project [bold]{cfg.name}[/bold] ({cfg.path})")
@@ -165,6 +187,7 @@ def status(ctx: click.Context) -> None:
             note = "" if p["ok"] else f"{p['error']} {p.get('hint') or ''}"
             table.add_row(p["platform"], prod.get("id", "-") if p["ok"] else "?", prod.get("production_url") or "", note)
         con.print(table)
+        con.print(environments_table(data["environment_status"]))
 
     st.output.result(data, render)
 

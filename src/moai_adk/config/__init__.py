@@ -42,6 +42,8 @@ class Environment:
     db_url_env: str | None = None
     supabase_project_ref: str | None = None
     health_check: str | None = None
+    target: str | None = None  # the platform's own name for it (alias, target, context, channel)
+    requires: str | None = None  # promotion here needs the artifact healthy in this environment first
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,7 @@ def validate(data: dict[str, Any], path: Path, text: str = "") -> Config:
                             pattern=req.pattern, description=req.description)
                 for name, req in model.env.required.items()]
     _check_required_environments(required, set(model.environments), path)
+    _check_requires({n: e.requires for n, e in model.environments.items()}, path)
     return Config(
         root=path.parent.resolve(),
         name=model.project.name,
@@ -270,3 +273,26 @@ def _check_required_environments(required: list[RequiredVar], declared: set[str]
                 f"{path}: env.required.{var.name}.environments names unknown environment(s) {', '.join(unknown)}. "
                 f"Known environments: {', '.join(known)}.",
                 hint=f"Fix the name in {path}, or add an [environments.{unknown[0]}] table.")
+
+
+def _check_requires(requires: dict[str, str | None], path: Path) -> None:
+    """``requires`` names a known environment other than its own, and the chain has no cycle."""
+    known = sorted(set(requires) | set(DEFAULT_ENVIRONMENTS))
+    for name, needed in requires.items():
+        if needed is None:
+            continue
+        if needed not in known:
+            raise ConfigError(
+                f"{path}: environments.{name}.requires names unknown environment '{needed}'. "
+                f"Known environments: {', '.join(known)}.",
+                hint=f"Fix the name in {path}, or add an [environments.{needed}] table.")
+        seen = [name]
+        step: str | None = needed
+        while step is not None:
+            if step in seen:
+                raise ConfigError(
+                    f"{path}: environments.{name}.requires makes a cycle ({' -> '.join([*seen, step])}): "
+                    "no artifact could ever be promoted.",
+                    hint=f"Remove one of the `requires` keys in {path}.")
+            seen.append(step)
+            step = requires.get(step)

@@ -108,6 +108,14 @@ class EnvironmentTable(_Table):
     db_url_env: str | None = Field(None, description="Name of the env var holding this environment's database URL.")
     supabase_project_ref: str | None = Field(None, description="Supabase project ref of this environment.")
     health_check: HealthPath | None = Field(None, description="Health check path for this environment.")
+    target: str | None = Field(
+        None, description="The platform's own name for this environment (docs/environments.md): the local "
+                          "platform's alias, a Vercel target or custom environment, a Netlify deploy context or "
+                          "branch, a Firebase Hosting channel. Absent: the environment's name (Firebase: `live` "
+                          "for production).")
+    requires: Name | None = Field(
+        None, description="Environment an artifact must have been deployed to and found healthy in before "
+                          "`moai-adk promote` may bring it here, e.g. requires = \"staging\".")
 
 
 class RequiredVarTable(_Table):

@@ -31,7 +31,8 @@ from ..envs_required import preflight
 from ..errors import HealthCheckFailed, MoaiError, NotSupported
 from ..providers._http import verify_for
 from ..providers.base import Deployment, DeployTarget
-from ..providers.capabilities import Hosting
+from ..providers.capabilities import Environments, Hosting
+from . import provenance
 from .build import run_build
 
 CACHE_FILE = Path(".moai") / "cache" / "hashes.bin"
@@ -228,8 +229,9 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
         deployment = provider.deploy(snap, target, lambda _files, nbytes: advance(nbytes))
     timed("upload", t)
     result.deployment = deployment
+    made = provenance.deploy_details(cfg.root, snap, provider.hash_algorithms[0])  # digest, git commit
     record(cfg.root, {"event": "deploy", "platform": provider.name, "environment": req.environment,
-                      "deployment": deployment.id, "url": deployment.url})
+                      "deployment": deployment.id, "url": deployment.url, **made})
 
     went_live = bool(deployment.extra.get("became_production"))  # the platform switched production itself
     if went_live:
@@ -243,6 +245,8 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
             health_check(url, timeout=cfg.health_timeout, transport=health_transport,
                          headers=provider.health_headers())
         except HealthCheckFailed as exc:
+            provenance.record_health(cfg.root, provider.name, req.environment, deployment.id, made["digest"], url,
+                                     False, exc.message)
             if not went_live:
                 raise
             raise HealthCheckFailed(
@@ -253,6 +257,14 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
             ) from exc
         finally:
             timed("health", t)
+        provenance.record_health(cfg.root, provider.name, req.environment, deployment.id, made["digest"], url, True)
+    if (req.environment not in ("preview", "production") and isinstance(provider, Environments)
+            and provider.can_assign(req.environment)):
+        # a healthy deployment to staging (or any non-production environment) becomes what it serves
+        assigned = provider.assign(req.environment, deployment.id)
+        deployment.extra.update({k: v for k, v in assigned.extra.items() if k.startswith("alias")})
+        record(cfg.root, {"event": "promote", "platform": provider.name, "environment": req.environment,
+                          "deployment": assigned.id, "digest": made["digest"], "mode": "same-deployment"})
 
     if req.production:  # also when it went live by itself: promote is then a no-op and production is verified
         previous = _current_production(provider)

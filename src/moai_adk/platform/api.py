@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from .auth import require
+from .environments import ALIAS_LABEL, PATH_PREFIX
 from .faults import api_error, truncated
 from .meta import DeployRow
 from .service import ApiError, Platform
@@ -48,6 +49,17 @@ def deploy_json(platform: Platform, row: DeployRow, request: Request) -> dict[st
         "path_url": f"{scheme}://{host}/_deploys/{row.id}/",
         "site_path_url": f"{scheme}://{host}/_sites/{row.site}/",
     }
+
+
+def environment_urls(platform: Platform, request: Request, site: str, environment: str) -> dict[str, str]:
+    """Where an environment of ``site`` is served: its host form and its path form (environments.py)."""
+    host, port = _port_and_host(request)
+    scheme = request.url.scheme
+    suffix = f".{platform.domain}" + (f":{port}" if port else "")
+    if environment == "production":
+        return {"url": f"{scheme}://{site}{suffix}/", "path_url": f"{scheme}://{host}/_sites/{site}/"}
+    return {"url": f"{scheme}://{environment}.{ALIAS_LABEL}.{site}{suffix}/",
+            "path_url": f"{scheme}://{host}{PATH_PREFIX}{site}/{environment}/"}
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -180,6 +192,19 @@ def build_api(platform: Platform) -> Starlette:
         await run_in_threadpool(P.env_unset, pp["site"], pp["environment"], pp["key"])
         return Response(status_code=204)
 
+    async def list_environments(request: Request) -> Any:
+        site = request.path_params["site"]
+        rows = await run_in_threadpool(P.envs.list, site)
+        return {"environments": [{**r, **environment_urls(P, request, site, r["environment"])} for r in rows]}
+
+    async def put_environment(request: Request) -> Any:
+        pp = request.path_params
+        body = await _json_body(request)
+        row = await run_in_threadpool(P.envs.assign, pp["site"], pp["environment"], body.get("deploy_id"))
+        urls = environment_urls(P, request, pp["site"], pp["environment"])
+        return {**deploy_json(P, row, request), "alias": pp["environment"], "alias_url": urls["url"],
+                "alias_path_url": urls["path_url"]}
+
     async def create_token(request: Request) -> Any:
         body = await _json_body(request)
         role = str(body.get("role", "deployer"))
@@ -208,6 +233,8 @@ def build_api(platform: Platform) -> Starlette:
         Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}", endpoint(v, env_list), methods=["GET"]),
         Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}/{{key}}", endpoint(d, env_set), methods=["PUT"]),
         Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}/{{key}}", endpoint(d, env_unset), methods=["DELETE"]),
+        Route(f"{PREFIX}/sites/{{site}}/environments", endpoint(v, list_environments), methods=["GET"]),
+        Route(f"{PREFIX}/sites/{{site}}/environments/{{environment}}", endpoint(d, put_environment), methods=["PUT"]),
         Route(f"{PREFIX}/deploys/{{deploy}}", endpoint(v, get_deploy), methods=["GET"]),
         Route(f"{PREFIX}/deploys/{{deploy}}/finalize", endpoint(d, finalize), methods=["POST"]),
         # PUT /blobs/{sha} is served by uploads.put_blob before this router is reached

@@ -23,6 +23,7 @@ from typing import Any
 
 from .apierror import ApiError as ApiError  # re-exported: the API modules import it from here
 from .edge import Edge
+from .environments import EnvAliases
 from .indexes import DEFAULT_BUDGET, IndexNotLoaded, ViewCache, build_view
 from .manifests import apply_delta, check_manifest
 from .meta import DeployRow, MetaDB
@@ -96,6 +97,7 @@ class Platform:
         self.sites: dict[str, SiteState] = {}
         for site in self.meta.sites():
             self._set_state(site["name"], site["production"], site["traffic"])
+        self.envs = EnvAliases(self)  # environment aliases: staging -> a ready deployment (environments.py)
 
     def close(self) -> None:
         self.meta.close()

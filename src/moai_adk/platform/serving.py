@@ -5,7 +5,10 @@ Which deployment answers:
 
 * ``Host: <site>.<domain>`` -> the site's production (or its weighted split);
 * ``Host: <deploy>.<site>.<domain>`` -> that deployment;
-* ``/_sites/<site>/...`` and ``/_deploys/<deploy>/...`` on any host (the path forms);
+* ``Host: <environment>.env.<site>.<domain>`` -> the deployment that environment alias
+  of the site points at (``environments.py``);
+* ``/_sites/<site>/...``, ``/_deploys/<deploy>/...`` and ``/_envs/<site>/<environment>/...``
+  on any host (the path forms);
 * any other path on a host that names no site, when the request carries the
   path forms' scope cookie: the site or deployment last visited in a path form
   on that host:port (so a page's root-absolute ``/css/style.css`` resolves).
@@ -38,6 +41,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
 from contextlib import aclosing
 from typing import Any
 
+from .environments import ALIAS_LABEL
+from .environments import PATH_PREFIX as ENV_PREFIX
 from .indexes import IndexNotLoaded
 from .rules import Request
 from .rules_patterns import safe_location, with_query
@@ -267,7 +272,18 @@ class Server:
         set_cookie: bytes | None = None
         scope_cookie: bytes | None = None
         view: DeployView | None
-        if path.startswith(("/_sites/", "/_deploys/")):
+        if path.startswith(ENV_PREFIX):  # /_envs/<site>/<environment>/... (environments.py)
+            site, _, rest = path[len(ENV_PREFIX):].partition("/")
+            env, slash, tail = rest.partition("/")
+            prefix = f"{ENV_PREFIX}{site}/{env}"
+            if site and env and not slash:
+                qs = _query(query)
+                return simple(308, b"", [(b"location", (prefix + "/" + ("?" + qs if qs else "")).encode())], head)
+            path = "/" + tail
+            view, set_cookie = self._env_view(site, env, cookie)
+            if view is not None and wants is not None and "text/html" in wants:
+                scope_cookie = self._scope_cookie(host, f"e.{site}.{env}", cookie)
+        elif path.startswith(("/_sites/", "/_deploys/")):
             kind, _, rest = path[1:].partition("/")
             name, slash, tail = rest.partition("/")
             prefix = f"/{kind}/{name}"
@@ -295,6 +311,8 @@ class Server:
                 view = self.p.ready_view(labels[0])
                 if view is not None and view.site != labels[1]:
                     view = None
+            elif len(labels) == 3 and labels[1] == ALIAS_LABEL:  # <environment>.env.<site>
+                view, set_cookie = self._env_view(labels[2], labels[0], cookie)
             else:
                 view = None
         if view is None:
@@ -361,7 +379,22 @@ class Server:
             return self._site_view(name, cookie)
         if kind == "d" and name:
             return self.p.ready_view(name), None
+        if kind == "e":
+            site, _, env = name.partition(".")
+            return self._env_view(site, env, cookie)
         return None, None
+
+    def _env_view(self, site: str, env: str, cookie: str | None) -> tuple[DeployView | None, bytes | None]:
+        """The view of an environment alias of ``site`` (``production``: the site itself, split and all)."""
+        if env == "production":
+            return self._site_view(site, cookie)
+        deploy_id = self.p.envs.deploy_for(site, env)
+        if deploy_id is None:
+            return None, None
+        view = self.p.views.peek(deploy_id)
+        if view is None:
+            view = self.p.ready_view(deploy_id)
+        return view, None
 
     @staticmethod
     def _scope_cookie(host: str | bytes, scope: str, cookie: str | None) -> bytes | None:

@@ -13,6 +13,8 @@ protocol       methods                                                who has it
 ``Functions``  local_functions, deploy_functions, list_functions,     supabase
                delete_function
 ``Traffic``    set_traffic, traffic (canary weights)                  local
+``Environ-     environment_deployment, assign (point an environment   local, vercel, netlify,
+ments``        at an existing deployment: build once, promote many)   firebase
 =============  =====================================================  ==========================
 
 Each is an abstract class: an adapter that claims one must implement all of
@@ -168,9 +170,31 @@ class Traffic(ABC):
         """The current split, or None when production takes all traffic."""
 
 
+class Environments(ABC):
+    """Our environments as the platform's own targets (docs/environments.md): which deployment each
+    one serves, and pointing one at a deployment that already exists (nothing rebuilt)."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def environment_deployment(self, environment: str) -> Deployment | None:
+        """The deployment ``environment`` serves now, or None when nothing was deployed to it."""
+
+    def can_assign(self, environment: str) -> bool:
+        """Whether ``assign`` can point ``environment`` at an existing deployment here (only reads)."""
+        return True
+
+    @abstractmethod
+    def assign(self, environment: str, deployment_id: str) -> Deployment:
+        """Make ``environment`` serve ``deployment_id``: that same deployment (the result has its id) or,
+        where the platform only allows it so, a new deployment of the same files (another id, and
+        ``extra["from_deployment"]``). ``NotSupported`` when the platform cannot point ``environment``
+        at an existing deployment; the caller then re-uploads the same snapshot."""
+
+
 CAPABILITIES: dict[str, type[ABC]] = {
     "hosting": Hosting, "env": EnvStore, "secrets": Secrets, "channels": Channels, "functions": Functions,
-    "traffic": Traffic,
+    "traffic": Traffic, "environments": Environments,
 }
 _WHERE: dict[type, str] = {
     Hosting: "Sites are hosted on local, vercel, netlify and firebase (--platform NAME); Supabase runs the "
@@ -180,6 +204,7 @@ _WHERE: dict[type, str] = {
     Channels: "Preview channels are Firebase Hosting's (--platform firebase).",
     Functions: "Edge functions are Supabase's (--platform supabase).",
     Traffic: "Canary traffic splits run on the local platform (--platform local).",
+    Environments: "Environments map to local, vercel, netlify and firebase targets (--platform NAME).",
 }
 C = TypeVar("C")
 

@@ -48,7 +48,7 @@ from .base import (
     Provider,
     ProviderContext,
 )
-from .capabilities import EnvStore, Hosting, Traffic
+from .capabilities import Environments, EnvStore, Hosting, Traffic
 
 API = "/_api/v1"
 START_HINT = ("Start it with `moai-adk platform serve` (in another terminal, or in the background: "
@@ -108,7 +108,7 @@ def site_slug(name: str) -> str:
     return slug or "site"
 
 
-class LocalProvider(Provider, Hosting, EnvStore, Traffic):
+class LocalProvider(Provider, Hosting, EnvStore, Traffic, Environments):
     name = "local"
     hash_algorithms = ("sha256",)
 
@@ -391,6 +391,32 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic):
     def rollback_target(self) -> Deployment:
         """The deployment ``rollback`` without an id would put in production (changes nothing)."""
         return self._deployment(self._json("GET", f"/sites/{self.site}/rollback"))
+
+    # -- environments (aliases: platform/environments.py) ------------------------------
+    def alias(self, environment: str) -> str:
+        """The platform's alias name of our ``environment`` (``[environments.<env>] target``, else its name)."""
+        return str(self.environment_settings(environment).get("target") or environment)
+
+    def environment_deployment(self, environment: str) -> Deployment | None:
+        alias = self.alias(environment)
+        response = self._request("GET", f"/sites/{self.site}/environments", allow=frozenset({404}))
+        if response.status_code == 404:
+            return None
+        row = next((e for e in response.json().get("environments", []) if e["environment"] == alias), None)
+        if row is None or not row.get("deploy_id"):
+            return None
+        deployment = self.get_deployment(str(row["deploy_id"]))
+        deployment.extra.update(alias=alias, alias_url=row.get("url"), alias_path_url=row.get("path_url"),
+                                assigned_at=row.get("updated_at"))
+        return deployment
+
+    def assign(self, environment: str, deployment_id: str) -> Deployment:
+        alias = self.alias(environment)
+        data = self._json("PUT", f"/sites/{self.site}/environments/{alias}", json={"deploy_id": deployment_id})
+        deployment = self._deployment(data)
+        if "alias_url" in data:
+            deployment.extra.update(alias=alias, alias_url=data["alias_url"], alias_path_url=data["alias_path_url"])
+        return deployment
 
     def cleanup(self, dry_run: bool = False) -> dict[str, Any]:
         """Remove (or with ``dry_run`` list) expired unfinished deployments, unreferenced blobs and nginx

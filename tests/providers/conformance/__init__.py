@@ -10,6 +10,7 @@
 ``ChannelsChecks``     a preview appears as a channel and can be deleted; ``live`` cannot
 ``FunctionsChecks``    dry runs send nothing; deploy, list, delete
 ``TrafficChecks``      set, read and clear a split; bad weights refused
+``EnvironmentsChecks`` what an environment serves; production takes a staged artifact
 =====================  ==========================================================
 
 Checks use the protocols only; what differs between platforms is data on the
@@ -24,10 +25,11 @@ from __future__ import annotations
 from .backend import ChannelsChecks, FunctionsChecks, TrafficChecks
 from .base import CheckSet
 from .env import EnvStoreChecks, SecretsChecks
+from .environments import EnvironmentsChecks
 from .hosting import HostingChecks
 
 CHECK_SETS: tuple[type[CheckSet], ...] = (HostingChecks, EnvStoreChecks, SecretsChecks, ChannelsChecks,
-                                          FunctionsChecks, TrafficChecks)
+                                          FunctionsChecks, TrafficChecks, EnvironmentsChecks)
 
-__all__ = ["CHECK_SETS", "ChannelsChecks", "CheckSet", "EnvStoreChecks", "FunctionsChecks", "HostingChecks",
+__all__ = ["CHECK_SETS", "ChannelsChecks", "CheckSet", "EnvStoreChecks", "EnvironmentsChecks", "FunctionsChecks", "HostingChecks",
            "SecretsChecks", "TrafficChecks"]

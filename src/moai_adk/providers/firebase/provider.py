@@ -38,7 +38,7 @@ from ..base import (
     Provider,
     ProviderContext,
 )
-from ..capabilities import Channels, Hosting
+from ..capabilities import Channels, Environments, Hosting
 from .api import HostingApi
 from .auth import Clock, Credential, resolve_credential
 from .config import FirebaseProject, load_project, run_hooks
@@ -64,7 +64,7 @@ _STATE = {"CREATED": "uploading", "FINALIZED": "ready", "CLONING": "processing",
           "DELETED": "canceled", "ABANDONED": "canceled", "EXPIRED": "canceled"}
 
 
-class FirebaseProvider(Provider, Hosting, Channels):
+class FirebaseProvider(Provider, Hosting, Channels, Environments):
     name = "firebase"
     hash_algorithms = ("gzip-sha256",)
     credential_envs = ("FIREBASE_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS")
@@ -310,6 +310,30 @@ class FirebaseProvider(Provider, Hosting, Channels):
         name = self._resolve(deployment_id)
         version = self.api.get_version(name.rsplit("/", 1)[-1])
         return self._deployment(version, *self._channel_map())
+
+    # -- environments: production is the live channel, others a preview channel (``target`` or a
+    # channel id made from the name); a release of the same finalized version moves either -------------
+    def _channel_of(self, environment: str) -> str:
+        if environment == "production":
+            return "live"
+        return channel_id(str(self.environment_settings(environment).get("target") or environment))
+
+    def environment_deployment(self, environment: str) -> Deployment | None:
+        chan = self.api.get_channel(self._channel_of(environment))
+        version = (((chan or {}).get("release") or {}).get("version") or {}).get("name")
+        return self.get_deployment(str(version)) if version else None
+
+    def assign(self, environment: str, deployment_id: str) -> Deployment:
+        if environment == "production":
+            return self._release_live(deployment_id, f"Promoted by moai-adk ({deployment_id})")
+        channel = self._channel_of(environment)
+        name = self._resolve(deployment_id)
+        chan = self.api.get_channel(channel)
+        if chan is None:
+            chan = self.api.create_channel(channel, parse_ttl(None)[0])
+        if ((chan.get("release") or {}).get("version") or {}).get("name") != name:  # a deploy released it already
+            self.api.release(channel, name, f"Promoted by moai-adk ({deployment_id})")
+        return self.get_deployment(name)
 
     def list_channels(self) -> list[dict[str, Any]]:
         """Every channel of the site: id, url, expire_time, version id, release_time."""

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...errors import AuthError, NotFoundError, ProviderError
+from ...errors import AuthError, NotFoundError, NotSupported, ProviderError
 from .._http import ApiClient
 from ..base import Deployment, DeployTarget, EnvVar, Limits, LinkResult, ProgressFn, Provider, ProviderContext
-from ..capabilities import EnvStore, Hosting
+from ..capabilities import Environments, EnvStore, Hosting
 from . import _deploy
 from ._env import NetlifyEnv, check_secret_context
 from ._link import LINK_HINT, STATE_FILE, read_site_id, write_link
@@ -45,7 +45,7 @@ CONTEXTS = {"production": "production", "preview": "deploy-preview", "staging": 
             "development": "dev"}
 
 
-class NetlifyProvider(Provider, Hosting, EnvStore):
+class NetlifyProvider(Provider, Hosting, EnvStore, Environments):
     name: ClassVar[str] = "netlify"
     hash_algorithms: ClassVar[tuple[str, ...]] = ("sha1",)
     # the Netlify CLI's deploy filter: no dotfiles but .well-known, no node_modules, no __MACOSX
@@ -190,6 +190,29 @@ class NetlifyProvider(Provider, Hosting, EnvStore):
             raise NotFoundError("Netlify has no earlier published deploy to roll back to.",
                                 hint="Run `moai-adk deployments --platform netlify` to see what exists.")
         return self.get_deployment(after)
+
+    # -- environments: production is the published deploy (restore publishes the same deploy again);
+    # other environments are branch deploys (``target`` or the environment's name) or titled drafts ------
+    def environment_deployment(self, environment: str) -> Deployment | None:
+        if environment == "production":
+            return self.production()
+        branch = str(self.environment_settings(environment).get("target") or environment)
+        for d in self.list_deployments(limit=100):
+            if d.state == "ready" and (d.extra.get("branch") == branch
+                                       or d.extra.get("title") == f"moai-adk {environment} deploy"):
+                return d
+        return None
+
+    def can_assign(self, environment: str) -> bool:
+        return environment == "production"
+
+    def assign(self, environment: str, deployment_id: str) -> Deployment:
+        if environment != "production":
+            raise NotSupported(
+                f"Netlify cannot point the '{environment}' branch deploy at an existing deploy; only production "
+                "is published again.",
+                hint=f"`moai-adk promote --to {environment}` uploads the same files again (nothing is rebuilt).")
+        return self._publish(deployment_id)
 
     # -- env vars ----------------------------------------------------------
     def _env(self) -> NetlifyEnv:

@@ -36,10 +36,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...errors import AuthError, NotFoundError, ProviderError
+from ...errors import AuthError, NotFoundError, NotSupported, ProviderError
 from .._http import ApiClient, poll_until
 from ..base import Deployment, DeployTarget, EnvVar, Limits, LinkResult, ProgressFn, Provider, ProviderContext
-from ..capabilities import EnvStore, Hosting
+from ..capabilities import Environments, EnvStore, Hosting
 from . import _deploy, _send
 from ._env import VercelEnv
 from ._link import LINK_FILE, LINK_HINT, VercelLink, read_link, write_link
@@ -66,7 +66,7 @@ QUEUED_NOTICE = (
 TARGETS = {"production": "production", "preview": "preview", "staging": "preview", "development": "development"}
 
 
-class VercelProvider(Provider, Hosting, EnvStore):
+class VercelProvider(Provider, Hosting, EnvStore, Environments):
     name: ClassVar[str] = "vercel"
     hash_algorithms: ClassVar[tuple[str, ...]] = ("sha1",)
     # the Vercel CLI's defaults (packages/client getVercelIgnore); .vercelignore adds to them
@@ -302,6 +302,30 @@ class VercelProvider(Provider, Hosting, EnvStore):
         return self.get_deployment(deployment_id)
 
     # -- aliases -----------------------------------------------------------
+    # -- environments: production is promoted as `vercel promote` does (a production-target deployment
+    # itself; a preview one through a new production deployment of the same files) -------------------
+    def environment_deployment(self, environment: str) -> Deployment | None:
+        if environment == "production":
+            return self.production()
+        for d in self.list_deployments(limit=100):
+            meta = d.extra.get("meta") or {}
+            if d.state == "ready" and isinstance(meta, dict) and meta.get("moaiEnvironment") == environment:
+                return d
+        return None
+
+    def can_assign(self, environment: str) -> bool:
+        return environment == "production"
+
+    def assign(self, environment: str, deployment_id: str) -> Deployment:
+        if environment != "production":
+            raise NotSupported(
+                f"Vercel cannot point '{environment}' at an existing deployment; only production is promoted.",
+                hint=f"`moai-adk promote --to {environment}` uploads the same files again (nothing is rebuilt).")
+        d = self.promote(deployment_id)
+        if d.id != deployment_id:
+            d.extra["from_deployment"] = deployment_id
+        return d
+
     def aliases(self, deployment_id: str) -> list[str]:
         data = self.api().json("GET", f"/v2/deployments/{deployment_id}/aliases")
         return [str(a.get("alias")) for a in (data or {}).get("aliases", []) if isinstance(a, dict)]
