@@ -181,6 +181,7 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
 
     # [env.required] before anything runs; the build gets the .env files under the shell's variables
     required, build_environ = preflight(cfg, req.environment, provider, environ, dry_run=req.dry_run, info=ui.info)
+    git = None if req.dry_run else provenance.start_git_state(cfg.root)  # the source as it is before the build
     if not req.dry_run:
         t = clock()
         if provider.run_hooks("predeploy", ui.info):
@@ -229,7 +230,7 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
         deployment = provider.deploy(snap, target, lambda _files, nbytes: advance(nbytes))
     timed("upload", t)
     result.deployment = deployment
-    made = provenance.deploy_details(cfg.root, snap, provider.hash_algorithms[0])  # digest, git commit
+    made = provenance.deploy_details(cfg.root, snap, provider.hash_algorithms[0], git)  # digest, git commit
     record(cfg.root, {"event": "deploy", "platform": provider.name, "environment": req.environment,
                       "deployment": deployment.id, "url": deployment.url, **made})
 

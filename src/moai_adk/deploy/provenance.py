@@ -10,7 +10,8 @@ health check of the deployment is one more entry (``health-check``, result ``ok`
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,24 @@ def git_state(root: Path) -> dict[str, Any] | None:
     return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
-def deploy_details(root: Path, snap: Snapshot, algorithm: str) -> dict[str, Any]:
-    """The digest and git state to record with a deploy event."""
-    return {"digest": snapshot_digest(snap.manifest(algorithm), algorithm), "git": git_state(root)}
+def start_git_state(root: Path) -> Callable[[], dict[str, Any] | None]:
+    """Read ``git_state`` on a thread (``git status`` stats every tracked file: tens of ms in a big
+    repository) while the deploy builds and uploads; the returned function waits for it."""
+    box: list[dict[str, Any] | None] = [None]
+    thread = threading.Thread(target=lambda: box.__setitem__(0, git_state(root)), name="moai-git-state", daemon=True)
+    thread.start()
+
+    def result() -> dict[str, Any] | None:
+        thread.join()
+        return box[0]
+    return result
+
+
+def deploy_details(root: Path, snap: Snapshot, algorithm: str,
+                   git: Callable[[], dict[str, Any] | None] | None = None) -> dict[str, Any]:
+    """The digest and git state to record with a deploy event (``git``: from ``start_git_state``)."""
+    return {"digest": snapshot_digest(snap.manifest(algorithm), algorithm),
+            "git": git() if git is not None else git_state(root)}
 
 
 def record_health(root: Path, platform: str, environment: str, deployment: str, digest: str | None, url: str,
