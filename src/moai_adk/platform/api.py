@@ -200,6 +200,7 @@ def build_api(platform: Platform) -> Starlette:
     async def revoke_token(request: Request) -> Any:
         mine = request.state.caller.grant
         found = await run_in_threadpool(P.tokens.find, request.path_params["ref"])
+        request.state.target = found.grant.id
         if not mine.covers(found.grant):
             raise ApiError(403, "forbidden", f"{mine.name!r} ({mine.describe()}) cannot revoke {found.grant.name!r} "
                            f"({found.grant.describe()}): it reaches further than this token")

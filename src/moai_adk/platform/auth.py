@@ -91,5 +91,5 @@ def check(tokens: TokenStore, header: str, role: str) -> TokenRow:
     row = identify(tokens, header)
     if RANK[row.grant.role] < RANK[role]:
         raise ApiError(403, "forbidden", f"a {row.grant.role} token cannot do this; it needs a "
-                       f"{roles_from(role)} token")
+                       f"{roles_from(role)} token", token_id=row.grant.id)
     return row

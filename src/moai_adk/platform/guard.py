@@ -77,6 +77,9 @@ async def where(platform: Platform, request: Request, rule: Rule, body: BodyRead
 
 
 def _target(request: Request, result: Any) -> str | None:
+    held = getattr(request.state, "target", None)
+    if isinstance(held, str):
+        return held
     pp = request.path_params
     for key in ("key", "ref", "deploy"):
         if key in pp:
@@ -130,9 +133,8 @@ def make_endpoint(platform: Platform, body: BodyReader) -> Callable[..., Handler
                 return error_response(err)
             code = result.status_code if isinstance(result, Response) else status
             if rule is not None and rule.audit is not None:
-                shown = result if not isinstance(result, Response) else {"id": getattr(request.state, "target", None)}
                 await run_in_threadpool(record, rule, request, caller, site, environment, result="ok",
-                                        status=code, target=_target(request, shown))
+                                        status=code, target=_target(request, result))
             elif caller is not None and P.tokens.touch_due(caller.grant.id):
                 await run_in_threadpool(P.tokens.touch, caller.grant.id)
             if isinstance(result, Response):
