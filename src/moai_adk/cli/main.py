@@ -48,6 +48,8 @@ def _register() -> None:
         module.register(cli)
     from . import audit_cmd
     audit_cmd.register(cli)
+    from . import access_cmd
+    access_cmd.register(cli)
 
 
 _register()

@@ -462,3 +462,4 @@ def mint_token(environ: Mapping[str, str], role: str, label: str = "",
     finally:
         provider.close()
     return {"url": provider.url, "role": data["role"], "token": data["token"]}
+
