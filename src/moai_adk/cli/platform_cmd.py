@@ -89,7 +89,7 @@ def status(ctx: click.Context) -> None:
 
 
 @platform.command()
-@click.option("--role", type=click.Choice(["deployer", "viewer", "admin"]), default="deployer", show_default=True,
+@click.option("--role", type=click.Choice(["viewer", "developer", "deployer", "admin"]), default="deployer", show_default=True,
               help="What the token may do.")
 @click.option("--label", default="", help="A note stored with the token (who or what uses it).")
 @click.option("--dry-run", is_flag=True, help="Show what would be asked, change nothing.")
