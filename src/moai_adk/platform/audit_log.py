@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import threading
 import time
@@ -95,7 +96,14 @@ class ServerAudit:
             if left_out is None:
                 return
             fields = {**fields, "result": "refused-admitted", "left_out": left_out}
-        asyncio.get_running_loop().run_in_executor(None, lambda: self.record(**fields))
+        asyncio.get_running_loop().run_in_executor(None, lambda: self._record_quietly(fields))
+
+    def _record_quietly(self, fields: dict[str, Any]) -> None:
+        try:
+            self.record(**fields)
+        except Exception as exc:  # noqa: BLE001 - nobody waits for this entry; the server log says it failed
+            logging.getLogger("moai_adk.platform").error("could not write the platform audit log entry",
+                                                         exc_info=exc)
 
     def tail(self, limit: int = 100) -> list[dict[str, Any]]:
         """The last ``limit`` entries (at most ``TAIL_MAX``), oldest first."""

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from .apierror import ApiError
 from .auth import CHANGE, READ, Rule, identify, identify_cached, permit
-from .faults import api_error
+from .faults import api_error, log
 from .service import Platform
 from .tokens import TokenRow
 
@@ -97,13 +97,23 @@ def make_endpoint(platform: Platform, body: BodyReader) -> Callable[..., Handler
     def record(rule: Rule, request: Request, caller: TokenRow | None, site: str | None, environment: str | None,
                *, result: str, status: int, code: str | None = None, target: str | None = None,
                token_id: str | None = None) -> None:
-        if caller is not None and P.tokens.touch_due(caller.grant.id):
+        """Append the entry; a failure to write it (a full disk) is logged and does not change the answer."""
+        try:
+            if caller is not None and P.tokens.touch_due(caller.grant.id):
+                P.tokens.touch(caller.grant.id)
+            action = rule.audit or f"{request.method} {request.url.path}"
+            P.audit.record(action=action, result=result, status=status, code=code,
+                           who=caller.grant.name if caller else None,
+                           token=caller.grant.id if caller else token_id, site=site, environment=environment,
+                           target=target, client=_client(request))
+        except Exception as exc:  # noqa: BLE001 - the change is made (or refused) either way
+            log.error("could not write the platform audit log entry", exc_info=exc)
+
+    def touch(caller: TokenRow) -> None:
+        try:
             P.tokens.touch(caller.grant.id)
-        action = rule.audit or f"{request.method} {request.url.path}"
-        P.audit.record(action=action, result=result, status=status, code=code,
-                       who=caller.grant.name if caller else None,
-                       token=caller.grant.id if caller else token_id, site=site, environment=environment,
-                       target=target, client=_client(request))
+        except Exception as exc:  # noqa: BLE001 - last_used is a courtesy
+            log.error("could not record a token's last use", exc_info=exc)
 
     def endpoint(rule_or_role: Rule | str | None, fn: Callable[[Request], Awaitable[Any]],
                  status: int = 200) -> Handler:
@@ -136,7 +146,7 @@ def make_endpoint(platform: Platform, body: BodyReader) -> Callable[..., Handler
                 await run_in_threadpool(record, rule, request, caller, site, environment, result="ok",
                                         status=code, target=_target(request, result))
             elif caller is not None and P.tokens.touch_due(caller.grant.id):
-                await run_in_threadpool(P.tokens.touch, caller.grant.id)
+                await run_in_threadpool(touch, caller)
             if isinstance(result, Response):
                 return result
             return JSONResponse(result, status_code=status)
