@@ -21,6 +21,7 @@ Every failure a user can meet is a ``MoaiError``: it carries a one-paragraph
     │   ├── IntegrityError         uploaded bytes do not match their hash
     │   ├── DeployFailed           the platform reported the deployment as failed
     │   └── PlatformUnavailable    nothing answers at the platform's URL
+    ├── AccessDenied               the access rules (a token's scope, .moai/access.json) refuse the change
     ├── HealthCheckFailed          a new deployment did not pass its health check
     ├── PromotionRefused           promote --from/--to: nothing deployed, or `requires` not met
     ├── StateError                 a local state file (.moai/, .vercel/...) is corrupt
@@ -51,6 +52,10 @@ class MoaiError(Exception):
 
 class UsageError(MoaiError):
     exit_code = 2
+
+
+class AccessDenied(MoaiError):
+    """Refused before anything was sent: the caller's role or scope does not allow the change."""
 
 
 class ConfigError(MoaiError):

@@ -71,7 +71,8 @@ def test_a_token_that_may_not_write_is_told_what_it_may_not_do(moai: Run, tmp_pa
         viewer = c.post("/_api/v1/tokens", json={"role": "viewer", "label": "test"}).json()["token"]
     env = local_platform.environ(MOAI_PLATFORM_TOKEN=viewer)
     r = moai("env", "set", "A", "1", "--env", "production", cwd=root, env=env)
-    assert r.returncode == 1 and "its role may not create the site." in r.stderr
+    assert r.returncode == 1 and "'test' (viewer) cannot change env vars in production" in r.stderr
+    assert "Nothing was sent" in r.stderr  # the CLI asked whoami and refused before sending
     no_routes(r.stderr)
     r = moai("env", "list", "--env", "production", cwd=root, env={**env, "MOAI_PLATFORM_TOKEN": "wrong"})
     assert r.returncode == 1 and "cannot read environment variables." in r.stderr

@@ -54,7 +54,7 @@ def test_roles(local_platform, client, site) -> None:
     deployer = client.post(f"{API}/tokens", json={"role": "deployer"}).json()["token"]
     with local_platform.client(token=viewer) as v:
         assert v.get(f"{API}/sites/{site}").status_code == 200
-        assert v.get(f"{API}/whoami").json() == {"role": "viewer"}
+        assert v.get(f"{API}/whoami").json()["role"] == "viewer"
         r = v.post(f"{API}/sites", json={"name": "nope"})
         assert r.status_code == 403 and "deployer" in r.json()["error"]["message"]
     with local_platform.client(token=deployer) as d:

@@ -13,8 +13,8 @@ from typing import Any
 
 from .errors import AuditError, AuditIntegrityError, AuditKeyError
 from .keys import key_path, sign_digest
-from .log import ACTIONS, DIGEST_EVERY, append, log_path, read_entries
-from .verify import summary, verify
+from .log import ACTIONS, DIGEST_EVERY, append, append_at, log_path, read_entries, read_entries_at
+from .verify import summary, verify, verify_chain
 
 _TOP = ("environment", "target", "result")
 
@@ -37,5 +37,6 @@ def record_event(root: Path, event: Mapping[str, Any]) -> int:
                   result=str(top.get("result") or "ok"), details=rest)
 
 
-__all__ = ["ACTIONS", "DIGEST_EVERY", "AuditError", "AuditIntegrityError", "AuditKeyError", "key_path", "log_path",
-           "read_entries", "record", "record_event", "sign_digest", "summary", "verify"]
+__all__ = ["ACTIONS", "DIGEST_EVERY", "AuditError", "AuditIntegrityError", "AuditKeyError", "append_at", "key_path",
+           "log_path", "read_entries", "read_entries_at", "record", "record_event", "sign_digest", "summary", "verify",
+           "verify_chain"]

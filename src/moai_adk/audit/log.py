@@ -131,14 +131,33 @@ def _link_of(line: bytes) -> tuple[str, int]:
 @contextmanager
 def locked(root: Path) -> Iterator[int]:
     """The log's file descriptor (append mode), held under an exclusive lock."""
-    path = log_path(root)
+    with locked_path(log_path(root)) as fd:
+        yield fd
+
+
+@contextmanager
+def locked_path(path: Path, mode: int = 0o644) -> Iterator[int]:
+    """A log file's descriptor (append mode, created with ``mode``), held under an exclusive lock."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield fd
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def append_at(path: Path, fields: Mapping[str, Any], *, mode: int = 0o600) -> int:
+    """Chain one entry (``fields`` after ``prev`` and ``seq``) onto the log at ``path``; fsync'd.
+
+    For logs kept elsewhere than a project's ``.moai/audit`` (the local platform's server-side log):
+    the same line format and verifier, no signed digests."""
+    with locked_path(path, mode) as fd:
+        last = _last_line(fd)
+        prev, seq = _link_of(last) if last is not None else (ZERO_HASH, 0)
+        os.write(fd, encode_entry(prev, seq + 1, fields))
+        os.fsync(fd)
+    return seq + 1
 
 
 def utc_now() -> str:
@@ -168,7 +187,11 @@ def append(root: Path, action: str, *, environment: str | None = None, target: s
 
 def read_entries(root: Path) -> list[dict[str, Any]]:
     """Every entry of the log, parsed (for ``audit log``; ``audit verify`` checks the bytes)."""
-    path = log_path(root)
+    return read_entries_at(log_path(root))
+
+
+def read_entries_at(path: Path) -> list[dict[str, Any]]:
+    """Every entry of the log file at ``path``, parsed."""
     if not path.exists():
         return []
     entries = []

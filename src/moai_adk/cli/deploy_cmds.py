@@ -15,8 +15,8 @@ from .options import common, dry_run_option, open_project, open_provider, platfo
 
 
 def _hosting(ctx: click.Context, platform: str | None, environment: str | None = None, *,
-             concurrency: int | None = None) -> tuple[Any, Any, Hosting]:
-    st, cfg, provider = open_provider(ctx, platform, environment, concurrency=concurrency)
+             concurrency: int | None = None, change: str | None = None) -> tuple[Any, Any, Hosting]:
+    st, cfg, provider = open_provider(ctx, platform, environment, concurrency=concurrency, change=change)
     return st, cfg, require(provider, Hosting, "site hosting")
 
 
@@ -49,7 +49,7 @@ def deploy(ctx: click.Context, platform: str | None, environment: str | None, pr
     env_name = "production" if prod else (environment or "preview")
     _, cfg = open_project(ctx)
     cfg.environment(env_name)  # validates the name
-    st, cfg, provider = _hosting(ctx, platform, env_name, concurrency=concurrency)
+    st, cfg, provider = _hosting(ctx, platform, env_name, concurrency=concurrency, change="deploy")
     req = pipeline.DeployRequest(
         config=cfg, platform=provider.name, environment=env_name, production=env_name == "production",
         build=not skip_build, dry_run=dry_run, allow_secret_files=allow_secret, message=message,
@@ -133,7 +133,7 @@ def promote(ctx: click.Context, deployment_id: str | None, source: str | None, t
 
         promote_environments(ctx, source, target, dry_run)
         return
-    st, cfg, provider = _hosting(ctx, platform, "production")
+    st, cfg, provider = _hosting(ctx, platform, "production", change="promote")
     if dry_run:
         st.output.dry_run("promote", f"would promote {deployment_id} to production on {provider.name}.",
                           platform=provider.name, deployment_id=deployment_id)
@@ -151,7 +151,7 @@ def promote(ctx: click.Context, deployment_id: str | None, source: str | None, t
 @click.pass_context
 def rollback(ctx: click.Context, deployment_id: str | None, platform: str | None, dry_run: bool) -> None:
     """Point production back at DEPLOYMENT_ID, or one step back in production history (again: further back)."""
-    st, cfg, provider = _hosting(ctx, platform, "production")
+    st, cfg, provider = _hosting(ctx, platform, "production", change="rollback")
     if dry_run:
         target = deployment_id
         find = getattr(provider, "rollback_target", None)  # platforms that keep a production history

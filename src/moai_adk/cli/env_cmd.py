@@ -24,11 +24,12 @@ PLATFORM_OPT = click.option("--platform", default=None, help="Platform to use (d
 DRY_RUN_OPT = click.option("--dry-run", is_flag=True, help="Show what would change and change nothing.")
 
 
-def _provider(ctx: click.Context, environment: str, platform: str | None) -> tuple[State, EnvStore, Path]:
+def _provider(ctx: click.Context, environment: str, platform: str | None,
+              change: str | None = None) -> tuple[State, EnvStore, Path]:
     st, cfg = open_project(ctx)
     cfg.environment(environment)  # unknown environment -> ConfigError naming it
     protect_environment(st, cfg, environment)  # the environment's secrets never reach the output
-    st, cfg, provider = open_provider(ctx, platform, environment)
+    st, cfg, provider = open_provider(ctx, platform, environment, change=change)
     store = require(provider, EnvStore, "environment variables")
     note = store.mapping_note(environment)
     if note:
@@ -85,7 +86,7 @@ def env_set(ctx: click.Context, key: str, value: str, environment: str, platform
     """Set KEY to VALUE ('-' reads the value from stdin, keeping it out of shell history)."""
     if value == "-":
         value = sys.stdin.read().rstrip("\n")
-    st, provider, root = _provider(ctx, environment, platform)
+    st, provider, root = _provider(ctx, environment, platform, "env")
     result = envs.set_env(provider, environment, key, value, secret=secret, dry_run=dry_run)
     _audit(root, "env set", provider.name, result)
     _render_change(st, result)
@@ -100,7 +101,7 @@ def env_set(ctx: click.Context, key: str, value: str, environment: str, platform
 @click.pass_context
 def env_unset(ctx: click.Context, key: str, environment: str, platform: str | None, dry_run: bool) -> None:
     """Remove KEY from ENVIRONMENT (other environments keep theirs)."""
-    st, provider, root = _provider(ctx, environment, platform)
+    st, provider, root = _provider(ctx, environment, platform, "env")
     result = envs.unset_env(provider, environment, key, dry_run=dry_run)
     _audit(root, "env unset", provider.name, result)
     _render_change(st, result)
@@ -167,7 +168,7 @@ def env_push(ctx: click.Context, environment: str, platform: str | None, file: P
     if from_store and (file is not None or secret or secret_keys):
         raise UsageError("--secrets-from-store pushes the store's secrets only; it does not take --file, --secret "
                          "or --secret-key.", hint="Run two pushes: one with --secrets-from-store, one with --file.")
-    st, provider, root = _provider(ctx, environment, platform)
+    st, provider, root = _provider(ctx, environment, platform, "env")
     path = _dotenv_path(root, environment, file)
     for key in secret_keys:
         if not envs.KEY_RE.match(key):

@@ -32,6 +32,7 @@ COMMAND_MODULES: dict[str, str] = {
     "cleanup": "cleanup_cmd",
     "secrets": "secrets_cmd",
     "audit": "audit_cmd",
+    "access": "access_cmd",
 }
 
 

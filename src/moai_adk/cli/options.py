@@ -70,10 +70,16 @@ def open_project(ctx: click.Context) -> tuple[State, Config]:
 
 
 def open_provider(ctx: click.Context, platform: str | None, environment: str | None = None, *,
-                  concurrency: int | None = None) -> tuple[State, Config, Provider]:
+                  concurrency: int | None = None, change: str | None = None) -> tuple[State, Config, Provider]:
     """The invocation state, the project's config, and the provider for ``platform`` (default: the one
-    moai.toml names for ``environment``). The provider is closed when the command ends."""
+    moai.toml names for ``environment``). The provider is closed when the command ends. ``change``
+    (deploy, promote, rollback, traffic, env): the command changes ``environment``, so the access
+    rules are checked first (``moai_adk.access.gate``) and refuse before anything is sent."""
     st, cfg = open_project(ctx)
     provider = workspace.open_provider(cfg, st.environ, platform, environment, concurrency=concurrency)
     ctx.call_on_close(provider.close)
+    if change is not None:
+        from ..access import gate
+
+        gate(provider, cfg.root, st.environ, environment, change)
     return st, cfg, provider

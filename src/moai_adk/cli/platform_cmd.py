@@ -89,7 +89,7 @@ def status(ctx: click.Context) -> None:
 
 
 @platform.command()
-@click.option("--role", type=click.Choice(["deployer", "viewer", "admin"]), default="deployer", show_default=True,
+@click.option("--role", type=click.Choice(["viewer", "developer", "deployer", "admin"]), default="deployer", show_default=True,
               help="What the token may do.")
 @click.option("--label", default="", help="A note stored with the token (who or what uses it).")
 @click.option("--dry-run", is_flag=True, help="Show what would be asked, change nothing.")
@@ -113,3 +113,37 @@ def token(ctx: click.Context, role: str, label: str, dry_run: bool) -> None:
 
     st.output.info(f"{role} token for {info['url']} (use it as MOAI_PLATFORM_TOKEN; it is shown only once):")
     st.output.result(info, render)
+
+
+@platform.command("audit")
+@click.option("--verify", is_flag=True, help="Check the hash chain; name the first entry altered, removed or reordered.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000), help="Entries to show.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Read the log in this data folder directly (on the platform's machine) instead of asking the API "
+                   "with an admin token.")
+@common
+@click.pass_context
+def audit_cmd(ctx: click.Context, verify: bool, limit: int, data_dir: Path | None) -> None:
+    """The platform's own audit log: every change made through its API and every refused attempt."""
+    from ..providers._local_admin import platform_audit
+
+    st = state(ctx)
+    data = platform_audit(st.environ, data_dir=data_dir, verify=verify, limit=limit)
+    if verify:
+        st.output.result(data, lambda c: c.print(f"Platform audit log verified: {data['entries']} entries, "
+                                                 "hash chain intact."))
+        return
+
+    def render(console: Console) -> None:
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table("SEQ", "AT", "WHO", "ACTION", "SITE", "ENV", "TARGET", "RESULT", "CLIENT")
+        for e in data["entries"]:
+            table.add_row(str(e.get("seq", "")), e.get("at", ""), escape(str(e.get("who") or "-")),
+                          escape(str(e.get("action", ""))), escape(str(e.get("site") or "")),
+                          escape(str(e.get("environment") or "")), escape(str(e.get("target") or "")),
+                          f"{e.get('result', '')} {e.get('status', '')}", str(e.get("client") or ""))
+        console.print(table)
+
+    st.output.result(data, render)

@@ -18,7 +18,16 @@ def promote_environments(ctx: click.Context, source: str, target: str, dry_run: 
     st, cfg = open_project(ctx)
 
     def opener(platform: str) -> Provider:
-        return workspace.open_provider(cfg, st.environ, platform)
+        provider = workspace.open_provider(cfg, st.environ, platform)
+        if platform == cfg.platform_for(target):  # the side that changes: the access rules first
+            from ..access import gate
+
+            try:
+                gate(provider, cfg.root, st.environ, target, "promote")
+            except BaseException:
+                provider.close()
+                raise
+        return provider
 
     result = promote_between(cfg, source, target, opener, dry_run=dry_run, environ=st.environ, ui=st.output)
     data = result.to_json()

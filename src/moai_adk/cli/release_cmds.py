@@ -12,9 +12,9 @@ from ..providers.capabilities import Hosting, Traffic, require
 from .options import State, common, dry_run_option, open_provider, platform_option
 
 
-def _split(ctx: click.Context, platform: str | None) -> tuple[State, Traffic, str | None]:
+def _split(ctx: click.Context, platform: str | None, change: str | None = None) -> tuple[State, Traffic, str | None]:
     """The provider as a traffic splitter, and the deployment production serves now."""
-    st, _, provider = open_provider(ctx, platform, "production")
+    st, _, provider = open_provider(ctx, platform, "production", change=change)
     splitter = require(provider, Traffic, "canary traffic split")
     live = require(provider, Hosting, "site hosting").production()
     return st, splitter, live.id if live else None
@@ -39,7 +39,7 @@ def canary(ctx: click.Context, deployment_id: str | None, percent: int | None, o
         raise click.UsageError("Give a DEPLOYMENT_ID with --percent, or --off (not both).")
     if deployment_id is not None and percent is None:
         raise click.UsageError("Say how much traffic the canary gets: --percent N (1-99).")
-    st, provider, production = _split(ctx, platform)
+    st, provider, production = _split(ctx, platform, "traffic")
     weights = {} if off else canary_weights(production, deployment_id or "", percent or 0)
     if dry_run:
         what = "end the canary" if not weights else ", ".join(f"{k} {v}%" for k, v in weights.items())

@@ -13,9 +13,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
-from .auth import require
+from .auth import ADMIN, CHANGE, READ, Rule
 from .environments import ALIAS_LABEL, PATH_PREFIX
-from .faults import api_error, truncated
+from .faults import truncated
+from .guard import error_response, make_endpoint, scoped_entries
 from .meta import DeployRow
 from .service import ApiError, Platform
 
@@ -24,8 +25,7 @@ MAX_JSON = 64 << 20  # a JSON request body (a 20,000-file manifest is about 2 MB
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def error_response(exc: ApiError) -> JSONResponse:
-    return JSONResponse({"error": {"code": exc.code, "message": exc.message, **exc.extra}}, status_code=exc.status)
+__all__ = ["PREFIX", "build_api", "deploy_json", "error_response"]
 
 
 def _port_and_host(request: Request) -> tuple[str, str]:
@@ -63,6 +63,16 @@ def environment_urls(platform: Platform, request: Request, site: str, environmen
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object body, read once (the access check may read it before the route)."""
+    held = getattr(request.state, "json_body", None)
+    if held is not None:
+        return dict(held)
+    body = await _read_json(request)
+    request.state.json_body = body
+    return dict(body)
+
+
+async def _read_json(request: Request) -> dict[str, Any]:
     chunks: list[bytes] = []
     size = 0
     try:
@@ -91,28 +101,19 @@ async def _json_body(request: Request) -> dict[str, Any]:
 def build_api(platform: Platform) -> Starlette:
     P = platform
 
-    def endpoint(role: str | None, fn: Callable[[Request], Awaitable[Any]], status: int = 200) -> Handler:
-        async def handler(request: Request) -> Response:
-            try:
-                if role is not None:
-                    await run_in_threadpool(require, P, request, role)
-                result = await fn(request)
-            except Exception as exc:  # noqa: BLE001 - every failure answers JSON (faults.py)
-                return error_response(api_error(exc))
-            if isinstance(result, Response):
-                return result
-            return JSONResponse(result, status_code=status)
-        return handler
+    endpoint = make_endpoint(P, _json_body)
 
     async def health(_: Request) -> Any:
         return {"ok": True, "version": __version__, "service": "moai-adk platform"}
 
     async def whoami(request: Request) -> Any:
-        return {"role": await run_in_threadpool(require, P, request, "viewer")}
+        row = request.state.caller
+        return row.public()
 
     async def create_site(request: Request) -> Any:
         body = await _json_body(request)
         info, created = await run_in_threadpool(P.create_site, body.get("name"))
+        request.state.target = info["name"]
         return JSONResponse({**info, "created": created}, status_code=201 if created else 200)
 
     async def list_sites(_: Request) -> Any:
@@ -124,6 +125,7 @@ def build_api(platform: Platform) -> Starlette:
     async def create_deploy(request: Request) -> Any:
         body = await _json_body(request)
         row, missing = await run_in_threadpool(P.create_deploy, request.path_params["site"], body)
+        request.state.target = row.id
         return JSONResponse({**deploy_json(P, row, request), "required": missing}, status_code=201)
 
     async def list_deploys(request: Request) -> Any:
@@ -208,35 +210,94 @@ def build_api(platform: Platform) -> Starlette:
     async def create_token(request: Request) -> Any:
         body = await _json_body(request)
         role = str(body.get("role", "deployer"))
-        token = await run_in_threadpool(P.create_token, role, str(body.get("label", "")))
-        return JSONResponse({"token": token, "role": role}, status_code=201)
+        name = body.get("name") or body.get("label") or f"{role} token"
+        token, row = await run_in_threadpool(
+            lambda: P.tokens.mint(role, name, sites=body.get("sites"), environments=body.get("environments"),
+                                  expires_in=body.get("expires_in"), minter=request.state.caller.grant))
+        request.state.target = row.grant.id
+        return JSONResponse({**row.public(), "token": token}, status_code=201)
+
+    async def list_tokens(request: Request) -> Any:
+        mine = request.state.caller.grant
+        rows = await run_in_threadpool(P.tokens.rows)
+        return {"tokens": [r.public() for r in rows if mine.covers(r.grant)]}
+
+    async def revoke_token(request: Request) -> Any:
+        mine = request.state.caller.grant
+        found = await run_in_threadpool(P.tokens.find, request.path_params["ref"])
+        request.state.target = found.grant.id
+        if not mine.covers(found.grant):
+            raise ApiError(403, "forbidden", f"{mine.name!r} ({mine.describe()}) cannot revoke {found.grant.name!r} "
+                           f"({found.grant.describe()}): it reaches further than this token")
+        return (await run_in_threadpool(P.tokens.revoke, found.grant.id)).public()
+
+    async def audit_log(request: Request) -> Any:
+        try:
+            limit = int(request.query_params.get("limit", "100"))
+        except ValueError as exc:
+            raise ApiError(400, "bad_request", "'limit' must be an integer") from exc
+        entries = await run_in_threadpool(P.audit.tail, limit)
+        return {"entries": scoped_entries(entries, request.state.caller)}
+
+    async def audit_verify(request: Request) -> Any:
+        from ..audit import AuditIntegrityError
+
+        try:
+            return await run_in_threadpool(P.audit.verify)
+        except AuditIntegrityError as exc:
+            raise ApiError(409, "audit_broken", exc.message, report=exc.report) from exc
 
     async def not_found(request: Request) -> Any:
         raise ApiError(404, "no_route", f"no API route {request.method} {request.url.path}")
 
-    v, d = "viewer", "deployer"
+    v = Rule(READ, "read this")
+    site_v = Rule(READ, "read this site")
+    prod = "production"  # the local platform's promote, rollback and traffic act on production
     routes = [
         Route(f"{PREFIX}/health", endpoint(None, health), methods=["GET"]),
-        Route(f"{PREFIX}/whoami", endpoint(None, whoami), methods=["GET"]),
-        Route(f"{PREFIX}/tokens", endpoint("admin", create_token), methods=["POST"]),
-        Route(f"{PREFIX}/sites", endpoint(d, create_site), methods=["POST"]),
+        Route(f"{PREFIX}/whoami", endpoint(v, whoami), methods=["GET"]),
+        Route(f"{PREFIX}/tokens", endpoint(Rule(ADMIN, "mint a token", audit="token mint"), create_token),
+              methods=["POST"]),
+        Route(f"{PREFIX}/tokens", endpoint(Rule(ADMIN, "list tokens"), list_tokens), methods=["GET"]),
+        Route(f"{PREFIX}/tokens/{{ref}}", endpoint(Rule(ADMIN, "revoke a token", audit="token revoke"), revoke_token),
+              methods=["DELETE"]),
+        Route(f"{PREFIX}/audit", endpoint(Rule(ADMIN, "read the audit log"), audit_log), methods=["GET"]),
+        Route(f"{PREFIX}/audit/verify", endpoint(Rule(ADMIN, "verify the audit log"), audit_verify),
+              methods=["GET"]),
+        Route(f"{PREFIX}/sites", endpoint(Rule(CHANGE, "create a site", env="site-body", audit="site create"),
+                                          create_site), methods=["POST"]),
         Route(f"{PREFIX}/sites", endpoint(v, list_sites), methods=["GET"]),
-        Route(f"{PREFIX}/sites/{{site}}", endpoint(v, get_site), methods=["GET"]),
-        Route(f"{PREFIX}/sites/{{site}}/deploys", endpoint(d, create_deploy), methods=["POST"]),
-        Route(f"{PREFIX}/sites/{{site}}/deploys", endpoint(v, list_deploys), methods=["GET"]),
-        Route(f"{PREFIX}/sites/{{site}}/promote", endpoint(d, promote), methods=["POST"]),
-        Route(f"{PREFIX}/sites/{{site}}/rollback", endpoint(d, rollback), methods=["POST"]),
-        Route(f"{PREFIX}/sites/{{site}}/rollback", endpoint(v, rollback_target), methods=["GET"]),
-        Route(f"{PREFIX}/cleanup", endpoint(d, cleanup), methods=["POST"]),
-        Route(f"{PREFIX}/sites/{{site}}/traffic", endpoint(v, get_traffic), methods=["GET"]),
-        Route(f"{PREFIX}/sites/{{site}}/traffic", endpoint(d, put_traffic), methods=["PUT"]),
-        Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}", endpoint(v, env_list), methods=["GET"]),
-        Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}/{{key}}", endpoint(d, env_set), methods=["PUT"]),
-        Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}/{{key}}", endpoint(d, env_unset), methods=["DELETE"]),
-        Route(f"{PREFIX}/sites/{{site}}/environments", endpoint(v, list_environments), methods=["GET"]),
-        Route(f"{PREFIX}/sites/{{site}}/environments/{{environment}}", endpoint(d, put_environment), methods=["PUT"]),
-        Route(f"{PREFIX}/deploys/{{deploy}}", endpoint(v, get_deploy), methods=["GET"]),
-        Route(f"{PREFIX}/deploys/{{deploy}}/finalize", endpoint(d, finalize), methods=["POST"]),
+        Route(f"{PREFIX}/sites/{{site}}", endpoint(site_v, get_site), methods=["GET"]),
+        Route(f"{PREFIX}/sites/{{site}}/deploys",
+              endpoint(Rule(CHANGE, "create a deployment", env="body", audit="deploy create"), create_deploy),
+              methods=["POST"]),
+        Route(f"{PREFIX}/sites/{{site}}/deploys", endpoint(site_v, list_deploys), methods=["GET"]),
+        Route(f"{PREFIX}/sites/{{site}}/promote",
+              endpoint(Rule(CHANGE, "promote a deployment", env=prod, audit="promote"), promote), methods=["POST"]),
+        Route(f"{PREFIX}/sites/{{site}}/rollback",
+              endpoint(Rule(CHANGE, "roll back", env=prod, audit="rollback"), rollback), methods=["POST"]),
+        Route(f"{PREFIX}/sites/{{site}}/rollback", endpoint(site_v, rollback_target), methods=["GET"]),
+        Route(f"{PREFIX}/cleanup", endpoint(Rule(CHANGE, "clean up", all_sites=True, audit="cleanup"), cleanup),
+              methods=["POST"]),
+        Route(f"{PREFIX}/sites/{{site}}/traffic", endpoint(site_v, get_traffic), methods=["GET"]),
+        Route(f"{PREFIX}/sites/{{site}}/traffic",
+              endpoint(Rule(CHANGE, "split production traffic", env=prod, audit="traffic"), put_traffic),
+              methods=["PUT"]),
+        Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}", endpoint(Rule(READ, "read env vars"), env_list),
+              methods=["GET"]),
+        Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}/{{key}}",
+              endpoint(Rule(CHANGE, "change env vars", audit="env set"), env_set), methods=["PUT"]),
+        Route(f"{PREFIX}/sites/{{site}}/env/{{environment}}/{{key}}",
+              endpoint(Rule(CHANGE, "change env vars", audit="env unset"), env_unset), methods=["DELETE"]),
+        Route(f"{PREFIX}/sites/{{site}}/environments", endpoint(site_v, list_environments), methods=["GET"]),
+        Route(f"{PREFIX}/sites/{{site}}/environments/{{environment}}",
+              endpoint(Rule(CHANGE, "point an environment at a deployment", audit="environment set"),
+                       put_environment), methods=["PUT"]),
+        Route(f"{PREFIX}/deploys/{{deploy}}", endpoint(Rule(READ, "read this deployment"), get_deploy),
+              methods=["GET"]),
+        Route(f"{PREFIX}/deploys/{{deploy}}/finalize",
+              endpoint(Rule(CHANGE, "finalize a deployment", env="deploy", audit="deploy finalize"), finalize),
+              methods=["POST"]),
         # PUT /blobs/{sha} is served by uploads.put_blob before this router is reached
         Route(f"{PREFIX}/blobs/{{sha}}", endpoint(v, head_blob), methods=["HEAD"]),
         Route(f"{PREFIX}/{{rest:path}}", endpoint(None, not_found),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .apierror import ApiError as ApiError  # re-exported: the API modules import it from here
+from .audit_log import ServerAudit
 from .edge import Edge
 from .environments import EnvAliases
 from .indexes import DEFAULT_BUDGET, IndexNotLoaded, ViewCache, build_view
@@ -29,13 +30,14 @@ from .manifests import apply_delta, check_manifest
 from .meta import DeployRow, MetaDB
 from .rules import RulesError, parse_rules
 from .store import SHA256_RE, BlobHashMismatch, BlobStore, BlobWriter, is_compressible
+from .tokens import TokenStore
 from .views import BlobCache, DeployView, content_type
 
 SITE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 DEPLOY_ID_RE = re.compile(r"^[a-z][a-z0-9]{9}$")
-ROLES = ("admin", "deployer", "viewer")
+ROLES = ("admin", "deployer", "developer", "viewer")
 UPLOAD_TTL = 24 * 3600  # seconds an unfinished deployment stays "uploading" before it is "expired"
 VARIANT_THREADS = min(4, os.cpu_count() or 1)
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -85,6 +87,8 @@ class Platform:
         self.domain = domain
         self.store = BlobStore(data_dir / "blobs")
         self.meta = MetaDB(data_dir / "meta.sqlite3")
+        self.tokens = TokenStore(self.meta)  # scoped tokens and their lookup cache (tokens.py)
+        self.audit = ServerAudit(data_dir)  # the API's audit log (audit_log.py)
         self.blobs = BlobCache(self.store, cache_bytes)
         self.views = ViewCache(self._load_view, index_bytes)  # deployment indexes (indexes.py)
         self.edge: Edge | None = Edge(data_dir, self.store) if edge else None  # the nginx edge's trees (edge.py)
@@ -93,7 +97,6 @@ class Platform:
         self._created: dict[str, dict[str, list[Any]]] = {}  # file maps of the last deploys created here
         self._finalized: dict[str, tuple[str, dict[str, list[Any]], dict[str, Any]]] = {}  # site -> last finalized
         self._switch_lock = threading.RLock()  # DB pointer and in-memory pointer change together
-        self._roles: dict[str, str] = {}
         self.sites: dict[str, SiteState] = {}
         for site in self.meta.sites():
             self._set_state(site["name"], site["production"], site["traffic"])
@@ -111,13 +114,11 @@ class Platform:
         return token
 
     def role_for(self, token: str) -> str | None:
-        digest = hash_token(token)
-        role = self._roles.get(digest)
-        if role is None:
-            role = self.meta.token_role(digest)
-            if role is not None:
-                self._roles[digest] = role
-        return role
+        """The role of a valid (known, not revoked, not expired) token, else None."""
+        row = self.tokens.lookup(hash_token(token))
+        if row is None or row.revoked_at is not None or row.grant.expired():
+            return None
+        return row.grant.role
 
     def ensure_admin_token(self, known: str | None) -> str | None:
         """A new admin token unless ``known`` is already an admin token here."""

@@ -86,7 +86,14 @@ def authorize(platform: Platform, scope: Scope, limit: int) -> int | None:
             auth = v
         elif k == b"content-length" and v.isdigit():
             length = int(v)
-    check(platform, auth.decode("latin-1"), "deployer")
+    try:
+        check(platform.tokens, auth.decode("latin-1"), "developer")
+    except ApiError as exc:  # refusals go to the audit log, off the event loop
+        client = scope.get("client")
+        platform.audit.record_soon(action=f"{scope['method']} {scope['path']}"[:120], result="refused",
+                                   status=exc.status, code=exc.code, token=exc.extra.get("token_id"),
+                                   client=str(client[0]) if client else None)
+        raise
     if length is not None and length > limit:
         raise too_large(limit)
     return length

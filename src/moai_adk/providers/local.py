@@ -135,23 +135,26 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic, Environments):
     def _request(self, method: str, path: str, *, allow: frozenset[int] = frozenset(),
                  **kwargs: Any) -> httpx.Response:
         try:
-            response = self.api.request(method, API + path, expect={400, 404, 409, 413, 422, 507}, **kwargs)
+            response = self.api.request(method, API + path, expect={400, 401, 403, 404, 409, 413, 422, 507}, **kwargs)
+            if response.status_code in (401, 403):  # the platform's own words say which scope or state is wrong
+                raise AuthError(self._error(response)[1], status=response.status_code)
         except PlatformUnavailable as exc:
             raise PlatformUnavailable(f"no local platform at {self.url}",
                                       hint=start_hint(self.ctx.environ, self.url)) from exc
         except AuthError as exc:
             source = TOKEN_ENV if self.ctx.environ.get(TOKEN_ENV) else f"the credentials file {self.credentials}"
+            said = f" It said: {exc.message}." if exc.message and not exc.message.startswith("The ") else ""
             if exc.status == 403:
                 raise AuthError(
                     f"The local platform at {self.url} knows the token from {source}, but its role may not "
-                    f"{_action(method, path)}.",
+                    f"{_action(method, path)}.{said}",
                     hint=f"Set {TOKEN_ENV} to a deployer or admin token (`moai-adk platform token` with the admin "
                     f"token in {self.credentials} mints one).",
                     status=403,
                 ) from exc
             raise AuthError(
                 f"The local platform at {self.url} refused the token from {source} ({exc.status}); "
-                f"a missing or wrong token cannot {_action(method, path)}.",
+                f"a missing or wrong token cannot {_action(method, path)}.{said}",
                 hint=f"Set {TOKEN_ENV} to a token of that platform, or run `moai-adk platform serve` as this "
                 f"user so it writes {self.credentials}.",
                 status=exc.status,
@@ -506,3 +509,4 @@ def mint_token(environ: Mapping[str, str], role: str, label: str = "",
     finally:
         provider.close()
     return {"url": provider.url, "role": data["role"], "token": data["token"]}
+
