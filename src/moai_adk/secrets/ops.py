@@ -14,7 +14,7 @@ from ..config import Config
 from ..errors import ConfigError, MoaiError, UsageError
 from ..providers.capabilities import EnvStore
 from .keys import KeyStore, SecretsKeyError
-from .store import Recipient, SecretStore, check_value, generate, parse_recipient
+from .store import SECRETS_DIR, Recipient, SecretStore, check_value, generate, parse_recipient
 
 _KEY_AT_LINE_START = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=")
 
@@ -168,5 +168,19 @@ def platforms_holding(cfg: Config, environ: Mapping[str, str], environment: str,
     return out
 
 
+def readable_values(cfg: Config, environ: Mapping[str, str]) -> list[str]:
+    """Every secret value this user can decrypt, of every environment with a store (for the redaction
+    filter); an environment whose key this user lacks, or whose file is damaged, adds nothing."""
+    out: list[str] = []
+    folder = cfg.root / SECRETS_DIR
+    for path in sorted(folder.glob("*.age")) if folder.is_dir() else []:
+        try:
+            out.extend(open_store(cfg, path.stem, environ).read().values())
+        except MoaiError:
+            continue
+    return out
+
+
 __all__ = ["SecretsKeyError", "open_store", "keygen", "set_secret", "get_secret", "remove_secret", "list_secrets",
-           "import_file", "rotate", "platforms_holding", "read_dotenv_strict"]
+           "import_file", "rotate", "platforms_holding", "read_dotenv_strict",
+           "readable_values"]
