@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import audit
 from .envs_files import parse_dotenv as parse_dotenv  # re-exported: callers parse .env files through envs
 from .errors import UsageError
 from .fsutil import atomic_write
-from .providers.base import EnvVar
+from .providers.base import EnvVar, Provider
 from .providers.capabilities import EnvStore
 
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -47,6 +48,13 @@ def format_dotenv(values: Mapping[str, str], header: str = "") -> str:
 
 
 # -- service ---------------------------------------------------------------
+def _audit(provider: EnvStore, action: str, environment: str, details: dict[str, Any], *, dry_run: bool) -> None:
+    """One entry in the audit log of the provider's project (key names and counts, never values); none for a
+    dry run. Here, not in the CLI, so a library caller's changes are recorded too."""
+    if not dry_run and isinstance(provider, Provider):
+        audit.record(provider.ctx.root, action, environment=environment, target=provider.name, details=details)
+
+
 @dataclass
 class PullResult:
     path: Path
@@ -93,6 +101,7 @@ def set_env(provider: EnvStore, environment: str, key: str, value: str, *, secre
         action = "unchanged"
     if not dry_run and action != "unchanged":
         provider.env_set(environment, key, value, secret=secret)
+    _audit(provider, "env set", environment, {"key": key, "action": action, "secret": secret}, dry_run=dry_run)
     return {"key": key, "environment": environment, "platform": provider.name, "action": action,
             "secret": secret, "dry_run": dry_run}
 
@@ -107,6 +116,7 @@ def unset_env(provider: EnvStore, environment: str, key: str, *, dry_run: bool =
         )
     if not dry_run:
         provider.env_unset(environment, key)
+    _audit(provider, "env unset", environment, {"key": key, "action": "remove"}, dry_run=dry_run)
     return {"key": key, "environment": environment, "platform": provider.name, "action": "remove",
             "dry_run": dry_run}
 
@@ -168,4 +178,5 @@ def push_values(provider: EnvStore, environment: str, wanted: Mapping[str, str],
             result.changed.append(key)
         if not dry_run:
             provider.env_set(environment, key, value, secret=is_secret)
+    _audit(provider, "env push", environment, {"added": result.added, "changed": result.changed}, dry_run=dry_run)
     return result

@@ -34,9 +34,14 @@ def parse_dotenv(text: str, path: Path) -> dict[str, str]:
     for binding in parse_stream(io.StringIO(text)):
         line = binding.original.line
         if binding.error or (binding.key is not None and binding.value is None):
-            found = binding.original.string.strip().splitlines()[0][:60] if binding.original.string.strip() else ""
-            raise ConfigError(f"{path}:{line}: expected KEY=value, found {found!r} (an unclosed quote also "
-                              "ends up here).", hint=f"Fix or delete line {line} of {path}.")
+            text = binding.original.string.strip()
+            found = text.splitlines()[0] if text else ""
+            what = "an '=' sign" if "=" in found else "no '=' sign"
+            # the text itself is never quoted: a line of a .env file may hold a secret, and a quote cut
+            # short would show part of it where no redaction can recognise it
+            raise ConfigError(f"{path}:{line}: expected KEY=value, found a line of {len(found)} characters with "
+                              f"{what} that is not one (an unclosed quote also ends up here).",
+                              hint=f"Fix or delete line {line} of {path}.")
         if binding.key is None:  # a comment or a blank line
             continue
         key = binding.key

@@ -69,3 +69,60 @@ def test_db_push_and_repair_are_audited(cli: Run, tmp_path: Path, db_url: str) -
     assert entries[0]["details"] == {"applied": ["20240101000001"]} and entries[0]["environment"] == "production"
     assert entries[1]["details"] == {"status": "reverted", "versions": ["20240101000001"]}
     assert entries[0]["target"].startswith("environment 'production' ($PROD_DB_URL")
+
+
+def test_no_cli_module_writes_the_audit_log() -> None:
+    """The services record their changes (so a library caller's are recorded too); the CLI only reads the log."""
+    import ast
+
+    import moai_adk
+
+    offenders = []
+    for path in sorted((Path(moai_adk.__file__).parent / "cli").glob("*.py")):
+        if path.name == "audit_cmd.py":  # `audit log|verify|digest`: reads and signs, records no change
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == "audit" \
+                    or isinstance(node, ast.ImportFrom) and any(a.name == "audit" for a in node.names):
+                offenders.append(f"{path.name}:{node.lineno}")
+            if isinstance(node, ast.Attribute) and node.attr in ("record", "record_event") \
+                    and isinstance(node.value, ast.Name) and node.value.id == "audit":
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
+
+
+def test_library_callers_get_the_audit_entries(tmp_path: Path, local_platform: RunningPlatform,
+                                               db_url: str) -> None:  # noqa: F811
+    from moai_adk import envs
+    from moai_adk.config import load_config
+    from moai_adk.db.connect import Target
+    from moai_adk.db.push import push
+    from moai_adk.db.repair import repair
+    from moai_adk.secrets import ops
+    from moai_adk.workspace import open_provider
+
+    root = project(tmp_path / "lib", local_platform.new_site("audlib"))
+    cfg = load_config(root / "moai.toml")
+    environ = {**local_platform.environ(), "MOAI_SECRETS_BACKEND": "file", "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    with open_provider(cfg, environ, "local", "staging") as provider:
+        envs.set_env(provider, "staging", "MODE", "fast-and-loose")  # type: ignore[arg-type]
+        envs.set_env(provider, "staging", "MODE", "other", dry_run=True)  # type: ignore[arg-type]
+        envs.push_values(provider, "staging", {"A": "1"})  # type: ignore[arg-type]
+        envs.unset_env(provider, "staging", "MODE")  # type: ignore[arg-type]
+    store = ops.open_store(cfg, "staging", environ)
+    ops.keygen(store, label="lib")
+    ops.set_secret(store, "API_TOKEN", "a-long-secret-value")
+    ops.remove_secret(store, "API_TOKEN")
+    (root / "supabase" / "migrations").mkdir(parents=True)
+    (root / "supabase" / "migrations" / "20240101000009_lib.sql").write_text("create table lib_a (id int);")
+    target = Target(url=db_url)
+    push(root, target)
+    push(root, target, dry_run=True)
+    repair(root, target, ["20240101000009"], "reverted")
+    entries = audit.read_entries(root)
+    assert [(e["action"], e["environment"]) for e in entries] == [
+        ("env set", "staging"), ("env push", "staging"), ("env unset", "staging"), ("secrets keygen", "staging"),
+        ("secrets set", "staging"), ("secrets rm", "staging"), ("migration push", None),
+        ("migration repair", None)]
+    assert entries[6]["details"] == {"applied": ["20240101000009"]} and entries[6]["target"].startswith("--db-url")
+    assert b"a-long-secret-value" not in audit.log_path(root).read_bytes()

@@ -15,7 +15,15 @@ must contain), and one pass finds all of them. In a snapshot that pass is Hypers
 batches of files (``SecretScanner``: one vectored scan per ~8 MB of files, on its own
 thread, which runs without the GIL while the main thread hashes); ``scan_secret`` alone,
 or without Hyperscan, tests each literal with ``bytes.__contains__``.
+
+A third check runs in the same pass when the caller knows secret values (the deploy
+pipeline passes the environment's secrets store, see docs/secrets.md): each value of at
+least ``MIN_VALUE_SCAN`` characters, with the forms a build gives it (JSON-escaped,
+URL-encoded, base64), is one more literal of the same Hyperscan database, so a file that
+holds one is flagged by the pass that looks for token formats. Shorter values are not
+scanned: a 4-character value such as ``true`` or ``8080`` would flag ordinary files.
 """
+
 
 from __future__ import annotations
 
@@ -25,7 +33,8 @@ import bisect
 import json
 import re
 import threading
-from collections.abc import Callable
+import urllib.parse
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -99,6 +108,44 @@ RULES: tuple[Rule, ...] = (
 PREFIXES: tuple[tuple[bytes, int], ...] = tuple((p, i) for i, r in enumerate(RULES) for p in r.prefixes)
 
 
+MIN_VALUE_SCAN = 8  # shorter secret values are not looked for in the output (too many false matches)
+
+
+def value_forms(value: str) -> tuple[bytes, ...]:
+    """The byte strings a build may turn ``value`` into: itself, JSON-escaped, URL-encoded, base64."""
+    raw = value.encode("utf-8")
+    forms: dict[bytes, None] = dict.fromkeys((raw, json.dumps(value)[1:-1].encode("utf-8"),
+                                              urllib.parse.quote(value, safe="").encode("ascii"),
+                                              urllib.parse.quote_plus(value).encode("ascii")))
+    forms.update(dict.fromkeys(_b64_fragments(raw)))
+    return tuple(f for f in forms if len(f) >= MIN_VALUE_SCAN)
+
+
+@dataclass(frozen=True)
+class KnownValues:
+    """Secret values that must not be published: ``(literal, label)`` pairs, the label naming the secret
+    (never its value). Values shorter than ``MIN_VALUE_SCAN`` are left out."""
+
+    literals: tuple[tuple[bytes, str], ...] = ()
+
+    @classmethod
+    def of(cls, values: Mapping[str, str]) -> KnownValues:
+        """``values`` maps a label ("API_TOKEN") to the secret value."""
+        pairs: dict[bytes, str] = {}
+        for label, value in values.items():
+            if len(value) >= MIN_VALUE_SCAN:
+                for form in value_forms(value):
+                    pairs.setdefault(form, label)
+        return cls(tuple(pairs.items()))
+
+    def find(self, data: bytes, only: set[int] | None = None) -> str | None:
+        """The label of the first known value ``data`` holds (of the literals ``only`` names), or None."""
+        for j, (literal, label) in enumerate(self.literals):
+            if (only is None or j in only) and literal in data:
+                return label
+        return None
+
+
 # What a secret file name can look like, for a test cheaper than SECRET_NAME (run on every file).
 _NAMES = frozenset({"env", "credentials", ".htpasswd", ".netrc", ".git-credentials", ".pgpass", ".npmrc", ".pypirc",
                     "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"})
@@ -156,22 +203,34 @@ class SecretScanner:
     """Scan many files: names at once, contents in batches on one background thread.
 
     ``add(f, data)`` may be called from several threads; ``finish()`` waits for the
-    batches and leaves each flagged file's reason in ``f.secret``."""
+    batches and leaves each flagged file's reason in ``f.secret``. With ``known`` values,
+    the same pass also looks for them; a file holding one is named in ``leaks``
+    (path -> label), apart from ``f.secret`` (which the hash cache keeps: a known value
+    belongs to one environment, not to the file)."""
 
-    def __init__(self) -> None:
+    def __init__(self, known: KnownValues | None = None) -> None:
         self._lock = threading.Lock()
         self._files: list[_Flagged] = []
         self._datas: list[bytes] = []
         self._size = 0
         self._pool: ThreadPoolExecutor | None = None
         self._futures: list[Future[None]] = []
+        self.known = known if known is not None and known.literals else None
+        self.leaks: dict[str, str] = {}
+        self._db: Any = None
+        self._own_scratch: Any = None
 
-    def add(self, f: _Flagged, data: bytes) -> None:
-        reason = name_reason(f.path, data)
-        if reason or not is_text(f.path):
-            f.secret = reason
+    def add(self, f: _Flagged, data: bytes, *, cached: bool = False) -> None:
+        """Queue ``f`` for the content scan. ``cached``: its name and token scan are known (the hash
+        cache); it is read again only to look for the known values."""
+        if not cached:
+            reason = name_reason(f.path, data)
+            if reason or not is_text(f.path):
+                f.secret = reason
+                return
+            f.secret = ""
+        elif not is_text(f.path):
             return
-        f.secret = ""
         with self._lock:
             self._files.append(f)
             self._datas.append(data)
@@ -179,25 +238,43 @@ class SecretScanner:
             if self._size >= BATCH_BYTES:
                 self._submit()
 
+    def _check_plain(self, files: list[_Flagged], datas: list[bytes]) -> None:
+        """The same checks without Hyperscan (or for one small batch): one literal at a time."""
+        for f, data in zip(files, datas, strict=True):
+            reason = content_reason(data)
+            if reason:
+                f.secret = reason
+            if self.known is not None and (label := self.known.find(data)) is not None:
+                self.leaks[f.path] = label
+
+    def _database(self) -> Any:
+        if self.known is None:
+            return _database()
+        if self._db is None and _database() is not None:  # rule literals + value literals, one database
+            literals = [re.escape(p) for p, _ in PREFIXES] + [re.escape(v) for v, _ in self.known.literals]
+            ids = [i for _, i in PREFIXES] + [len(RULES) + j for j in range(len(self.known.literals))]
+            db = _hs.Database(mode=_hs.HS_MODE_VECTORED)
+            db.compile(expressions=literals, ids=ids, elements=len(literals))
+            self._db = db
+        return self._db
+
     def _submit(self) -> None:
         files, datas = self._files, self._datas
         self._files, self._datas, self._size = [], [], 0
-        db = _database()
+        db = self._database()
         if db is None:  # no Hyperscan: the same rules, one literal at a time
-            for f, data in zip(files, datas, strict=True):
-                f.secret = content_reason(data)
+            self._check_plain(files, datas)
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moai-secret-scan")
         if len(self._futures) >= 2:  # at most two batches of file contents held in memory
             self._futures[-2].result()
-        self._futures.append(self._pool.submit(_scan_batch, db, files, datas))
+        self._futures.append(self._pool.submit(self._scan_batch, db, files, datas))
 
     def finish(self) -> None:
         with self._lock:
             if self._files and not self._futures:  # one small batch (a redeploy): no thread, no Hyperscan
-                for f, data in zip(self._files, self._datas, strict=True):
-                    f.secret = content_reason(data)
+                self._check_plain(self._files, self._datas)
                 self._files, self._datas, self._size = [], [], 0
             elif self._files:
                 self._submit()
@@ -209,6 +286,37 @@ class SecretScanner:
             if self._pool is not None:
                 self._pool.shutdown()
                 self._pool = None
+
+    def _scan_batch(self, db: Any, files: list[_Flagged], datas: list[bytes]) -> None:
+        """One vectored scan of the batch (the GIL is released), then the regexes on the files it flagged.
+
+        A literal that straddles two files flags the second one for nothing; its regexes then find no match
+        (and a known value is confirmed in the file itself)."""
+        ends: list[int] = []
+        total = 0
+        for d in datas:
+            total += len(d)
+            ends.append(total)
+        hits: dict[int, set[int]] = {}
+
+        def on_match(rule: int, start: int, end: int, flags: int, context: Any) -> None:
+            hits.setdefault(bisect.bisect_left(ends, end), set()).add(rule)
+
+        if self.known is None:
+            scratch = _scratch(db)
+        else:
+            if self._own_scratch is None:  # a scratch belongs to its database
+                self._own_scratch = _hs.Scratch(db)
+            scratch = self._own_scratch
+        db.scan(datas, match_event_handler=on_match, scratch=scratch)
+        n = len(RULES)
+        for idx, ids in hits.items():
+            rules = {i for i in ids if i < n}
+            if rules:
+                files[idx].secret = content_reason(datas[idx], rules) or files[idx].secret
+            values = {i - n for i in ids if i >= n}
+            if values and self.known is not None and (label := self.known.find(datas[idx], values)) is not None:
+                self.leaks[files[idx].path] = label
 
 
 _DB: Any = None
@@ -231,25 +339,6 @@ def _database() -> Any:
                        elements=len(PREFIXES))
             _hs, _DB = hyperscan, db
     return _DB
-
-
-def _scan_batch(db: Any, files: list[_Flagged], datas: list[bytes]) -> None:
-    """One vectored scan of the batch (the GIL is released), then the regexes on the files it flagged.
-
-    A literal that straddles two files flags the second one for nothing; its regexes then find no match."""
-    ends: list[int] = []
-    total = 0
-    for d in datas:
-        total += len(d)
-        ends.append(total)
-    hits: dict[int, set[int]] = {}
-
-    def on_match(rule: int, start: int, end: int, flags: int, context: Any) -> None:
-        hits.setdefault(bisect.bisect_left(ends, end), set()).add(rule)
-
-    db.scan(datas, match_event_handler=on_match, scratch=_scratch(db))
-    for idx, rules in hits.items():
-        files[idx].secret = content_reason(datas[idx], rules)
 
 
 _SCRATCH = threading.local()

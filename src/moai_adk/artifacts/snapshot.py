@@ -10,7 +10,9 @@ Order of work, each step failing before anything is uploaded:
    every algorithm the platform needs, on a small thread pool (hashlib and
    file reads release the GIL);
 4. refuse secrets (secret file names, private keys, well-known token formats:
-   ``artifacts/secrets.py``) unless the caller allowed that path (or a glob matching it).
+   ``artifacts/secrets.py``) unless the caller allowed that path (or a glob matching it);
+5. refuse any file holding one of ``known_secrets`` (the values of the environment's secrets
+   store, looked for in the same scan), whatever ``--allow-secret-file`` says.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ..errors import LimitError, SecretFileError, SnapshotError, UnsafePathError
 from .exclude import PathFilter
 from .hashcache import HashCache
 from .hashing import hash_bytes
-from .secrets import SecretScanner, scan_secret
+from .secrets import KnownValues, SecretScanner, is_text, scan_secret
 
 
 # Folders never published (tool state, VCS, dependencies).
@@ -247,6 +249,17 @@ def _hash_one(f: SnapshotFile, algorithms: tuple[str, ...], scanner: SecretScann
         scanner.add(f, data)
 
 
+def _scan_cached(files: list[SnapshotFile], todo: list[SnapshotFile], scanner: SecretScanner) -> None:
+    """Read the files the hash cache answered for (no hashing) so the known values are looked for in them too."""
+    fresh = {id(f) for f in todo}
+    try:
+        for f in files:
+            if id(f) not in fresh and is_text(f.path):
+                scanner.add(f, _read(f), cached=True)
+    finally:
+        scanner.finish()
+
+
 def allowed_secret(path: str, allowed: Iterable[str]) -> bool:
     """Whether ``--allow-secret-file`` entries (paths, or globs with ``*``, ``?``, ``[``) allow ``path``."""
     for pattern in allowed:
@@ -268,13 +281,16 @@ def take_snapshot(
     workers: int = HASH_WORKERS,
     project_root: bool = False,
     exclude: PathFilter | None = None,
+    known_secrets: Mapping[str, str] | None = None,
 ) -> Snapshot:
     """Walk, check limits, hash (through the cache) and scan ``root``.
 
     ``project_root`` says ``root`` is the project folder itself (output "."),
     so the project's own config files at its top are left out; ``exclude`` leaves out what it
     matches (``artifacts.exclude.deploy_filter``: moai-adk's own files, the platform's defaults,
-    ``[deploy] exclude``).
+    ``[deploy] exclude``). ``known_secrets`` maps a name (said in the error, e.g.
+    "API_TOKEN of .moai/secrets/production.age") to a value that must not be published; files
+    the hash cache knows are read again for them (not hashed).
     """
     algos = tuple(dict.fromkeys(algorithms))
     files = walk(root, PROJECT_ROOT_SKIP if project_root else frozenset(), exclude)
@@ -308,13 +324,14 @@ def take_snapshot(
 
     if on_total is not None:
         on_total(len(todo))
+    known = KnownValues.of(known_secrets) if known_secrets else None
+    scanner = SecretScanner(known)  # contents are scanned in batches, beside the hashing
     if todo:
         # Small files hash fastest on one thread (SHA extensions make the
         # per-file Python overhead dominate; threads only add GIL hand-offs).
         # Large files go to a pool, where hashlib releases the GIL.
         big = [f for f in todo if f.size >= BIG_FILE] if workers > 1 else []
         pool = ThreadPoolExecutor(max_workers=workers) if big else None
-        scanner = SecretScanner()  # contents are scanned in batches, beside the hashing
         try:
             futures = [pool.submit(_hash_one, f, algos, scanner) for f in big] if pool else []
             for f in todo:
@@ -334,11 +351,22 @@ def take_snapshot(
             put = cache.put
             for f in todo:
                 put(f.path, f.size, f.mtime_ns, f.ino, f.hashes, f.secret)
+    if scanner.known is not None and len(todo) < len(files):
+        _scan_cached(files, todo, scanner)
     if cache is not None:
         if len(cache.entries) > len(files):
             cache.prune({f.path for f in files})
         cache.save()
 
+    for f in files:
+        label = scanner.leaks.get(f.path)
+        if label is not None:
+            raise SecretFileError(
+                f"{os.path.join(root, f.path)} would be published, but it contains the value of the secret {label}.",
+                hint="A build step put the value into the output (a bundler inlines environment variables "
+                     "named for the client, e.g. NEXT_PUBLIC_*, VITE_*): read it on the server instead, rebuild, "
+                     "and deploy again. --allow-secret-file does not publish a known secret.",
+            )
     allowed = [_normalize_rel(str(p)) for p in allow_secret_files]
     for f in files:
         if f.secret and not allowed_secret(f.path, allowed):

@@ -41,7 +41,8 @@ CLIENT = f"moai-adk/{__version__}"
 DIGEST_EVERY = 100  # a signed digest after every this many entries (and on demand)
 
 ACTIONS = ("deploy", "went-live", "promote", "promote-queued", "rollback", "auto-rollback", "env set",
-           "env unset", "env push", "secret change", "access change", "migration push", "migration repair",
+           "env unset", "env push", "secrets keygen", "secrets set", "secrets rm", "secrets import", "secrets rotate",
+           "secrets push", "secret change", "access change", "migration push", "migration repair",
            "token mint", "token revoke")
 
 

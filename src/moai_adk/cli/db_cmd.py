@@ -10,7 +10,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .. import audit
 from ..config import Config, find_config, load_config
 from ..db import files
 from ..errors import ConfigError
@@ -132,9 +131,6 @@ def migration_repair(ctx: click.Context, versions: tuple[str, ...], status: str,
     root, target = _target(st, env, db_url)
     assert target is not None
     result = _service("repair").repair(root, target, list(versions), status, dry_run=dry_run)
-    if not dry_run:
-        audit.record(root, "migration repair", environment=env, target=target.label,
-                     details={"status": status, "versions": list(result.versions)})
     for warning in result.warnings:
         st.output.warn(warning)
 
@@ -194,9 +190,6 @@ def db_push(ctx: click.Context, env: str | None, db_url: str | None, dry_run: bo
             st.output.info(f"Applied {data['file']}")
 
     result = _service("push").push(root, target, dry_run=dry_run, include_all=include_all, events=events)
-    if not dry_run:
-        audit.record(root, "migration push", environment=env, target=target.label,
-                     details={"applied": [f.version for f in result.applied]})
     for warning in result.warnings:
         st.output.warn(warning)
 

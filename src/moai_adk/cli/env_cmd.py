@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .. import audit, envs, envs_diff, envs_files
+from .. import envs, envs_diff, envs_files
 from ..errors import UsageError
 from ..providers.capabilities import EnvStore, require
 from .options import State, common, open_project, open_provider
@@ -88,7 +88,6 @@ def env_set(ctx: click.Context, key: str, value: str, environment: str, platform
         value = sys.stdin.read().rstrip("\n")
     st, provider, root = _provider(ctx, environment, platform, "env")
     result = envs.set_env(provider, environment, key, value, secret=secret, dry_run=dry_run)
-    _audit(root, "env set", provider.name, result)
     _render_change(st, result)
 
 
@@ -103,16 +102,7 @@ def env_unset(ctx: click.Context, key: str, environment: str, platform: str | No
     """Remove KEY from ENVIRONMENT (other environments keep theirs)."""
     st, provider, root = _provider(ctx, environment, platform, "env")
     result = envs.unset_env(provider, environment, key, dry_run=dry_run)
-    _audit(root, "env unset", provider.name, result)
     _render_change(st, result)
-
-
-def _audit(root: Path, action: str, platform: str, result: dict[str, Any]) -> None:
-    """One audit entry for a change (key names and counts only, never values); none for a dry run."""
-    if not result.get("dry_run"):
-        audit.record(root, action, environment=result.get("environment"), target=platform,
-                     details={k: result[k] for k in ("key", "action", "secret", "file", "added", "changed", "removed")
-                              if k in result})
 
 
 def _render_change(st: State, result: dict[str, Any]) -> None:
@@ -179,7 +169,6 @@ def env_push(ctx: click.Context, environment: str, platform: str | None, file: P
     else:
         result = envs.push_env(provider, environment, path, secret=secret, secret_keys=frozenset(secret_keys),
                                dry_run=dry_run)
-    _audit(root, "env push", provider.name, {"environment": environment, "dry_run": dry_run, **result.to_json()})
 
     def render(con: Console) -> None:
         prefix = "Would push" if dry_run else "Pushed"

@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from .. import __version__
 from ..errors import MoaiError
+from ..secrets import redact
 from .options import State, common, state
 
 # Each top-level command and the module whose ``register`` adds it. Only the module of the
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     st = State()
+    redact.protect_environ(st.output, st.environ)  # credentials in the environment never reach the output
     try:
         cli.main(args=args, prog_name="moai-adk", standalone_mode=False, obj=st)
     except click.exceptions.Exit as exc:

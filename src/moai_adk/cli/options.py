@@ -13,6 +13,8 @@ import click
 from .. import workspace
 from ..config import Config
 from ..providers.base import Provider
+from ..secrets import ops as secrets_ops
+from ..secrets import redact
 from .output import Output
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,6 +27,7 @@ class State:
         self.output = Output()
         self.project_dir: Path = Path.cwd()
         self.environ: dict[str, str] = dict(os.environ)
+        self.protected: set[Path] = set()  # projects whose secret values are redacted already
 
 
 def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -65,8 +68,16 @@ platform_option = click.option("--platform", "-p", default=None, metavar="NAME",
 
 
 def open_project(ctx: click.Context) -> tuple[State, Config]:
+    """The invocation state and the project's config; from here on, every secret value of the project's
+    stores this user can decrypt is redacted from all output (``secrets.redact``)."""
     st = state(ctx)
-    return st, workspace.load_project(st.project_dir)
+    cfg = workspace.load_project(st.project_dir)
+    if cfg.root not in st.protected:
+        st.protected.add(cfg.root)
+        values = secrets_ops.readable_values(cfg, st.environ)
+        if values:
+            redact.install(st.output, values)
+    return st, cfg
 
 
 def open_provider(ctx: click.Context, platform: str | None, environment: str | None = None, *,

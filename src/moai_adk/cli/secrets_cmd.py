@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .. import audit
 from ..config import Config
 from ..errors import UsageError
 from ..secrets import ops, redact
@@ -32,13 +30,6 @@ def _store(ctx: click.Context, environment: str, *, read: bool = True,
     values = store.read() if read else {}
     redact.install(st.output, values.values())
     return st, store, values
-
-
-def _audit(store: SecretStore, action: str, result: Any) -> None:
-    """One audit entry per change of the store: names and counts, never a value or a key."""
-    keep = ("key", "action", "added", "changed", "removed", "recipients", "file")
-    details = {k: result[k] for k in keep if isinstance(result, dict) and k in result}
-    audit.record(store.root, action, environment=store.environment, target="secrets", details=details)
 
 
 def protect_environment(st: State, cfg: Config, environment: str) -> None:
@@ -74,7 +65,6 @@ def keygen(ctx: click.Context, environment: str, label: str | None, force: bool)
     """Make your private key for ENVIRONMENT and add its public key to the recipients file."""
     st, store, _ = _store(ctx, environment, read=False)
     result = ops.keygen(store, label=label or ops.default_label(st.environ), force=force)
-    _audit(store, "secrets keygen", result)
     if result["needs_rotate"]:
         st.output.warn(f"{result['recipients_file']} now lists your key, but {store.rel(store.path)} is not yet "
                        f"encrypted to it: commit the recipients file and ask a teammate who holds the {environment} "
@@ -102,7 +92,6 @@ def set_cmd(ctx: click.Context, key: str, value: str, environment: str) -> None:
             value = sys.stdin.read().rstrip("\n")
     st, store, _ = _store(ctx, environment, extra=(value,))
     result = ops.set_secret(store, key, value)
-    _audit(store, "secrets set", result)
     verb = {"add": "Added", "change": "Changed", "unchanged": "Unchanged"}[result["action"]]
     st.output.result(result, lambda con: con.print(f"{verb} secret {key} ({environment}, {result['file']})."))
 
@@ -157,7 +146,6 @@ def rm_cmd(ctx: click.Context, key: str, environment: str) -> None:
     """Remove secret KEY from ENVIRONMENT."""
     st, store, _ = _store(ctx, environment)
     result = ops.remove_secret(store, key)
-    _audit(store, "secrets rm", result)
     st.output.result(result, lambda con: con.print(f"Removed secret {key} ({environment}, {result['file']})."))
 
 
@@ -178,7 +166,6 @@ def import_cmd(ctx: click.Context, file: Path, environment: str) -> None:
         except Exception:  # noqa: BLE001 - import_file reports the problem with the file itself
             pass
     result = ops.import_file(store, path)
-    _audit(store, "secrets import", result)
     st.output.result(result, lambda con: con.print(
         f"Imported {path.name} into {environment}: {len(result['added'])} added, {len(result['changed'])} changed, "
         f"{len(result['unchanged'])} unchanged."))
@@ -194,7 +181,6 @@ def rotate_cmd(ctx: click.Context, environment: str, add: tuple[str, ...], remov
     """Re-encrypt ENVIRONMENT's secrets to its recipients file (+ --add, - --remove)."""
     st, store, _ = _store(ctx, environment)
     result = ops.rotate(store, add=add, remove=remove)
-    _audit(store, "secrets rotate", result)
     _, cfg = open_project(ctx)
     holders = ops.platforms_holding(cfg, st.environ, environment, result["keys"])
     result["platforms"] = holders

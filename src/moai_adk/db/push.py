@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 
+from .. import audit
 from .apply import Applier, Prepared, prepare
 from .connect import Target, connect, session_target, translate
 from .files import MIGRATIONS_DIR, LocalMigrations, MigrationFile, scan
@@ -54,12 +55,19 @@ def _noop(_event: str, _data: dict[str, object]) -> None:
     return None
 
 
+def _audit(root: Path, target: Target, result: PushResult, outcome: str) -> None:
+    """The audit entry of a push (here, so a library caller's push is recorded too)."""
+    audit.record(root, "migration push", environment=target.environment, target=target.label, result=outcome,
+                 details={"applied": [f.version for f in result.applied]})
+
+
 def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool = False,
          connector: Connector = connect, events: Events = _noop, chunk_files: int = 64,
          async_commit: bool = True) -> PushResult:
     """Apply the pending migrations of ``root/supabase/migrations`` to ``target``."""
     local = scan(root / MIGRATIONS_DIR, root)
     local.refuse_bad_names(root)
+    named = target
     target, notices = session_target(target)
     result = PushResult(pending=[], dry_run=dry_run, warnings=notices + local.warnings())
     retry = f"moai-adk db push {target.flag}" + (" --include-all" if include_all else "")
@@ -75,7 +83,10 @@ def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool
         # every pending file is split and checked before anything runs (in a dry run too)
         prepared = [prepare(conn, f, _display(f.path, root)) for f in pending]
         result.modes = {p.file.version: p.plan.mode.value for p in prepared}
-        if dry_run or not pending:
+        if dry_run:
+            return result
+        if not pending:
+            _audit(root, named, result, "ok")
             return result
 
         def applied(p: Prepared) -> None:
@@ -83,7 +94,12 @@ def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool
             events("applied", {"version": p.file.version, "file": p.display})
 
         events("applying", {"count": len(prepared)})
-        Applier(conn, target, retry, applied, chunk_files=chunk_files, async_commit=async_commit).apply(prepared)
+        try:
+            Applier(conn, target, retry, applied, chunk_files=chunk_files, async_commit=async_commit).apply(prepared)
+        except BaseException:
+            _audit(root, named, result, "failed")
+            raise
+        _audit(root, named, result, "ok")
         return result
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 
+from .. import audit
 from ..errors import MigrationError, UsageError
 from .connect import Target, connect, session_target, translate
 from .files import MIGRATIONS_DIR, scan
@@ -64,6 +65,7 @@ def repair(root: Path, target: Target, versions: list[str], status: str, *, dry_
             mf = local[v]
             _text, split = mf.parsed(str(mf.path.relative_to(root)) if mf.path.is_relative_to(root) else None)
             rows.append(HistoryRow(v, mf.name, split.history_statements()))
+    named = target
     target, notices = session_target(target)
     try:
         with locked(connector(target), enabled=not dry_run) as conn:
@@ -80,4 +82,6 @@ def repair(root: Path, target: Target, versions: list[str], status: str, *, dry_
                 delete(conn, versions)
     except psycopg.Error as exc:
         raise translate(exc, target, "updating the migration history") from exc
+    audit.record(root, "migration repair", environment=named.environment, target=named.label,
+                 details={"status": status, "versions": list(versions)})
     return RepairResult(status, versions, changed, False, notices)

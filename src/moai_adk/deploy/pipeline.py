@@ -32,6 +32,7 @@ from ..errors import HealthCheckFailed, MoaiError, NotSupported
 from ..providers._http import verify_for
 from ..providers.base import Deployment, DeployTarget
 from ..providers.capabilities import Environments, Hosting
+from ..secrets import push as secrets_push
 from . import provenance
 from .build import run_build
 
@@ -96,6 +97,7 @@ class DeployResult:
     phases: dict[str, float] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)  # what the platform did or will do unasked
     required_env: dict[str, Any] | None = None  # the [env.required] check (envs_required)
+    secrets: dict[str, Any] | None = None  # what was sent from .moai/secrets/<env>.age (secrets.push)
 
     def to_json(self) -> dict[str, Any]:
         d = self.deployment
@@ -117,6 +119,7 @@ class DeployResult:
             "durations": {k: round(v, 4) for k, v in self.phases.items()},
             "notices": self.notices,
             "required_env": self.required_env,
+            "secrets": self.secrets,
         }
 
 
@@ -181,6 +184,8 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
 
     # [env.required] before anything runs; the build gets the .env files under the shell's variables
     required, build_environ = preflight(cfg, req.environment, provider, environ, dry_run=req.dry_run, info=ui.info)
+    # the environment's secrets store: a missing key stops here, before anything is built
+    store = secrets_push.load(cfg, req.environment, environ)
     git = None if req.dry_run else provenance.start_git_state(cfg.root)  # the source as it is before the build
     if not req.dry_run:
         t = clock()
@@ -204,6 +209,7 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
             platform=provider.name, allow_secret_files=req.allow_secret_files,
             on_hashed=lambda n, _b: advance(n), on_total=advance.set_total, project_root=cfg.output_dir == cfg.root,
             exclude=deploy_filter(provider.default_ignores, cfg.exclude, source=f"{cfg.path}: [deploy] exclude"),
+            known_secrets=store.scan_values() if store else None,
         )
     timed("snapshot", t)
     result = DeployResult(
@@ -222,6 +228,12 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
     if notice:
         result.notices.append(notice)
         ui.info(notice)
+    if store is not None:  # sent before the deployment is created, so it is built against them
+        pushed = secrets_push.push(store, provider, dry_run=req.dry_run)
+        result.secrets = pushed.to_json()
+        if pushed.not_sent:  # a platform without an env store: said, never silent
+            result.notices.append(pushed.message())
+        ui.info(pushed.message())
     if req.dry_run:
         return result
 

@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .. import envs, workspace
+from .. import audit, envs, workspace
 from ..config import Config
 from ..errors import ConfigError, MoaiError, UsageError
 from ..providers.capabilities import EnvStore
 from .keys import KeyStore, SecretsKeyError
-from .store import Recipient, SecretStore, check_value, generate, parse_recipient
+from .store import SECRETS_DIR, Recipient, SecretStore, check_value, generate, parse_recipient
 
 _KEY_AT_LINE_START = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=")
 
@@ -23,6 +23,13 @@ def open_store(cfg: Config, environment: str, environ: Mapping[str, str]) -> Sec
     """The store of ``environment``; an unknown environment is a ConfigError listing the known ones."""
     cfg.environment(environment)
     return SecretStore(cfg.root, environment, KeyStore(cfg.name, environ))
+
+
+def _audit(store: SecretStore, action: str, result: dict[str, Any]) -> None:
+    """One audit entry per change of the store: names and counts, never a value or a private key."""
+    keep = ("key", "action", "added", "changed", "removed", "recipients", "file")
+    audit.record(store.root, action, environment=store.environment, target="secrets",
+                 details={k: result[k] for k in keep if k in result})
 
 
 def default_label(environ: Mapping[str, str]) -> str:
@@ -48,9 +55,11 @@ def keygen(store: SecretStore, *, label: str, force: bool = False) -> dict[str, 
     recipients = [r for r in store.recipients() if r.public_key not in (public, replaced)]
     store.keys.save(env, private, public)
     store.write_recipients([*recipients, Recipient(public, label)])
-    return {"environment": env, "public_key": public, "stored_in": store.keys.describe(env),
-            "backend": store.keys.backend, "recipients_file": store.rel(store.recipients_path),
-            "needs_rotate": store.exists()}
+    result = {"environment": env, "public_key": public, "stored_in": store.keys.describe(env),
+              "backend": store.keys.backend, "recipients_file": store.rel(store.recipients_path),
+              "needs_rotate": store.exists()}
+    _audit(store, "secrets keygen", result)
+    return result
 
 
 def set_secret(store: SecretStore, key: str, value: str) -> dict[str, Any]:
@@ -61,7 +70,9 @@ def set_secret(store: SecretStore, key: str, value: str) -> dict[str, Any]:
     if action != "unchanged":
         values[key] = value
         store.write(values)
-    return {"environment": store.environment, "key": key, "action": action, "file": store.rel(store.path)}
+    result = {"environment": store.environment, "key": key, "action": action, "file": store.rel(store.path)}
+    _audit(store, "secrets set", result)
+    return result
 
 
 def remove_secret(store: SecretStore, key: str) -> dict[str, Any]:
@@ -72,7 +83,9 @@ def remove_secret(store: SecretStore, key: str) -> dict[str, Any]:
                          hint=f"Run `moai-adk secrets list --env {store.environment}` to see its secrets.")
     del values[key]
     store.write(values)
-    return {"environment": store.environment, "key": key, "action": "remove", "file": store.rel(store.path)}
+    result = {"environment": store.environment, "key": key, "action": "remove", "file": store.rel(store.path)}
+    _audit(store, "secrets rm", result)
+    return result
 
 
 def get_secret(store: SecretStore, key: str) -> str:
@@ -120,8 +133,10 @@ def import_file(store: SecretStore, path: Path) -> dict[str, Any]:
     values.update(wanted)
     if added or changed or not store.exists():
         store.write(values)
-    return {"environment": store.environment, "file": store.rel(store.path), "added": added, "changed": changed,
-            "unchanged": sorted(set(wanted) - set(added) - set(changed))}
+    result = {"environment": store.environment, "file": store.rel(store.path), "added": added, "changed": changed,
+              "unchanged": sorted(set(wanted) - set(added) - set(changed))}
+    _audit(store, "secrets import", result)
+    return result
 
 
 def rotate(store: SecretStore, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -146,9 +161,11 @@ def rotate(store: SecretStore, *, add: tuple[str, ...] = (), remove: tuple[str, 
     store.write(values, after)
     store.write_recipients(after)
     removed = [r.public_key for r in before if r not in after]
-    return {"environment": store.environment, "file": store.rel(store.path), "keys": sorted(values),
-            "recipients": [r.public_key for r in after], "added": [r.public_key for r in after if r not in before],
-            "removed": removed}
+    result = {"environment": store.environment, "file": store.rel(store.path), "keys": sorted(values),
+              "recipients": [r.public_key for r in after], "added": [r.public_key for r in after if r not in before],
+              "removed": removed}
+    _audit(store, "secrets rotate", result)
+    return result
 
 
 def platforms_holding(cfg: Config, environ: Mapping[str, str], environment: str,
@@ -168,5 +185,19 @@ def platforms_holding(cfg: Config, environ: Mapping[str, str], environment: str,
     return out
 
 
+def readable_values(cfg: Config, environ: Mapping[str, str]) -> list[str]:
+    """Every secret value this user can decrypt, of every environment with a store (for the redaction
+    filter); an environment whose key this user lacks, or whose file is damaged, adds nothing."""
+    out: list[str] = []
+    folder = cfg.root / SECRETS_DIR
+    for path in sorted(folder.glob("*.age")) if folder.is_dir() else []:
+        try:
+            out.extend(open_store(cfg, path.stem, environ).read().values())
+        except MoaiError:
+            continue
+    return out
+
+
 __all__ = ["SecretsKeyError", "open_store", "keygen", "set_secret", "get_secret", "remove_secret", "list_secrets",
-           "import_file", "rotate", "platforms_holding", "read_dotenv_strict"]
+           "import_file", "rotate", "platforms_holding", "read_dotenv_strict",
+           "readable_values"]

@@ -12,11 +12,38 @@ from __future__ import annotations
 
 import atexit
 import json
+import re
 import sys
-from collections.abc import Iterable
+import urllib.parse
+from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 MASK = "********"
+MIN_ENVIRON_LEN = 8  # shorter environment values are not treated as secrets (they would mangle output)
+# Environment variables whose values are credentials: the platforms' own (credential_envs) and any
+# name ending like one (GITHUB_TOKEN, DB_PASSWORD, STRIPE_SECRET_KEY, ...).
+CREDENTIAL_NAME = re.compile(r"(?:^|_)(?:TOKEN|SECRET|SECRETS|PASSWORD|PASSWD|PASS|API_KEY|SECRET_KEY|PRIVATE_KEY"
+                             r"|ACCESS_KEY|AUTH|AUTH_TOKEN|CREDENTIALS|SERVICE_ROLE_KEY|DSN)$", re.IGNORECASE)
+
+
+def sensitive_environ(environ: Mapping[str, str], names: Iterable[str] = ()) -> list[str]:
+    """The values of ``environ`` that are credentials: those of ``names`` and of credential-like names,
+    and the password of any URL value (``postgres://user:PASSWORD@host``)."""
+    wanted = set(names)
+    out: list[str] = []
+    for name, value in environ.items():
+        if len(value) < MIN_ENVIRON_LEN:
+            continue
+        if name in wanted or CREDENTIAL_NAME.search(name):
+            out.append(value)
+        elif "://" in value and "@" in value:
+            try:
+                password = urllib.parse.urlsplit(value).password
+            except ValueError:
+                password = None
+            if password and len(password) >= MIN_ENVIRON_LEN:
+                out.append(password)
+    return out
 
 
 class Redactor:
@@ -47,6 +74,8 @@ class RedactingStream:
         self._pending: list[str] = []
 
     def write(self, text: str) -> int:
+        if not isinstance(text, str):  # a text stream refuses bytes (click probes streams with b"")
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         self._pending.append(text)
         return len(text)
 
@@ -97,6 +126,13 @@ def install(output: Any, values: Iterable[str]) -> Redactor:
             console.file = stream
     _redactor.add(values)
     return _redactor
+
+
+def protect_environ(output: Any, environ: Mapping[str, str]) -> None:
+    """Redact the credentials of ``environ`` (``sensitive_environ``) from all later output."""
+    values = sensitive_environ(environ)
+    if values:
+        install(output, values)
 
 
 def _flush() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -261,6 +262,11 @@ def load_project(root: Path, settings: Mapping[str, Any], environ: Mapping[str, 
                            hosting=hosting, path=fb_path if fb_path.is_file() else None, checked_with=checked)
 
 
+def _to_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def run_hooks(project: FirebaseProject, phase: str, environ: Mapping[str, str],
               echo: Callable[[str], None] | None = None) -> list[str]:
     """Run ``hosting.<phase>`` commands in the project root; a failure is a ``BuildError``."""
@@ -272,12 +278,16 @@ def run_hooks(project: FirebaseProject, phase: str, environ: Mapping[str, str],
     for cmd in commands:
         if echo:
             echo(f"Running {phase} hook: {cmd}")
-        try:
-            proc = subprocess.run(cmd, shell=True, cwd=project.root, env=env, check=False)  # noqa: S602
+        try:  # its output goes through ``echo`` (the CLI's stderr and its redaction filter), never straight out
+            proc = subprocess.Popen(cmd, shell=True, cwd=project.root, env=env, stdin=subprocess.DEVNULL,  # noqa: S602
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
         except OSError as exc:
             raise BuildError(f"The firebase.json hosting.{phase} hook `{cmd}` could not start: {exc}.",
                              hint=f"Fix or remove hosting.{phase} in {FIREBASE_JSON}.") from exc
-        if proc.returncode != 0:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            (echo or _to_stderr)(line.rstrip("\n"))
+        if proc.wait() != 0:
             raise BuildError(
                 f"The firebase.json hosting.{phase} hook `{cmd}` failed with exit code {proc.returncode}"
                 + ("; nothing was deployed." if phase == "predeploy" else "; the deployment itself is done."),
