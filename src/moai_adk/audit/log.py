@@ -42,6 +42,7 @@ DIGEST_EVERY = 100  # a signed digest after every this many entries (and on dema
 
 ACTIONS = ("deploy", "went-live", "promote", "promote-queued", "rollback", "auto-rollback", "env set",
            "env unset", "env push", "secret change", "access change", "migration push", "migration repair",
+           "migration pull",
            "token mint", "token revoke")
 
 

@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     st = State()
     try:
-        cli.main(args=args, prog_name="moai-adk", standalone_mode=False, obj=st)
+        # without standalone mode, click returns ctx.exit(n)'s code instead of raising
+        code = cli.main(args=args, prog_name="moai-adk", standalone_mode=False, obj=st)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -98,4 +99,4 @@ def main(argv: list[str] | None = None) -> None:
             f"Error: unexpected {type(exc).__name__}: {exc}. This is a bug in moai-adk; "
             "re-run with --debug and report the traceback.", markup=False)
         sys.exit(1)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
