@@ -71,6 +71,8 @@ def _folded(obj: Obj, gone_schemas: set[str], gone_tables: set[str]) -> bool:
     """True when ``obj`` lives in a schema or table that is itself added or removed."""
     if obj.kind != "schema" and obj.schema in gone_schemas:
         return True
+    if obj.kind == "sequence" and obj.attrs["owned_by"]:
+        return str(obj.attrs["owned_by"]).rsplit(".", 1)[0] in gone_tables
     return obj.kind != "table" and obj.table is not None and obj.table in gone_tables
 
 
@@ -305,11 +307,9 @@ def plan_sql(current: Catalog, desired: Catalog) -> list[Statement]:
     for o in sorted(only_current, key=lambda o: (-rank(o.kind), -int(o.meta.get("order", 0)))):
         if _folded(o, gone_schemas, gone_tables) or (o.kind == "grant" and o.table in gone_tables):
             continue
-        if o.kind == "sequence" and o.attrs["owned_by"]:
-            owner = o.attrs["owned_by"].rsplit(".", 1)[0]
-            if owner in gone_tables or ("column", o.attrs["owned_by"]) in current and \
-                    ("column", o.attrs["owned_by"]) not in desired:
-                continue   # dropped with its column or table
+        if o.kind == "sequence" and ("column", o.attrs["owned_by"]) in current and \
+                ("column", o.attrs["owned_by"]) not in desired:
+            continue   # dropped with its column
         drops += _drop(o)
     changes = sorted([(rank(w.kind), int(w.meta.get("order", 0)), c, w) for c, w in both], key=lambda t: t[:2])
     adds = sorted(only_desired, key=lambda o: (rank(o.kind), int(o.meta.get("order", 0))))
