@@ -38,11 +38,13 @@ ARGS: dict[str, list[tuple[tuple[str, ...], set[int], str]]] = {
     "channels list": [((), {1}, "root")],
     "cleanup": [(("--dry-run",), {0}, "root")],
     "db backup": [(("--env", "production", "--dry-run"), {0, 1}, "root")],
+    "db diff": [(("--env", "production"), {0, 1}, "root")],
     "db lint": [((), {0, 1}, "root")],
     "db migration list": [(("--env", "production"), {0}, "root")],
     "db migration new": [(("add_things",), {0, 1}, "root")],  # twice in one second: "already exists"
     "db migration repair": [(("20240101000001", "--status", "reverted", "--env", "production", "--dry-run"),
                              {0}, "root")],
+    "db pull": [(("--env", "production", "--dry-run"), {0, 1}, "root")],
     "db push": [(("--env", "production", "--dry-run"), {0}, "root")],
     "db restore": [(("{tmp}/missing.dump", "--env", "production", "--dry-run"), {1, 2}, "root")],
     "deploy": [(("--prod",), {0}, "root")],

@@ -1,4 +1,4 @@
-"""CLI wiring for ``moai-adk db``: migrations (new, list, repair), push, backup, restore."""
+"""CLI wiring for ``moai-adk db``: migrations (new, list, repair), lint, push, diff, pull, backup, restore."""
 
 from __future__ import annotations
 
@@ -204,6 +204,99 @@ def db_push(ctx: click.Context, env: str | None, db_url: str | None, dry_run: bo
                 con.print(f"  {f.path.relative_to(root)}{note}")
         else:
             con.print(f"Applied {len(result.applied)} migration(s) to {target.label}.")
+    st.output.result(result.to_json(root), render)
+
+
+def _schema_options(fn: Any) -> Any:
+    fn = click.option("--exclude-schema", "exclude", multiple=True, metavar="SCHEMA",
+                      help="Also leave this schema out of the comparison (repeatable).")(fn)
+    fn = click.option("--include-managed", is_flag=True,
+                      help="Also compare the schemas Supabase manages itself (auth, storage, realtime, ...).")(fn)
+    return fn
+
+
+def _scratch_events(st: State, target: Target) -> Any:
+    def events(event: str, data: dict[str, object]) -> None:
+        if event == "scratch":
+            st.output.info(f"Created scratch database {data['name']} on the server of {target.label}.")
+        elif event == "applying":
+            st.output.info(f"Applying {data['count']} local migration(s) to the scratch database...")
+        elif event == "scratch-dropped":
+            st.output.info(f"Dropped scratch database {data['name']}.")
+    return events
+
+
+@db_group.command("diff")
+@_target_options
+@click.option("--sql", "with_sql", is_flag=True,
+              help="Print the SQL that brings the database in line with the migrations (never runs it).")
+@_schema_options
+@common
+@click.pass_context
+def db_diff(ctx: click.Context, env: str | None, db_url: str | None, with_sql: bool, include_managed: bool,
+            exclude: tuple[str, ...]) -> None:
+    """Compare a database's schema with what supabase/migrations builds (exit 1 when they differ).
+
+    The migrations are applied to a scratch database on the same server, which is dropped afterwards.
+    """
+    st = state(ctx)
+    root, target = _target(st, env, db_url)
+    assert target is not None
+    result = _service("schema_diff").diff(root, target, include_managed=include_managed, exclude=exclude,
+                                          events=_scratch_events(st, target))
+    for warning in result.warnings:
+        st.output.warn(warning)
+
+    def render(con: Console) -> None:
+        if with_sql:
+            con.print(result.script(), markup=False, highlight=False, end="")
+            return
+        if not result.drifted:
+            con.print(f"No drift: {target.label} matches supabase/migrations ({result.applied} file(s)).")
+            return
+        table = Table("Change", "Kind", "Name", "What differs")
+        for d in result.differences:
+            what = d.describe().split(": ", 1)[1] if d.change == "changed" else ""
+            table.add_row(d.change, d.kind, d.name, what)
+        con.print(table)
+        destructive = sum(1 for s in result.statements if s.destructive)
+        con.print(f"{len(result.differences)} difference(s) between {target.label} and supabase/migrations. "
+                  f"`moai-adk db diff {target.flag} --sql` prints the {len(result.statements)} statement(s) that fix "
+                  f"the database" + (f" ({destructive} destructive)." if destructive else "."))
+    st.output.result(result.to_json(with_sql), render)
+    if result.drifted:
+        ctx.exit(1)
+
+
+@db_group.command("pull")
+@_target_options
+@click.option("--name", default="remote_schema", show_default=True, help="Name part of the new migration file.")
+@click.option("--dry-run", is_flag=True, help="Say what would be written without writing or recording anything.")
+@_schema_options
+@common
+@click.pass_context
+def db_pull(ctx: click.Context, env: str | None, db_url: str | None, name: str, dry_run: bool,
+            include_managed: bool, exclude: tuple[str, ...]) -> None:
+    """Write the database's schema as a new migration in supabase/migrations/ and record it as applied there."""
+    st = state(ctx)
+    root, target = _target(st, env, db_url)
+    assert target is not None
+    result = _service("pull").pull(root, target, name=name, dry_run=dry_run, now=files.now_utc(),
+                                   environ=st.environ, include_managed=include_managed, exclude=exclude,
+                                   events=_scratch_events(st, target))
+
+    def render(con: Console) -> None:
+        if result.mode == "in-line":
+            con.print(f"No schema changes found: {target.label} matches supabase/migrations; nothing written.")
+            return
+        shown = result.path.relative_to(root) if result.path else ""
+        how = "the full schema (pg_dump)" if result.mode == "dump" else "the changes since the local migrations"
+        if dry_run:
+            con.print(f"Would write {shown} with {how} ({result.statements} statement(s)) and record version "
+                      f"{result.version} as applied on {target.label}.")
+        else:
+            con.print(f"Wrote {shown} with {how} ({result.statements} statement(s)); recorded version "
+                      f"{result.version} as applied on {target.label}.")
     st.output.result(result.to_json(root), render)
 
 

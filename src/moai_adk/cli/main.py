@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     st = State()
     redact.protect_environ(st.output, st.environ)  # credentials in the environment never reach the output
     try:
-        cli.main(args=args, prog_name="moai-adk", standalone_mode=False, obj=st)
+        # without standalone mode, click returns ctx.exit(n)'s code instead of raising
+        code = cli.main(args=args, prog_name="moai-adk", standalone_mode=False, obj=st)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -101,4 +102,4 @@ def main(argv: list[str] | None = None) -> None:
             f"Error: unexpected {type(exc).__name__}: {exc}. This is a bug in moai-adk; "
             "re-run with --debug and report the traceback.", markup=False)
         sys.exit(1)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -11,4 +11,10 @@
     repair.py     ``migration repair``
     connect.py    database URL resolution, connection, password redaction, error translation
     backup.py     ``db backup`` / ``db restore`` with pg_dump / pg_restore of the server's version
+    lint.py       ``db lint``: destructive and locking statements, on PostgreSQL's own parse tree
+    catalog.py    a database's schema read from the catalog (tables, columns, indexes, policies, grants...)
+    drift.py      two catalogs compared; the SQL that turns one into the other
+    scratch.py    a throwaway database on the target's server, built from the local migrations
+    schema_diff.py ``db diff``
+    pull.py       ``db pull``
 """

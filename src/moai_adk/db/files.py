@@ -158,8 +158,8 @@ def timestamp(now: datetime) -> str:
     return now.strftime("%Y%m%d%H%M%S")
 
 
-def new_migration(folder: Path, name: str, now: datetime, content: str = "") -> Path:
-    """Create ``<folder>/<timestamp>_<name>.sql`` atomically; refuse a clash."""
+def check_name(name: str) -> None:
+    """Refuse a migration name that cannot be part of a file name."""
     if not _NAME_RE.match(name) or name.endswith(".sql"):
         cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.removesuffix(".sql")).strip("_.-") or "my_change"
         raise UsageError(
@@ -167,6 +167,11 @@ def new_migration(folder: Path, name: str, now: datetime, content: str = "") -> 
             "no '.sql' suffix, it is added).",
             hint=f"moai-adk db migration new {cleaned}",
         )
+
+
+def new_migration(folder: Path, name: str, now: datetime, content: str = "") -> Path:
+    """Create ``<folder>/<timestamp>_<name>.sql`` atomically; refuse a clash."""
+    check_name(name)
     version = timestamp(now)
     existing = scan(folder).by_version().get(version)
     if existing is not None:
