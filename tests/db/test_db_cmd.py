@@ -216,3 +216,42 @@ def test_repair_prints_the_pooler_notice_as_push_does(project: Path, write: Writ
     with psycopg.connect(db_url) as conn:
         assert conn.execute("select version from supabase_migrations.schema_migrations").fetchall() == [
             ("20240101000001",)]
+
+
+def test_push_to_production_lints_refuses_destructive_and_backs_up_first(project: Path, write: Write,
+                                                                          db_url: str) -> None:
+    (project / "moai.toml").write_text(TOML)
+    write("20240101000001_a.sql", "create table a (id int, legacy text);")
+    assert run(project, "db", "push", "--env", "production", PROD_DB_URL=db_url).returncode == 0
+    backups = sorted((project / ".moai" / "backups").glob("production-*.dump"))
+    assert len(backups) == 1 and backups[0].stat().st_size > 0  # taken before the first apply
+    write("20240101000002_b.sql", "alter table a drop column legacy;\ncreate index a_id on a (id);")
+    dry = run(project, "db", "push", "--env", "production", "--dry-run", "--json", PROD_DB_URL=db_url)
+    assert dry.returncode == 0, dry.stderr
+    data = json.loads(dry.stdout)
+    assert [f["rule"] for f in data["lint"]] == ["drop-column", "require-lock-timeout", "index-not-concurrently"]
+    assert any("would refuse 1 destructive" in w for w in data["warnings"])
+    refused = run(project, "db", "push", "--env", "production", PROD_DB_URL=db_url)
+    assert refused.returncode == 1
+    assert "20240101000002_b.sql:1 drop-column" in refused.stderr and "--allow-destructive" in refused.stderr
+    with psycopg.connect(db_url) as conn:  # nothing applied, no new backup
+        cols = [r[0] for r in conn.execute("select column_name from information_schema.columns "
+                                           "where table_name = 'a' order by 1")]
+        assert cols == ["id", "legacy"]
+    assert len(list((project / ".moai" / "backups").glob("production-*.dump"))) == 1
+    ok = run(project, "db", "push", "--env", "production", "--allow-destructive", "--json", PROD_DB_URL=db_url)
+    assert ok.returncode == 0, ok.stderr
+    result = json.loads(ok.stdout)
+    assert result["backup"] and Path(result["backup"]).is_file()
+    assert [m["version"] for m in result["applied"]] == ["20240101000002"]
+
+
+def test_push_elsewhere_warns_about_destructive_statements_and_takes_no_backup(project: Path, write: Write,
+                                                                               db_url: str) -> None:
+    write("20240101000001_a.sql", "create table a (id int); drop table a;")
+    proc = run(project, "db", "push", "--db-url", db_url, "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert [f["rule"] for f in data["lint"]] == ["drop-table"] and data["backup"] is None
+    assert "drop-table (destructive)" in proc.stderr
+    assert not (project / ".moai" / "backups").exists()

@@ -173,10 +173,14 @@ def db_lint(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @click.option("--dry-run", is_flag=True, help="List the pending migrations without applying them.")
 @click.option("--include-all", is_flag=True,
               help="Also apply local files older than the latest applied version.")
+@click.option("--allow-destructive", is_flag=True,
+              help="Apply destructive statements (DROP, TRUNCATE, DELETE without WHERE...) to production; "
+                   "`db lint` lists them.")
 @common
 @click.pass_context
-def db_push(ctx: click.Context, env: str | None, db_url: str | None, dry_run: bool, include_all: bool) -> None:
-    """Apply pending migrations in supabase/migrations/ to a database."""
+def db_push(ctx: click.Context, env: str | None, db_url: str | None, dry_run: bool, include_all: bool,
+            allow_destructive: bool) -> None:
+    """Apply pending migrations in supabase/migrations/ to a database (linted first; production is backed up)."""
     st = state(ctx)
     root, target = _target(st, env, db_url)
     assert target is not None
@@ -188,8 +192,11 @@ def db_push(ctx: click.Context, env: str | None, db_url: str | None, dry_run: bo
             st.output.info(f"Applying {data['count']} migration(s) to {target.label}...")
         elif event == "applied":
             st.output.info(f"Applied {data['file']}")
+        elif event == "backing-up":
+            st.output.info(f"Backing up {target.label} before applying anything (pg_dump, verified)...")
 
-    result = _service("push").push(root, target, dry_run=dry_run, include_all=include_all, events=events)
+    result = _service("push").push(root, target, dry_run=dry_run, include_all=include_all, events=events,
+                                    allow_destructive=allow_destructive, environ=st.environ)
     for warning in result.warnings:
         st.output.warn(warning)
 
@@ -203,7 +210,8 @@ def db_push(ctx: click.Context, env: str | None, db_url: str | None, dry_run: bo
                     if result.modes.get(f.version) == "autocommit" else ""
                 con.print(f"  {f.path.relative_to(root)}{note}")
         else:
-            con.print(f"Applied {len(result.applied)} migration(s) to {target.label}.")
+            con.print(f"Applied {len(result.applied)} migration(s) to {target.label}."
+                      + (f" Backup taken first: {result.backup}" if result.backup else ""))
     st.output.result(result.to_json(root), render)
 
 

@@ -11,13 +11,16 @@ first file's transaction, so a failed first file leaves no trace).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
 from .. import audit
+from ..errors import MigrationError
 from .apply import Applier, Prepared, prepare
 from .connect import Target, connect, session_target, translate
 from .files import MIGRATIONS_DIR, LocalMigrations, MigrationFile, scan
@@ -42,13 +45,16 @@ class PushResult:
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
     modes: dict[str, str] = field(default_factory=dict)   # version -> batch | steps | autocommit
+    findings: list[dict[str, Any]] = field(default_factory=list)  # db lint of the pending files
+    backup: str | None = None  # the verified backup taken before applying to production
 
     def to_json(self, root: Path) -> dict[str, object]:
         def item(f: MigrationFile) -> dict[str, str]:
             return {"version": f.version, "name": f.name, "file": _display(f.path, root),
                     "mode": self.modes.get(f.version, "")}
         return {"dry_run": self.dry_run, "pending": [item(f) for f in self.pending],
-                "applied": [item(f) for f in self.applied], "warnings": self.warnings}
+                "applied": [item(f) for f in self.applied], "warnings": self.warnings,
+                "lint": self.findings, "backup": self.backup}
 
 
 def _noop(_event: str, _data: dict[str, object]) -> None:
@@ -61,10 +67,50 @@ def _audit(root: Path, target: Target, result: PushResult, outcome: str) -> None
                  details={"applied": [f.version for f in result.applied]})
 
 
+PROTECTED = "production"
+
+
+def _lint_gate(root: Path, pending: list[MigrationFile], result: PushResult, target: Target,
+               allow_destructive: bool, dry_run: bool) -> None:
+    """``db lint`` of the pending files: findings go into the result; destructive ones stop a push to
+    production unless allowed (a dry run reports what the real run would refuse)."""
+    from .lint import lint_files
+
+    try:
+        report = lint_files([f.path for f in pending], display_root=root)
+    except MigrationError as exc:  # e.g. psql meta-commands: the apply step has its own checks
+        result.warnings.append(f"Not linted: {exc.message}")
+        return
+    result.findings = [f.to_json() for f in report.findings]
+    for f in report.findings:
+        if f.kind != "destructive":
+            result.warnings.append(f"lint: {f.render()}")
+    destructive = report.destructive
+    if not destructive or target.environment != PROTECTED or allow_destructive:
+        result.warnings += [f"lint: {f.render()}" for f in destructive]
+        return
+    listed = "; ".join(f"{f.file}:{f.line} {f.rule}" for f in destructive)
+    if dry_run:
+        result.warnings.append(f"The real push would refuse {len(destructive)} destructive statement(s) in "
+                               f"production without --allow-destructive: {listed}.")
+        return
+    raise MigrationError(
+        f"{len(destructive)} pending statement(s) would destroy data in production, so nothing was applied: "
+        f"{listed}.",
+        hint="Review them (`moai-adk db lint` explains each and the safer pattern); push with --allow-destructive "
+             "once they are intended (a verified backup is taken first), or mark a reviewed statement with "
+             "`-- moai-lint: ignore <rule>`.")
+
+
 def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool = False,
          connector: Connector = connect, events: Events = _noop, chunk_files: int = 64,
-         async_commit: bool = True) -> PushResult:
-    """Apply the pending migrations of ``root/supabase/migrations`` to ``target``."""
+         async_commit: bool = True, allow_destructive: bool = False,
+         environ: Mapping[str, str] | None = None, backup_first: bool | None = None) -> PushResult:
+    """Apply the pending migrations of ``root/supabase/migrations`` to ``target``.
+
+    The pending files are linted first (``db.lint``); in production, destructive findings stop the push
+    unless ``allow_destructive``, and a verified backup (``db.backup``) is taken before anything is
+    applied (``backup_first``: None means "in production only"; ``environ`` reaches pg_dump)."""
     local = scan(root / MIGRATIONS_DIR, root)
     local.refuse_bad_names(root)
     named = target
@@ -83,11 +129,19 @@ def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool
         # every pending file is split and checked before anything runs (in a dry run too)
         prepared = [prepare(conn, f, _display(f.path, root)) for f in pending]
         result.modes = {p.file.version: p.plan.mode.value for p in prepared}
+        if pending:
+            _lint_gate(root, pending, result, named, allow_destructive, dry_run)
         if dry_run:
             return result
         if not pending:
             _audit(root, named, result, "ok")
             return result
+        if backup_first if backup_first is not None else named.environment == PROTECTED:
+            from .backup import backup
+
+            events("backing-up", {"environment": named.environment})
+            taken = backup(root, named, None, environ=environ or {}, now=datetime.now(UTC))
+            result.backup = str(taken.path)
 
         def applied(p: Prepared) -> None:
             result.applied.append(p.file)
