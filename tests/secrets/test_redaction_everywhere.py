@@ -31,6 +31,8 @@ ARGS: dict[str, list[tuple[tuple[str, ...], set[int], str]]] = {
     "access list": [((), {0}, "root")],
     "access revoke": [(("nobody@example.com", "--dry-run"), {0, 2}, "root")],
     "audit digest": [((), {0, 1}, "root")],
+    "backend apply": [(("--env", "production", "--dry-run"), {2}, "root")],  # the project declares no backend
+    "backend plan": [(("--env", "production"), {2}, "root")],
     "audit log": [((), {0}, "root")],
     "audit verify": [((), {0}, "root")],
     "canary": [(("{preview}", "--percent", "10", "--dry-run"), {0}, "root")],

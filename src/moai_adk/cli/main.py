@@ -34,6 +34,7 @@ COMMAND_MODULES: dict[str, str] = {
     "secrets": "secrets_cmd",
     "audit": "audit_cmd",
     "access": "access_cmd",
+    "backend": "backend_cmd",
 }
 
 

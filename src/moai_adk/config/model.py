@@ -199,6 +199,15 @@ class PlatformsTable(_Table):
     azure: dict[str, Any] | None = Field(None, description="Free-form (no adapter yet).")
 
 
+class BackendTable(_Table):
+    """[backend.<name>]: each environment's backend, declared (docs/backends.md)."""
+
+    supabase: dict[str, Any] | None = Field(None, description="Supabase backend: auth, storage, realtime, "
+                                                              "extensions, function secrets per environment.")
+    firebase: dict[str, Any] | None = Field(None, description="Firebase backend: Firestore and Storage rules, "
+                                                              "indexes, authorized domains per environment.")
+
+
 class MoaiToml(_Table):
     """moai.toml: the configuration of a moai-adk project (docs/config.md)."""
 
@@ -212,6 +221,7 @@ class MoaiToml(_Table):
         description="One table per environment; names use lowercase letters, digits and '-'.")
     platforms: PlatformsTable = Field(default_factory=lambda: PlatformsTable.model_validate({}))
     env: EnvTable = Field(default_factory=lambda: EnvTable.model_validate({}))
+    backend: BackendTable = Field(default_factory=lambda: BackendTable.model_validate({}))
 
 
 SETTINGS_MODELS: dict[str, type[BaseModel]] = {
