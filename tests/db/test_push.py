@@ -442,7 +442,7 @@ def test_transaction_pooler_url_is_pushed_through_the_session_port(project: Path
 
     write("20240101000001_a.sql", "create table a (id int);")
     target = Target(url=pooler, environment="production", env_var="PROD_DB_URL")
-    result = push(project, target, connector=connector)
+    result = push(project, target, connector=connector, backup_first=False)  # pg_dump cannot reach the pooler here
     assert seen == [pooler.replace(":6543/", ":5432/")]
     assert "transaction pooler" in result.warnings[0] and "$PROD_DB_URL" in result.warnings[0]
     assert "transaction pooler" in result.to_json(project)["warnings"][0]  # type: ignore[index]

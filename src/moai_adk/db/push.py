@@ -140,7 +140,7 @@ def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool
             from .backup import backup
 
             events("backing-up", {"environment": named.environment})
-            taken = backup(root, named, None, environ=environ or {}, now=datetime.now(UTC))
+            taken = backup(root, target, None, environ=environ or {}, now=datetime.now(UTC))  # the session port
             result.backup = str(taken.path)
 
         def applied(p: Prepared) -> None:
