@@ -196,3 +196,26 @@ def test_the_web_app_config(tmp_path: Path) -> None:
         backend(root, fake).web_config()
     named = write_project(tmp_path / "q", extra='web_app = "admin"\n')
     assert backend(named, fake).web_config()["appId"] == "1:1234567890:web:ffff"
+
+
+def test_preview_channel_domains_follow_the_live_channels(tmp_path: Path) -> None:
+    from moai_adk.backend.firebase_previews import sync_preview_domains
+
+    root = write_project(tmp_path / "p")
+    fake = FakeFirebaseBackend()
+    proj = fake.projects["demo-project"]
+    proj.authorized_domains += ["shop.example.com", "demo-site--old-1111aaaa.web.app"]
+    urls = ["https://demo-site--pr-1-abcd1234.web.app", "https://demo-site--pr-2-ef567890.web.app/",
+            "https://demo-site.web.app"]  # the live channel is no preview
+    dry = sync_preview_domains(backend(root, fake), urls, dry_run=True)
+    assert dry.added == ["demo-site--pr-1-abcd1234.web.app", "demo-site--pr-2-ef567890.web.app"]
+    assert dry.removed == ["demo-site--old-1111aaaa.web.app"] and "demo-site--old-1111aaaa.web.app" in proj.authorized_domains
+    sync_preview_domains(backend(root, fake), urls)
+    assert proj.authorized_domains == ["localhost", "demo-project.firebaseapp.com", "demo-project.web.app",
+                                       "shop.example.com", "demo-site--pr-1-abcd1234.web.app",
+                                       "demo-site--pr-2-ef567890.web.app"]
+    writes = fake.writes
+    again = sync_preview_domains(backend(root, fake), urls)
+    assert again.added == again.removed == [] and fake.writes == writes
+    plan = make_plan(backend(root, fake))
+    assert [c for c in plan.changes if c.kind == "auth_domain"] == []  # backend apply leaves preview domains alone
