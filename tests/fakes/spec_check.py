@@ -41,6 +41,11 @@ if TYPE_CHECKING:
 
 SPECS_DIR = Path(__file__).resolve().with_name("specs")
 PLATFORMS = ("vercel", "netlify", "firebase", "supabase")
+# Google APIs described by discovery documents (the Firebase backend's), and the fakes that serve several
+DISCOVERY = ("firebase", "firebaserules", "firestore", "identitytoolkit", "firebasemanagement")
+COMBINED: dict[str, tuple[str, ...]] = {
+    "firebase_backend": ("firebase", "firebaserules", "firestore", "identitytoolkit", "firebasemanagement"),
+}
 
 # (platform, method, path template) -> why it is allowed without a spec operation
 KNOWN_EXCEPTIONS: dict[tuple[str, str, str], str] = {
@@ -359,13 +364,18 @@ class Spec:
 
 @cache
 def load(platform: str) -> Checker:
-    """The checker of ``platform`` over its in-repo spec subset (loaded once per process)."""
+    """The checker of ``platform`` over its in-repo spec subset (loaded once per process); a fake serving
+    several APIs (``COMBINED``) gets one checker over all their subsets."""
+    if platform in COMBINED:
+        from .spec_check_discovery import Combined
+
+        return Combined([load(p) for p in COMBINED[platform]])
     doc = json.loads((SPECS_DIR / f"{platform}.json").read_text(encoding="utf-8"))
     return from_doc(platform, doc)
 
 
 def from_doc(platform: str, doc: dict[str, Any]) -> Checker:
-    if platform == "firebase":
+    if platform in DISCOVERY:
         from .spec_check_discovery import DiscoveryDoc
 
         return DiscoveryDoc(doc)

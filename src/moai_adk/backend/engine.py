@@ -62,6 +62,11 @@ class Backend(ABC):
         """Anything the plan should say beside the changes (a warning, what is not managed)."""
         return []
 
+    def confirmations(self) -> list[str]:
+        """Reasons an apply needs the user's explicit consent (``--yes``), e.g. a project another environment
+        uses too. Empty: no consent needed."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - a backend without clients has nothing to release
         """Release clients."""
 
@@ -101,7 +106,7 @@ def _check_saved(saved: Mapping[str, Any], fresh: Plan) -> None:
 
 
 def apply_plan(backend: Backend, *, allow_destructive: bool = False, dry_run: bool = False,
-               saved: Mapping[str, Any] | None = None) -> ApplyResult:
+               saved: Mapping[str, Any] | None = None, confirmed: bool = True) -> ApplyResult:
     plan = make_plan(backend)
     if saved is not None:
         _check_saved(saved, plan)
@@ -115,6 +120,13 @@ def apply_plan(backend: Backend, *, allow_destructive: bool = False, dry_run: bo
                  "add them to moai.toml to keep them.")
     if dry_run or not plan.changes:
         return result
+    reasons = [] if confirmed else backend.confirmations()
+    if reasons:
+        raise BackendError(
+            f"Applying to the {plan.backend} backend of {plan.environment} ({plan.target}) needs confirmation: "
+            + "; ".join(reasons) + ". Nothing was applied.",
+            hint="Check that this is intended (or give each environment its own project in moai.toml), then "
+                 "apply with --yes.")
     try:
         backend.apply(plan.changes)
     except BaseException:

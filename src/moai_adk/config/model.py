@@ -199,13 +199,56 @@ class PlatformsTable(_Table):
     azure: dict[str, Any] | None = Field(None, description="Free-form (no adapter yet).")
 
 
+Domain = Annotated[str, StringConstraints(
+    pattern=r"^(localhost|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+)$")]
+ProjectFile = Annotated[str, AfterValidator(_inside_project)]
+
+
+class FirebaseBackendEnvironment(_Table):
+    """[backend.firebase.environments.<env>]: what differs in one environment (absent keys: the defaults)."""
+
+    project: str | None = Field(
+        None, description="Firebase project id of this environment (default: [backend.firebase] project, then "
+                          "[platforms.firebase] project, then .firebaserc).")
+    firestore_rules: ProjectFile | None = Field(
+        None, description="Firestore security rules file, relative to moai.toml (default firestore.rules; "
+                          "\"\" leaves the released rules alone).",
+        json_schema_extra={"pattern": INSIDE_PROJECT_PATTERN})
+    firestore_indexes: ProjectFile | None = Field(
+        None, description="Firestore indexes file in the Firebase CLI's format ({ indexes, fieldOverrides }), "
+                          "relative to moai.toml (default firestore.indexes.json; \"\": indexes not managed).",
+        json_schema_extra={"pattern": INSIDE_PROJECT_PATTERN})
+    storage_rules: ProjectFile | None = Field(
+        None, description="Cloud Storage security rules file, relative to moai.toml (default storage.rules; "
+                          "\"\" leaves them alone).",
+        json_schema_extra={"pattern": INSIDE_PROJECT_PATTERN})
+    storage_bucket: str | None = Field(
+        None, description="Bucket the Storage rules are released for (default <project>.appspot.com).")
+    authorized_domains: list[Domain] | None = Field(
+        None, description="Auth authorized domains (besides localhost, <project>.firebaseapp.com and "
+                          "<project>.web.app, always kept, and preview channels' domains, kept by deploy and "
+                          "cleanup). Absent: not managed.")
+    web_app: str | None = Field(
+        None, description="The web app whose config (apiKey, authDomain, ...) moai-adk exposes: its app id "
+                          "(1:...:web:...) or display name (default: the project's only web app).")
+
+
+class FirebaseBackendTable(FirebaseBackendEnvironment):
+    """[backend.firebase]: each environment's Firebase backend (docs/backends.md#firebase)."""
+
+    environments: dict[Name, FirebaseBackendEnvironment] = Field(
+        default_factory=dict, json_schema_extra={"additionalProperties": False},
+        description="Per-environment overrides: [backend.firebase.environments.<env>].")
+
+
 class BackendTable(_Table):
     """[backend.<name>]: each environment's backend, declared (docs/backends.md)."""
 
     supabase: dict[str, Any] | None = Field(None, description="Supabase backend: auth, storage, realtime, "
                                                               "extensions, function secrets per environment.")
-    firebase: dict[str, Any] | None = Field(None, description="Firebase backend: Firestore and Storage rules, "
-                                                              "indexes, authorized domains per environment.")
+    firebase: FirebaseBackendTable | None = Field(
+        None, description="Firebase backend: Firestore and Storage rules, indexes, authorized domains per "
+                          "environment.")
 
 
 class MoaiToml(_Table):
