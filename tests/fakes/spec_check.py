@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from . import Recorded
 
 SPECS_DIR = Path(__file__).resolve().with_name("specs")
-PLATFORMS = ("vercel", "netlify", "firebase", "supabase")
+PLATFORMS = ("vercel", "netlify", "firebase", "supabase", "supabase-storage")
 
 # (platform, method, path template) -> why it is allowed without a spec operation
 KNOWN_EXCEPTIONS: dict[tuple[str, str, str], str] = {

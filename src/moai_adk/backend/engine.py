@@ -62,6 +62,11 @@ class Backend(ABC):
         """Anything the plan should say beside the changes (a warning, what is not managed)."""
         return []
 
+    def confirmation_reason(self) -> str | None:
+        """Why an apply needs the user's explicit consent (``confirmed``), e.g. a project another environment
+        shares; None when it does not."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - a backend without clients has nothing to release
         """Release clients."""
 
@@ -101,7 +106,7 @@ def _check_saved(saved: Mapping[str, Any], fresh: Plan) -> None:
 
 
 def apply_plan(backend: Backend, *, allow_destructive: bool = False, dry_run: bool = False,
-               saved: Mapping[str, Any] | None = None) -> ApplyResult:
+               saved: Mapping[str, Any] | None = None, confirmed: bool = False) -> ApplyResult:
     plan = make_plan(backend)
     if saved is not None:
         _check_saved(saved, plan)
@@ -115,6 +120,12 @@ def apply_plan(backend: Backend, *, allow_destructive: bool = False, dry_run: bo
                  "add them to moai.toml to keep them.")
     if dry_run or not plan.changes:
         return result
+    reason = backend.confirmation_reason()
+    if reason and not confirmed:
+        raise BackendError(
+            f"Not applied to the {plan.backend} backend of {plan.environment} ({plan.target}): {reason}. "
+            "Nothing was applied.",
+            hint="Check the project refs in moai.toml; if sharing the project is meant, apply again with --yes.")
     try:
         backend.apply(plan.changes)
     except BaseException:

@@ -73,10 +73,12 @@ def backend_plan(ctx: click.Context, environment: str, name: str | None, out: Pa
               help="Apply this saved plan (from `backend plan --out`), only if it still matches the live backend.")
 @click.option("--allow-destructive", is_flag=True, help="Also remove buckets, indexes and other things that hold data.")
 @click.option("--dry-run", is_flag=True, help="Show the plan without applying it.")
+@click.option("--yes", "confirmed", is_flag=True,
+              help="Apply although the plan asks for consent (another environment shares the project).")
 @common
 @click.pass_context
 def backend_apply(ctx: click.Context, environment: str, name: str | None, plan_file: Path | None,
-                  allow_destructive: bool, dry_run: bool) -> None:
+                  allow_destructive: bool, dry_run: bool, confirmed: bool) -> None:
     """Apply the plan: make the live backend what moai.toml declares (a second apply changes nothing)."""
     from ..backend import apply_plan
     from ..errors import UsageError
@@ -89,7 +91,8 @@ def backend_apply(ctx: click.Context, environment: str, name: str | None, plan_f
             raise UsageError(f"--plan {plan_file} is not a plan file ({exc}).",
                              hint="Write one with `moai-adk backend plan --env ENV --out FILE`.") from exc
     st, backend = _open(ctx, name, environment)
-    result = apply_plan(backend, allow_destructive=allow_destructive, dry_run=dry_run, saved=saved)
+    result = apply_plan(backend, allow_destructive=allow_destructive, dry_run=dry_run, saved=saved,
+                        confirmed=confirmed)
     data = result.to_json()
     plan = result.plan
     if dry_run:
