@@ -5,7 +5,9 @@ The specs are the in-repo subsets in ``tests/fakes/specs/`` (written by
 ``scripts/update-specs`` from ``../shared/provider-specs``): Vercel's OpenAPI
 3.0, Netlify's Swagger 2.0, Supabase's Management OpenAPI 3.0 (checked here
 by ``Spec``) and Firebase Hosting's discovery document (checked by
-``spec_check_discovery.DiscoveryDoc``). Both expose the same three calls the
+``spec_check_discovery.DiscoveryDoc``), and ``supabase-storage.json``, the bucket routes of a
+project's Storage API written by hand from supabase/storage's route schemas (Storage publishes no
+OpenAPI file; ``scripts/update-specs`` leaves it alone). Both expose the same three calls the
 fakes use:
 
 - ``match_id(method, path)``: the operation id, or ``None``;
