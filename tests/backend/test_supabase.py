@@ -206,3 +206,21 @@ def test_removing_a_bucket_empties_it_first_and_a_queued_empty_is_reported(fakes
     fakes.storage.run_queue()
     done = apply_plan(backend(fakes, root, environ), allow_destructive=True)  # the queue has run
     assert [c.name for c in done.applied] == ["old"] and "old" not in live.buckets
+
+
+def test_the_storage_fake_is_held_to_its_spec(fakes: Fakes) -> None:
+    import httpx
+
+    from tests.fakes import spec_check
+
+    assert spec_check.uncovered_routes(fakes.storage) == []
+    key = fakes.api.backend_state(STAGING).service_key
+    url = fakes.storage.project_url.replace("{ref}", STAGING) + "/storage/v1/bucket"
+    headers = {"apikey": key, "Authorization": f"Bearer {key}"}
+    bad = fakes.handle(httpx.Request("POST", url, json={"name": "ok", "public": "yes"}, headers=headers))
+    assert bad.status_code == 400 and "spec violation" in bad.json()["message"]
+    assert any("public" in v for v in fakes.storage.violations)
+    fakes.storage.violations.clear()
+    anon = fakes.api.backend_state(STAGING).anon_key
+    refused = fakes.handle(httpx.Request("GET", url, headers={"apikey": anon, "Authorization": f"Bearer {anon}"}))
+    assert refused.status_code == 403  # only the service-role key manages buckets
