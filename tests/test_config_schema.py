@@ -55,7 +55,7 @@ def test_schema_check_fails_when_stale(tmp_path: Path) -> None:
     """--check compares the file inside the package; a copied package with an old schema fails it."""
     pkg = tmp_path / "moai_adk"
     src = ROOT / "src" / "moai_adk"
-    for rel in ("__init__.py", "errors.py", "config/__init__.py", "config/__main__.py", "config/model.py"):
+    for rel in ("__init__.py", "errors.py", *(f"config/{p.name}" for p in (src / "config").glob("*.py"))):
         (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
         (pkg / rel).write_bytes((src / rel).read_bytes())
     (pkg / "schemas").mkdir()

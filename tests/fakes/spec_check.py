@@ -5,7 +5,9 @@ The specs are the in-repo subsets in ``tests/fakes/specs/`` (written by
 ``scripts/update-specs`` from ``../shared/provider-specs``): Vercel's OpenAPI
 3.0, Netlify's Swagger 2.0, Supabase's Management OpenAPI 3.0 (checked here
 by ``Spec``) and Firebase Hosting's discovery document (checked by
-``spec_check_discovery.DiscoveryDoc``). Both expose the same three calls the
+``spec_check_discovery.DiscoveryDoc``), and ``supabase-storage.json``, the bucket routes of a
+project's Storage API written by hand from supabase/storage's route schemas (Storage publishes no
+OpenAPI file; ``scripts/update-specs`` leaves it alone). Both expose the same three calls the
 fakes use:
 
 - ``match_id(method, path)``: the operation id, or ``None``;
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from . import Recorded
 
 SPECS_DIR = Path(__file__).resolve().with_name("specs")
-PLATFORMS = ("vercel", "netlify", "firebase", "supabase")
+PLATFORMS = ("vercel", "netlify", "firebase", "supabase", "supabase-storage")
 # Google APIs described by discovery documents (the Firebase backend's), and the fakes that serve several
 DISCOVERY = ("firebase", "firebaserules", "firestore", "identitytoolkit", "firebasemanagement")
 COMBINED: dict[str, tuple[str, ...]] = {

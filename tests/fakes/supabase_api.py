@@ -1,4 +1,5 @@
-"""A stateful fake of the Supabase Management API (secrets and edge functions).
+"""A stateful fake of the Supabase Management API (secrets, edge functions, and the backend calls of
+``supabase_backend``: auth config, API keys, bucket list, SQL).
 
 State: projects by ref, each with secrets (the API answers digests, never
 values) and edge functions (version bumped on each deploy, files kept as sent).
@@ -25,6 +26,7 @@ import httpx
 
 from . import ApiError, FakeApi, Recorded
 from .spec_check import parse_multipart
+from .supabase_backend import BackendRoutes, BackendState
 
 __all__ = ["FakeSupabaseApi", "parse_multipart", "supabase_provider"]
 
@@ -106,7 +108,7 @@ class Project:
     function_static: dict[str, list[str]] = field(default_factory=dict)   # uploaded files static_patterns match
 
 
-class FakeSupabaseApi(FakeApi):
+class FakeSupabaseApi(BackendRoutes, FakeApi):
     label = "supabase"
 
     def __init__(self, base_url: str = "https://supabase-api.fake", *, tokens: tuple[str, ...] = ("sbp_test",),
@@ -114,6 +116,7 @@ class FakeSupabaseApi(FakeApi):
         super().__init__(tokens=tokens)
         self.base_url = base_url
         self.projects = {r: Project(r) for r in refs}
+        self.backends: dict[str, BackendState] = {}  # auth, keys, buckets, database of each project (supabase_backend)
         self.bursts = 0
         r = self.route
         r("GET", "/v1/projects/{ref}/secrets", self.list_secrets)
@@ -123,6 +126,7 @@ class FakeSupabaseApi(FakeApi):
         r("GET", "/v1/projects/{ref}/functions", self.list_functions)
         r("GET", "/v1/projects/{ref}/functions/{function_slug}", self.get_function)
         r("DELETE", "/v1/projects/{ref}/functions/{function_slug}", self.delete_function)
+        self.register_backend_routes()
 
     def error(self, status: int, code: str, message: str, **extra: Any) -> httpx.Response:
         return httpx.Response(status, json={"message": message})
@@ -131,11 +135,27 @@ class FakeSupabaseApi(FakeApi):
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
             return httpx.Response(401, json={"message": "Unauthorized"})
+        m = re.match(r"^/v1/projects/([^/]+)/", rec.path)
+        if m and m.group(1) in self.projects:
+            members = self.backend_state(m.group(1)).members
+            if members is not None and auth[7:] not in members:
+                return httpx.Response(403, json={"message": "Your account does not have the necessary privileges "
+                                                            "to access this endpoint"})
         with self.lock:
             if self.bursts > 0:
                 self.bursts -= 1
                 return httpx.Response(429, json={"message": "Rate limit exceeded"}, headers={"Retry-After": "0"})
         return self.call_route(rec)
+
+    def backend_state(self, ref: str) -> BackendState:
+        self._project(ref)
+        with self.lock:
+            if ref not in self.backends:
+                self.backends[ref] = BackendState(ref)
+            return self.backends[ref]
+
+    def _backend(self, ref: str) -> BackendState:
+        return self.backend_state(ref)
 
     def _project(self, ref: str) -> Project:
         if ref not in self.projects:

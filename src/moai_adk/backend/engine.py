@@ -106,7 +106,7 @@ def _check_saved(saved: Mapping[str, Any], fresh: Plan) -> None:
 
 
 def apply_plan(backend: Backend, *, allow_destructive: bool = False, dry_run: bool = False,
-               saved: Mapping[str, Any] | None = None, confirmed: bool = True) -> ApplyResult:
+               saved: Mapping[str, Any] | None = None, confirmed: bool = False) -> ApplyResult:
     plan = make_plan(backend)
     if saved is not None:
         _check_saved(saved, plan)

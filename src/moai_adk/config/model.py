@@ -21,6 +21,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from . import KNOWN_PLATFORMS, NAME_PATTERN
+from .backend_supabase import SupabaseBackendTable
 
 JSON_SCHEMA_DRAFT = "http://json-schema.org/draft-07/schema#"
 
@@ -244,8 +245,8 @@ class FirebaseBackendTable(FirebaseBackendEnvironment):
 class BackendTable(_Table):
     """[backend.<name>]: each environment's backend, declared (docs/backends.md)."""
 
-    supabase: dict[str, Any] | None = Field(None, description="Supabase backend: auth, storage, realtime, "
-                                                              "extensions, function secrets per environment.")
+    supabase: SupabaseBackendTable | None = Field(None, description="Supabase backend: auth, storage, realtime, "
+                                                                    "extensions, function secrets per environment.")
     firebase: FirebaseBackendTable | None = Field(
         None, description="Firebase backend: Firestore and Storage rules, indexes, authorized domains per "
                           "environment.")

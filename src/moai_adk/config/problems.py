@@ -131,6 +131,9 @@ def _one(err: ErrorDetails, path: Path) -> Problem:
         what = f"names unknown platform '{value}'" + (f" (did you mean `{guess}`?)" if guess else "")
         fix = (f"Write `{guess}`." if guess else "") + f" Known platforms: {', '.join(KNOWN_PLATFORMS)}."
         fix = fix.strip()
+    elif kind == "string_pattern_mismatch" and loc[-1] == "[key]" and "buckets" in keys[:-1]:
+        what = f"'{field}' is not a bucket name Supabase Storage accepts"
+        fix = "Use 1 to 100 letters, digits, spaces and _!.*'()&$=@;:+,?- (no '/'), e.g. \"user-avatars\"."
     elif kind == "string_pattern_mismatch" and loc[-1] == "[key]":
         what, fix = f"has an invalid environment name '{field}'", "Use lowercase letters, digits and '-'."
     elif kind == "string_pattern_mismatch" and field == "name":
