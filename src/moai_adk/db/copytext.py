@@ -66,50 +66,67 @@ def join_row(values: Sequence[Value]) -> bytes:
 
 
 class RowTransformer:
-    """Applies ``fns`` (column index -> function of the value) to rows; other fields pass as they are.
+    """Applies ``fns`` (column index -> function of the value) to chunks of whole rows.
 
-    Rows are gathered into chunks: :meth:`feed` takes one row and returns a chunk of about
-    ``chunk_size`` bytes when one is ready, :meth:`flush` returns the rest. With no function the
-    rows are only gathered (the bytes pass through untouched)."""
+    :meth:`chunk` takes rows as the server sent them (each ending with its newline) and returns
+    them as one ``bytes``, rewritten. Only the ruled fields are decoded and encoded again; with one
+    ruled column a row is split no further than that column. Results are remembered per column for
+    the last ``cache_size`` distinct values (a column of few distinct values costs one look-up per
+    row); a column whose values rarely repeat (more than 3 misses in 4 look-ups, after 16,384 misses)
+    stops being cached. With no function the rows pass through untouched."""
 
-    def __init__(self, fns: dict[int, FieldFn], chunk_size: int = 1 << 20) -> None:
+    def __init__(self, fns: dict[int, FieldFn], cache_size: int = 65536) -> None:
         self.items = sorted(fns.items())
-        self.chunk_size = chunk_size
-        self.rows: list[bytes] = []
-        self.size = 0
+        self.cache_size = cache_size
+        self.caches: dict[int, dict[bytes, bytes]] = {index: {} for index, _ in self.items}
+        self.misses = dict.fromkeys(self.caches, 0)
         self.count = 0
-        # one column: split only up to it (maxsplit) and leave the rest of the row alone
-        self._single = self.items[0] if len(self.items) == 1 else None
 
-    def transform(self, row: bytes) -> bytes:
-        if self._single is not None:
-            index, fn = self._single
-            parts = row.split(b"\t", index + 1)
-            if index >= len(parts):
-                return row
-            last = index == len(parts) - 1
-            field = parts[index][:-1] if last else parts[index]
-            new = encode(fn(decode(field)))
-            parts[index] = new + b"\n" if last else new
-            return b"\t".join(parts)
-        fields = row[:-1].split(b"\t")
-        for index, fn in self.items:
-            if index < len(fields):
-                fields[index] = encode(fn(decode(fields[index])))
-        return b"\t".join(fields) + b"\n"
+    def field(self, index: int, fn: FieldFn, raw: bytes) -> bytes:
+        """One field rewritten, through the column's cache (the caller already missed it)."""
+        new = encode(fn(decode(raw)))
+        cache = self.caches[index]
+        if self.misses[index] >= 0:
+            self.misses[index] += 1
+            if len(cache) >= self.cache_size:
+                cache.clear()
+            cache[raw] = new
+        return new
 
-    def feed(self, row: bytes) -> bytes | None:
-        if self.items:
-            row = self.transform(row)
-        self.rows.append(row)
-        self.size += len(row)
-        self.count += 1
-        if self.size >= self.chunk_size:
-            return self.flush()
-        return None
+    def _review_caches(self) -> None:
+        """After a chunk: stop caching a column whose values rarely repeat (they only cost an insert)."""
+        for index, misses in self.misses.items():
+            if misses >= 16384 and misses * 4 > self.count * 3:
+                self.misses[index] = -1
+                self.caches[index].clear()
 
-    def flush(self) -> bytes:
-        chunk = b"".join(self.rows)
-        self.rows.clear()
-        self.size = 0
-        return chunk
+    def chunk(self, rows: Sequence[bytes | bytearray | memoryview]) -> bytes:
+        self.count += len(rows)
+        data = b"".join(rows)
+        if not self.items or not data:
+            return data
+        lines = data.split(b"\n")
+        lines.pop()  # after the last newline
+        if len(self.items) == 1:
+            index, fn = self.items[0]
+            cache = self.caches[index]
+            field = self.field
+            for i, line in enumerate(lines):
+                parts = line.split(b"\t", index + 1)
+                if index < len(parts):
+                    raw = parts[index]
+                    new = cache.get(raw)
+                    parts[index] = new if new is not None else field(index, fn, raw)
+                    lines[i] = b"\t".join(parts)
+        else:
+            for i, line in enumerate(lines):
+                fields = line.split(b"\t")
+                for index, fn in self.items:
+                    if index < len(fields):
+                        raw = fields[index]
+                        new = self.caches[index].get(raw)
+                        fields[index] = new if new is not None else self.field(index, fn, raw)
+                lines[i] = b"\t".join(fields)
+        lines.append(b"")
+        self._review_caches()
+        return b"\n".join(lines)
