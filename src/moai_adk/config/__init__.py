@@ -76,6 +76,7 @@ class Config:
     environments: dict[str, Environment] = field(default_factory=dict)
     platform_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     required_env: list[RequiredVar] = field(default_factory=list)  # [env.required]
+    db_privacy: dict[str, Any] | None = None  # [db.privacy] as validated (db/forget.py reads it)
     path: Path | None = None
 
     @property
@@ -259,6 +260,7 @@ def validate(data: dict[str, Any], path: Path, text: str = "") -> Config:
                       for name, env in model.environments.items()},
         platform_settings={name: dict(raw_settings[name]) for name in raw_settings},
         required_env=required,
+        db_privacy=model.db.privacy.model_dump() if model.db.privacy is not None else None,
         path=path,
     )
 
