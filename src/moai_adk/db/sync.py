@@ -12,7 +12,7 @@ failure rolls the target back as it was. Memory stays flat: one chunk (1 MB) of 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +100,7 @@ def _client(target: Target) -> psycopg.Connection[Any]:
 
 
 def sync(req: SyncRequest, *, root: Path | None = None, ui: UI | None = None,
-         environ: dict[str, str] | None = None) -> SyncResult:
+         environ: Mapping[str, str] | None = None) -> SyncResult:
     """Plan (and unless ``dry_run``, run) one sync; records ``db sync`` in ``root``'s audit log."""
     ui = ui or SilentUI()
     check_targets(req.source, req.target, req.allow_production_target)
@@ -236,7 +236,7 @@ def _copy_out(conn: psycopg.Connection[Any], sql: str) -> Iterator[memoryview]:
 
 
 def _record(root: Path | None, req: SyncRequest, result: SyncResult, outcome: str,
-            environ: dict[str, str] | None, error: str | None = None) -> None:
+            environ: Mapping[str, str] | None, error: str | None = None) -> None:
     if root is None:
         return
     details: dict[str, Any] = {
