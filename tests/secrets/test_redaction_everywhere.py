@@ -41,6 +41,7 @@ ARGS: dict[str, list[tuple[tuple[str, ...], set[int], str]]] = {
     "cleanup": [(("--dry-run",), {0}, "root")],
     "db backup": [(("--env", "production", "--dry-run"), {0, 1}, "root")],
     "db diff": [(("--env", "production"), {0, 1}, "root")],
+    "db forget": [(("--env", "production", "--subject", "ann@example.com", "--dry-run"), {1}, "root")],
     "db lint": [((), {0, 1}, "root")],
     "db migration list": [(("--env", "production"), {0}, "root")],
     "db migration new": [(("add_things",), {0, 1}, "root")],  # twice in one second: "already exists"
@@ -48,6 +49,7 @@ ARGS: dict[str, list[tuple[tuple[str, ...], set[int], str]]] = {
                              {0}, "root")],
     "db pull": [(("--env", "production", "--dry-run"), {0, 1}, "root")],
     "db push": [(("--env", "production", "--dry-run"), {0}, "root")],
+    "db sync": [(("--from", "production", "--to-url", "postgresql://127.0.0.1:1/none", "--dry-run"), {1}, "root")],
     "db restore": [(("{tmp}/missing.dump", "--env", "production", "--dry-run"), {1, 2}, "root")],
     "deploy": [(("--prod",), {0}, "root")],
     "deployments": [((), {0}, "root")],

@@ -64,7 +64,7 @@ def _target_options(fn: Any) -> Any:
 
 @click.group("db")
 def db_group() -> None:
-    """Database migrations (Supabase CLI compatible), backups and restores."""
+    """Database migrations (Supabase CLI compatible), backups and restores, sync between environments."""
 
 
 @db_group.group("migration")
@@ -343,4 +343,7 @@ def db_restore(ctx: click.Context, dump: Path, env: str | None, db_url: str | No
 
 def register(cli: click.Group) -> None:
     """Add ``db`` to the root group."""
+    from . import db_data_cmd  # db sync, db forget
+
+    db_data_cmd.attach(db_group)
     cli.add_command(db_group)

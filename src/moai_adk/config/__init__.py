@@ -77,6 +77,7 @@ class Config:
     platform_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     required_env: list[RequiredVar] = field(default_factory=list)  # [env.required]
     backend: dict[str, Any] = field(default_factory=dict)  # [backend.<name>] tables, validated (backend/)
+    db_privacy: dict[str, Any] | None = None  # [db.privacy] as validated (db/forget.py reads it)
     path: Path | None = None
 
     @property
@@ -261,6 +262,7 @@ def validate(data: dict[str, Any], path: Path, text: str = "") -> Config:
         platform_settings={name: dict(raw_settings[name]) for name in raw_settings},
         required_env=required,
         backend=model.backend.model_dump(exclude_none=True),
+        db_privacy=model.db.privacy.model_dump() if model.db.privacy is not None else None,
         path=path,
     )
 

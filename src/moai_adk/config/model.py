@@ -250,6 +250,29 @@ class BackendTable(_Table):
     firebase: FirebaseBackendTable | None = Field(
         None, description="Firebase backend: Firestore and Storage rules, indexes, authorized domains per "
                           "environment.")
+class PrivacyTable(_Table):
+    """[db.privacy]: where one person's rows live, for `moai-adk db forget` (docs/data-sync.md)."""
+
+    subject_table: str = Field(description="Table with one row per person, e.g. \"users\" (schema.table "
+                                           "outside public).")
+    subject_columns: list[str] = Field(
+        default_factory=lambda: ["id", "email"], min_length=1,
+        description="Columns of subject_table that --subject is matched against (as text), e.g. [\"id\", \"email\"].")
+    key: str = Field("id", description="Column of subject_table that the tables below reference.")
+    tables: dict[str, str] = Field(
+        default_factory=dict,
+        description="Other tables holding the person's rows: table -> its column referencing `key`, e.g. "
+                    "{ orders = \"user_id\" }.")
+    rules: RelativeFolder | None = Field(
+        None, json_schema_extra={"pattern": INSIDE_PROJECT_PATTERN},
+        description="Anonymisation rules file (the `db sync --anonymize` format) used by `db forget --anonymize`; "
+                    "absent: personal-looking columns get email, name, null or hash.")
+
+
+class DbTable(_Table):
+    """[db]: database settings beyond the connection (docs/data-sync.md)."""
+
+    privacy: PrivacyTable | None = Field(None, description="Where a person's rows are, for `db forget`.")
 
 
 class MoaiToml(_Table):
@@ -266,6 +289,7 @@ class MoaiToml(_Table):
     platforms: PlatformsTable = Field(default_factory=lambda: PlatformsTable.model_validate({}))
     env: EnvTable = Field(default_factory=lambda: EnvTable.model_validate({}))
     backend: BackendTable = Field(default_factory=lambda: BackendTable.model_validate({}))
+    db: DbTable = Field(default_factory=lambda: DbTable.model_validate({}))
 
 
 SETTINGS_MODELS: dict[str, type[BaseModel]] = {
