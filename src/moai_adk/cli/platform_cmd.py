@@ -66,7 +66,7 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: Path | None, cache
 def status(ctx: click.Context) -> None:
     """Tell whether a platform answers at the configured URL; list every platform the credentials file knows."""
     from ..errors import PlatformUnavailable
-    from ..providers.local import platform_status, start_hint
+    from ..providers._local_status import platform_status, start_hint
 
     st = state(ctx)
     info = platform_status(st.environ)

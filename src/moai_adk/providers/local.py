@@ -28,15 +28,14 @@ from ..artifacts.snapshot import Snapshot, SnapshotFile
 from ..errors import (
     AuthError,
     DeployFailed,
-    IntegrityError,
     MoaiError,
     NotFoundError,
     PlatformUnavailable,
-    ProviderError,
-    UnsafePathError,
 )
-from ..platform.paths import TOKEN_ENV, URL_ENV, credential_entries, resolve_platform
-from ._http import ApiClient, verify_for
+from ..platform.paths import TOKEN_ENV, resolve_platform
+from . import _local_errors as _errors
+from ._http import ApiClient
+from ._local_status import start_hint
 from ._local_upload import CONCURRENCY, BlobUploader, last_deploy, plan_batches, remember
 from .base import (
     Deployment,
@@ -51,55 +50,6 @@ from .base import (
 from .capabilities import Environments, EnvStore, Hosting, Traffic
 
 API = "/_api/v1"
-START_HINT = ("Start it with `moai-adk platform serve` (in another terminal, or in the background: "
-              "`nohup moai-adk platform serve &`), or set MOAI_PLATFORM_URL to where it runs.")
-
-
-_REFUSAL_HINTS = {
-    "no_previous": "Run `moai-adk deployments` to see the deployments, then `moai-adk rollback ID` or "
-                   "`moai-adk promote ID`.",
-    "not_ready": "Pick a deployment whose state is ready (`moai-adk deployments`), or deploy again.",
-    "missing_blobs": "Run the deploy again: it uploads only what is still missing.",
-    "bad_rules": "Fix _redirects, _headers or vercel.json (output folder or project root), then deploy again.",
-    "bad_weights": "Give each deployment a whole-number weight; the weights must add up to 100.",
-    "no_space": "Free disk space where the platform keeps its data (`moai-adk platform serve --data`), then "
-                "run the command again; the platform kept nothing half-written.",
-    "too_large": "Leave the file out of the output folder ([deploy] exclude in moai.toml), or start the platform "
-                 "with a larger MOAI_PLATFORM_MAX_UPLOAD_MB.",
-    "truncated": "The connection broke while sending; run the command again.",
-    "bad_json": "This is a bug in the client that sent the request; re-run with --debug and report it.",
-}
-
-
-# What a request does, in the words messages use (users never see API routes).
-_ACTIONS: tuple[tuple[str, str, str], ...] = (
-    (r"/sites", "list the sites", "create the site"),
-    (r"/sites/[^/]+", "read the site", "change the site"),
-    (r"/sites/[^/]+/deploys", "list the deployments", "create a deployment"),
-    (r"/sites/[^/]+/promote", "read the site", "promote a deployment"),
-    (r"/sites/[^/]+/rollback", "read the site", "roll production back"),
-    (r"/sites/[^/]+/traffic", "read the traffic split", "change the traffic split"),
-    (r"/sites/[^/]+/env/.*", "read environment variables", "change environment variables"),
-    (r"/deploys/[^/]+/finalize", "read the deployment", "finalize the deployment"),
-    (r"/deploys/[^/]+", "read the deployment", "change the deployment"),
-    (r"/blobs(/.*)?", "check uploaded files", "upload files"),
-    (r"/tokens", "list tokens", "mint a token"),
-    (r"/cleanup", "list what cleanup removes", "clean up"),
-)
-
-
-def _rules_folder(file: Any) -> str:
-    if file == "vercel.json":
-        return "(in the output folder, or at the project root when the output folder has none)"
-    return "in the output folder"
-
-
-def _action(method: str, path: str) -> str:
-    """``"upload files"`` for ``PUT /blobs/<sha>``: what a request to the platform API does."""
-    for pattern, read, write in _ACTIONS:
-        if re.fullmatch(pattern, path):
-            return read if method in ("GET", "HEAD") else write
-    return "do this" if method in ("GET", "HEAD") else "make this change"
 
 
 def site_slug(name: str) -> str:
@@ -147,14 +97,14 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic, Environments):
             if exc.status == 403:
                 raise AuthError(
                     f"The local platform at {self.url} knows the token from {source}, but its role may not "
-                    f"{_action(method, path)}.{said}",
+                    f"{_errors.action(method, path)}.{said}",
                     hint=f"Set {TOKEN_ENV} to a deployer or admin token (`moai-adk platform token` with the admin "
                     f"token in {self.credentials} mints one).",
                     status=403,
                 ) from exc
             raise AuthError(
                 f"The local platform at {self.url} refused the token from {source} ({exc.status}); "
-                f"a missing or wrong token cannot {_action(method, path)}.{said}",
+                f"a missing or wrong token cannot {_errors.action(method, path)}.{said}",
                 hint=f"Set {TOKEN_ENV} to a token of that platform, or run `moai-adk platform serve` as this "
                 f"user so it writes {self.credentials}.",
                 status=exc.status,
@@ -165,67 +115,17 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic, Environments):
             raise self._missing(response)
         return response
 
-    @staticmethod
-    def _detail(response: httpx.Response, key: str) -> str:
-        """A field of the platform's error object (``""`` when absent)."""
-        try:
-            err = response.json().get("error", {})
-        except (ValueError, AttributeError):
-            return ""
-        return str(err.get(key) or "") if isinstance(err, dict) else ""
-
-    @staticmethod
-    def _error(response: httpx.Response) -> tuple[str, str]:
-        """The platform's error ``(code, message)`` (its messages name no API routes)."""
-        try:
-            err = response.json().get("error", {})
-        except (ValueError, AttributeError):
-            err = {}
-        err = err if isinstance(err, dict) else {}
-        return str(err.get("code") or ""), str(err.get("message") or response.text[:200].strip() or "not found")
+    _detail = staticmethod(_errors.detail)
+    _error = staticmethod(_errors.error_of)
 
     def _missing(self, response: httpx.Response) -> NotFoundError:
-        code, message = self._error(response)
-        if code == "no_site":
-            hint = (f"Run `moai-adk deploy` to create the site, or check the site name ('site' in "
-                    f"[platforms.local] of moai.toml, now {self.site!r}).")
-        elif code == "no_deploy":
-            wanted = self._detail(response, "deploy_id")
-            named = f"No deployment of site {self.site!r} has the ID {wanted!r}" if wanted else "Check the ID"
-            hint = f"{named}: `moai-adk deployments` lists the IDs (first column); pass one of them."
-        else:  # a route this platform lacks, or something else listens at that URL
-            hint = f"Check that MOAI_PLATFORM_URL ({self.url}) points at a moai-adk platform (`moai-adk platform status`)."
-        return NotFoundError(f"The local platform at {self.url} answered: {message}.", hint=hint, status=404)
+        return _errors.missing(response, self.url, self.site)
+
+    def _refusal(self, response: httpx.Response, method: str, path: str) -> MoaiError:
+        return _errors.refusal(response, method, path)
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.api.decode(self._request(method, path, **kwargs))
-
-    def _refusal(self, response: httpx.Response, method: str, path: str) -> MoaiError:
-        try:
-            err = response.json().get("error", {})
-        except ValueError:
-            err = {}
-        code, message = err.get("code", ""), err.get("message") or response.text[:200]
-        if code == "unsafe_path":
-            return UnsafePathError(f"The local platform refused the deploy: {message}.",
-                                   hint="Rename the file in the output folder, then rebuild and deploy again.")
-        if code == "bad_rules":
-            file, line = err.get("file"), err.get("line")
-            where = f"line {line} of {file}" if file and line else (file or "_redirects, _headers or vercel.json")
-            return DeployFailed(f"The local platform refused the deployment's routing rules: {message}.",
-                                hint=f"Fix {where} {_rules_folder(file)}, then deploy again "
-                                "(docs/platform.md, 'Rules', lists what rules may not do).",
-                                status=response.status_code)
-        if code == "hash_mismatch":
-            return IntegrityError(f"The local platform rejected an upload: {message}.",
-                                  hint="Re-run the deploy; it re-hashes changed files and uploads only what is missing.",
-                                  status=response.status_code)
-        hint = _REFUSAL_HINTS.get(code, "Re-run with --debug for the full response.")
-        if code == "no_space":
-            return ProviderError(f"The local platform ran out of disk space and could not {_action(method, path)} "
-                                 f"({response.status_code} {code}: {message}).", hint=hint, status=response.status_code)
-        return ProviderError(f"The local platform refused to {_action(method, path)} ({response.status_code} "
-                             f"{code or 'error'}: {message}).", hint=hint, status=response.status_code)
 
     def _deployment(self, data: Mapping[str, Any]) -> Deployment:
         return Deployment(
@@ -458,46 +358,6 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic, Environments):
             raise NotFoundError(f"{key} is not set for the {environment} environment on local site {self.site!r}.",
                                 hint=f"Run `moai-adk env list --env {environment} --platform local` to see what is set.",
                                 status=404)
-
-
-def start_hint(environ: Mapping[str, str], url: str) -> str:
-    """How to start the platform at ``url``, naming the other platforms of the credentials file."""
-    _, entries = credential_entries(resolve_platform(environ)[2])
-    others = [u for u in entries if u.rstrip("/") != url.rstrip("/")]
-    if not others:
-        return START_HINT
-    return (f"{START_HINT} The credentials file also knows {', '.join(others)}: set MOAI_PLATFORM_URL to one "
-            "of them to use it (`moai-adk platform status` lists them).")
-
-
-def _probe(url: str, token: str | None, transport: httpx.BaseTransport | None) -> dict[str, Any]:
-    info: dict[str, Any] = {"url": url, "running": False, "token_ok": False}
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        with httpx.Client(base_url=url, timeout=3.0, transport=transport, headers=headers,
-                          verify=verify_for(url)) as client:
-            health = client.get(f"{API}/health")
-            if health.status_code == 200:
-                info["running"] = True
-                info["version"] = health.json().get("version")
-                info["token_ok"] = bool(token) and client.get(f"{API}/whoami").status_code == 200
-    except (httpx.HTTPError, ValueError):
-        pass
-    return info
-
-
-def platform_status(environ: Mapping[str, str], transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
-    """Is a platform answering at the configured URL, and is our token accepted? ``platforms``: every
-    entry of the credentials file, probed the same way (``default``: the one used without a URL)."""
-    url, token, creds = resolve_platform(environ)
-    source = TOKEN_ENV if environ.get(TOKEN_ENV) else (f"credentials file {creds}" if token else "none")
-    info: dict[str, Any] = {**_probe(url, token, transport), "token_source": source,
-                            "url_source": URL_ENV if environ.get(URL_ENV) else "credentials file or default"}
-    default, entries = credential_entries(creds)
-    info["credentials"] = str(creds)
-    info["platforms"] = [{**_probe(u, t, transport), "default": u == default, "selected": u == url}
-                         for u, t in entries.items()]
-    return info
 
 
 def mint_token(environ: Mapping[str, str], role: str, label: str = "",
