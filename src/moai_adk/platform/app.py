@@ -13,8 +13,9 @@ from .api import build_api
 from .indexes import DEFAULT_BUDGET
 from .rsgi import RsgiScope, call_asgi, serve
 from .service import UPLOAD_TTL, Platform
-from .serving import Receive, Scope, Send, Server, send_simple
+from .serving import Server
 from .uploads import BATCH_PATH, BLOB_PREFIX, Limits, post_batch, put_blob
+from .wire import Receive, Scope, Send, send_simple
 
 DATA_ENV = "MOAI_PLATFORM_DATA"
 CACHE_ENV = "MOAI_PLATFORM_CACHE_MB"

@@ -20,7 +20,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import aclosing
 from typing import Any, Protocol
 
-from .serving import Server, text
+from .serving import Server
+from .wire import text
 
 AsgiApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 TextHeaders = list[tuple[str, str]]

@@ -28,8 +28,8 @@ from typing import Any
 from .auth import check
 from .faults import api_error, truncated
 from .service import ApiError, Platform
-from .serving import Receive, Scope, Send
 from .store import SHA256_RE, BlobHashMismatch, BlobWriter, PendingBlobs
+from .wire import Receive, Scope, Send
 
 BLOB_PREFIX = "/_api/v1/blobs/"
 BATCH_PATH = "/_api/v1/blobs"
