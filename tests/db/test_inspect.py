@@ -345,3 +345,19 @@ def test_unreachable_database_is_an_error_naming_the_url(project: Path) -> None:
                PROD_DB_URL=f"postgresql://postgres@127.0.0.1:{port}/postgres")
     assert proc.returncode == 1 and proc.stdout == ""
     assert "environment 'production' ($PROD_DB_URL" in proc.stderr and "Hint:" in proc.stderr
+
+
+def test_a_table_locked_exclusively_costs_sections_not_the_report(planted: str) -> None:
+    holder = psycopg.connect(planted, autocommit=False)
+    holder.execute("lock table planted_events in access exclusive mode")  # as a running migration would
+    try:
+        rep = inspect(Target(url=planted), Thresholds(long_running_s=3600), lock_timeout_s=0.2)
+    finally:
+        holder.rollback()
+        holder.close()
+    waited = [s for s in rep.sections if s.summary.startswith("Could not read this section")]
+    assert waited and {s.key for s in waited} <= {"unused_indexes", "duplicate_indexes", "missing_indexes", "bloat"}
+    for sec in waited:
+        assert sec.verdict == "warn" and "lock timeout" in sec.summary and "exclusive lock" in sec.advice[0]
+    assert rep.section("slow_queries").lists["by_total_time"]  # the sections that need no size still answer
+    assert rep.section("connections").verdict == "ok"

@@ -148,15 +148,18 @@ def _checks() -> list[tuple[str, str, Check]]:
     ]
 
 
-def inspect(target: Target, thresholds: Thresholds | None = None) -> Report:
-    """Run every section against ``target``. Raises ``DatabaseError`` only when the server is unreachable."""
+def inspect(target: Target, thresholds: Thresholds | None = None, *, lock_timeout_s: float = 5.0) -> Report:
+    """Run every section against ``target``. Raises ``DatabaseError`` only when the server is unreachable.
+
+    Sizes come from ``pg_relation_size``, which waits for a table locked exclusively (a running migration);
+    after ``lock_timeout_s`` the section gives up and says so, and the others go on."""
     th = thresholds or Thresholds()
     conn = connect(target)
     try:
         try:
             conn.execute("set default_transaction_read_only = on")
             conn.execute("set statement_timeout = '60s'")
-            conn.execute("set lock_timeout = '5s'")
+            conn.execute(f"set lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
             head = one(conn, """select current_database() as db, current_setting('server_version') as version,
                                        (select stats_reset from pg_stat_database
                                          where datname = current_database())::text as stats_reset""")
@@ -179,7 +182,11 @@ def _run(conn: Conn, target: Target, key: str, title: str, check: Check, th: Thr
             raise translate(exc, target, f"reading {title.lower()}") from exc
         section = Section(key, title)
         message = translate(exc, target, f"reading {title.lower()}").message
-        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        if isinstance(exc, psycopg.errors.LockNotAvailable):
+            fix = ("Another session holds an exclusive lock on a table this section measures (often a migration "
+                   "or a VACUUM FULL; see Blocked queries and Long-running queries): run the report again when "
+                   "it has finished.")
+        elif isinstance(exc, psycopg.errors.InsufficientPrivilege):
             fix = ("Run the report as a role that may read the statistics views (a superuser, or a member of "
                    "pg_read_all_stats and pg_monitor).")
         else:
