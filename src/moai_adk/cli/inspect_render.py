@@ -13,19 +13,12 @@ HEADERS = {"size_bytes": "Size", "wasted_bytes": "Wasted", "total_ms": "Total ms
            "blocked_by": "Blocked by", "blocker_state": "Blocker state", "blocker_query": "Blocker query"}
 
 
-def _size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
-
-
 def _cell(column: str, value: Any) -> str:
     if value is None:
         return ""
     if column.endswith("_bytes"):
-        return _size(float(value))
+        from ..db.inspect import human_size  # loaded already: the report came from it
+        return human_size(float(value))
     if column == "bloat_ratio":
         return f"{float(value):.0%}"
     if isinstance(value, list):
