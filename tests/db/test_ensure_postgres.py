@@ -66,3 +66,11 @@ def test_starts_a_fresh_embedded_server_on_another_port_and_stops_it(data_dir: P
     assert stop.returncode == 0, stop.stderr
     assert "stopped" in stop.stdout
     assert script("status", **env).returncode == 1
+
+
+def test_extra_settings_must_be_name_value_pairs(data_dir: Path) -> None:
+    port = free_port()
+    proc = script(MOAI_PG_PORT=str(port), MOAI_PG_DIR=str(data_dir), MOAI_PG_SETTINGS="fsync=off bogus")
+    assert proc.returncode == 1
+    assert "MOAI_PG_SETTINGS: 'bogus' is not a name=value pair" in proc.stderr
+    assert not data_dir.exists()  # refused before initdb

@@ -1,4 +1,4 @@
-"""CLI wiring for ``moai-adk db``: migrations (new, list, repair), lint, push, diff, pull, backup, restore."""
+"""CLI wiring for ``moai-adk db``: migrations (new, list, repair), lint, push, diff, pull, backup, restore, inspect."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.table import Table
 from ..config import Config, find_config, load_config
 from ..db import files
 from ..errors import ConfigError
+from .inspect_render import render_inspect
 from .options import State, common, state
 
 if TYPE_CHECKING:
@@ -339,6 +340,29 @@ def db_restore(ctx: click.Context, dump: Path, env: str | None, db_url: str | No
     assert target is not None
     result = _service("backup").restore(dump, target, clean=clean, environ=st.environ, dry_run=dry_run)
     st.output.result(result.to_json(), lambda con: con.print(result.summary()))
+
+
+@db_group.command("inspect")
+@_target_options
+@click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True, help="Rows per list.")
+@click.option("--slow-ms", type=click.FloatRange(0), default=100.0, show_default=True,
+              help="A statement averaging this many milliseconds (over 5+ calls) is slow.")
+@click.option("--long-running", "long_running", type=click.FloatRange(0), default=60.0, show_default=True,
+              metavar="SECONDS", help="A query or open idle transaction running this long is reported.")
+@common
+@click.pass_context
+def db_inspect(ctx: click.Context, env: str | None, db_url: str | None, top: int, slow_ms: float,
+               long_running: float) -> None:
+    """Performance report: slow queries, unused/duplicate/missing indexes, bloat, cache, locks, connections.
+
+    Read-only. Each section says ok or warn with advice; exit 0 unless the database cannot be reached.
+    """
+    st = state(ctx)
+    _root, target = _target(st, env, db_url)
+    assert target is not None
+    mod = _service("inspect")
+    report = mod.inspect(target, mod.Thresholds(top=top, slow_mean_ms=slow_ms, long_running_s=long_running))
+    st.output.result(report.to_json(), lambda con: render_inspect(con, report))
 
 
 def register(cli: click.Group) -> None:
