@@ -126,3 +126,16 @@ def test_library_callers_get_the_audit_entries(tmp_path: Path, local_platform: R
         ("migration repair", None)]
     assert entries[6]["details"] == {"applied": ["20240101000009"]} and entries[6]["target"].startswith("--db-url")
     assert b"a-long-secret-value" not in audit.log_path(root).read_bytes()
+
+
+def test_every_action_the_code_records_is_listed_in_actions_and_documented() -> None:
+    import re
+
+    from moai_adk import audit
+
+    src = Path(audit.__file__).resolve().parents[1]
+    pattern = re.compile(r'audit\.record\([^,]+, "([a-z -]+)"|"event": "([a-z-]+)"')
+    found = {a or b for p in src.rglob("*.py") for a, b in pattern.findall(p.read_text())}
+    assert found and found <= set(audit.ACTIONS), f"add to audit.ACTIONS: {sorted(found - set(audit.ACTIONS))}"
+    doc = (src.parents[1] / "docs" / "audit.md").read_text()
+    assert not [a for a in found if f"`{a}`" not in doc], "document each action in docs/audit.md"
