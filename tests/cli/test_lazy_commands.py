@@ -34,3 +34,15 @@ def test_help_still_lists_every_command() -> None:
                          check=True).stdout
     for name in cli_main.COMMAND_MODULES:
         assert name in out
+
+
+def test_a_dry_run_deploy_without_a_secrets_store_loads_no_keyring_db_or_crypto(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "moai.toml").write_text('[project]\nname = "lazy"\n[build]\noutput = "out"\n')
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "index.html").write_text("hi")
+    code = ("import sys\nfrom moai_adk.cli.main import main\n"
+            f"try:\n    main(['-C', {str(tmp_path)!r}, 'deploy', '--dry-run', '--json'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('keyring', 'moai_adk.db', 'cryptography', 'pglast', 'psycopg') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -66,15 +66,22 @@ class KeyStore:
             raise UsageError(f"{BACKEND_ENV}={self.choice!r} is not a secrets key backend.",
                              hint=f"Set {BACKEND_ENV} to one of: {', '.join(BACKENDS)} (or unset it).")
         self.key_dir = config_dir(environ) / "keys" / project
-        self._keyring: Any | None = None
-        if self.choice in ("auto", "keyring"):
-            self._keyring = _usable_keyring()
-            if self._keyring is None and self.choice == "keyring":
+        self._found: tuple[Any | None] | None = None  # the keyring backend, looked up on first use
+
+    @property
+    def _keyring(self) -> Any | None:
+        """The OS keyring backend, found on first use: finding it loads keyring's plugins (~70 ms), which
+        a command that never touches a key (a deploy without a secrets store) should not pay."""
+        if self._found is None:
+            backend = _usable_keyring() if self.choice in ("auto", "keyring") else None
+            if backend is None and self.choice == "keyring":
                 raise SecretsKeyError(
                     f"{BACKEND_ENV}=keyring, but no OS keyring is usable here (keyring found only its "
                     "'fail' backend).",
                     hint=f"Start your desktop keyring (or set PYTHON_KEYRING_BACKEND), or set {BACKEND_ENV}=file "
                          f"to keep keys in {self.key_dir}.")
+            self._found = (backend,)
+        return self._found[0]
 
     @property
     def backend(self) -> str:
