@@ -59,6 +59,19 @@ class RequiredVar:
         return self.environments is None or environment in self.environments
 
 
+@dataclass(frozen=True)
+class BackupSettings:
+    """``[db.backups]``: where backups go and how long they are kept (docs/backups.md)."""
+
+    location: str = ".moai/backups"
+    endpoint_url: str | None = None
+    region: str | None = None
+    encrypt: bool = False
+    keep_daily: int = 7
+    keep_weekly: int = 4
+    keep_monthly: int = 12
+
+
 @dataclass
 class Config:
     """A validated ``moai.toml``. ``root`` is the folder holding it."""
@@ -77,6 +90,7 @@ class Config:
     platform_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     required_env: list[RequiredVar] = field(default_factory=list)  # [env.required]
     path: Path | None = None
+    backups: BackupSettings = field(default_factory=BackupSettings)  # [db.backups]
 
     @property
     def output_dir(self) -> Path:
@@ -260,6 +274,7 @@ def validate(data: dict[str, Any], path: Path, text: str = "") -> Config:
         platform_settings={name: dict(raw_settings[name]) for name in raw_settings},
         required_env=required,
         path=path,
+        backups=BackupSettings(**model.db.backups.model_dump()),
     )
 
 

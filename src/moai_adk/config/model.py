@@ -199,6 +199,30 @@ class PlatformsTable(_Table):
     azure: dict[str, Any] | None = Field(None, description="Free-form (no adapter yet).")
 
 
+class BackupsTable(_Table):
+    """[db.backups]: where `moai-adk db backup` stores backups and how long they are kept (docs/backups.md)."""
+
+    location: str = Field(
+        ".moai/backups", description="A folder (relative to moai.toml) or an S3-compatible bucket, "
+                                     "\"s3://bucket/prefix\".")
+    endpoint_url: str | None = Field(
+        None, description="Endpoint of an S3-compatible store (MinIO, R2, ...); absent: AWS S3 or "
+                          "$AWS_ENDPOINT_URL_S3.")
+    region: str | None = Field(None, description="Bucket region (absent: $AWS_REGION or $AWS_DEFAULT_REGION).")
+    encrypt: bool = Field(False, description="Encrypt each backup to the environment's age recipients "
+                                             "(.moai/secrets/<env>.recipients).")
+    keep_daily: int = Field(7, ge=0, description="`db backups prune` keeps the newest backup of each of the "
+                                                 "last N days that have backups.")
+    keep_weekly: int = Field(4, ge=0, description="... of each of the last N ISO weeks that have backups.")
+    keep_monthly: int = Field(12, ge=0, description="... of each of the last N months that have backups.")
+
+
+class DbTable(_Table):
+    """[db]: databases (docs/migrations.md, docs/backups.md)."""
+
+    backups: BackupsTable = Field(default_factory=lambda: BackupsTable.model_validate({}))
+
+
 class MoaiToml(_Table):
     """moai.toml: the configuration of a moai-adk project (docs/config.md)."""
 
@@ -212,6 +236,7 @@ class MoaiToml(_Table):
         description="One table per environment; names use lowercase letters, digits and '-'.")
     platforms: PlatformsTable = Field(default_factory=lambda: PlatformsTable.model_validate({}))
     env: EnvTable = Field(default_factory=lambda: EnvTable.model_validate({}))
+    db: DbTable = Field(default_factory=lambda: DbTable.model_validate({}))
 
 
 SETTINGS_MODELS: dict[str, type[BaseModel]] = {
