@@ -38,6 +38,9 @@ ARGS: dict[str, list[tuple[tuple[str, ...], set[int], str]]] = {
     "channels list": [((), {1}, "root")],
     "cleanup": [(("--dry-run",), {0}, "root")],
     "db backup": [(("--env", "production", "--dry-run"), {0, 1}, "root")],
+    "db backups list": [((), {0}, "root")],
+    "db backups prune": [(("--dry-run",), {0}, "root")],
+    "db backups verify": [(("--env", "production", "--dry-run"), {0, 1}, "root")],
     "db lint": [((), {0, 1}, "root")],
     "db migration list": [(("--env", "production"), {0}, "root")],
     "db migration new": [(("add_things",), {0, 1}, "root")],  # twice in one second: "already exists"

@@ -43,6 +43,7 @@ DIGEST_EVERY = 100  # a signed digest after every this many entries (and on dema
 ACTIONS = ("deploy", "went-live", "promote", "promote-queued", "rollback", "auto-rollback", "env set",
            "env unset", "env push", "secrets keygen", "secrets set", "secrets rm", "secrets import", "secrets rotate",
            "secrets push", "secret change", "access change", "migration push", "migration repair",
+           "db backup", "db restore", "db backups prune",
            "token mint", "token revoke")
 
 

@@ -75,7 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     st = State()
     redact.protect_environ(st.output, st.environ)  # credentials in the environment never reach the output
     try:
-        cli.main(args=args, prog_name="moai-adk", standalone_mode=False, obj=st)
+        code = cli.main(args=args, prog_name="moai-adk", standalone_mode=False, obj=st)
+        if isinstance(code, int) and code:  # ctx.exit(n): click returns n outside standalone mode
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

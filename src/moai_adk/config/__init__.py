@@ -194,6 +194,7 @@ def _read_cache(path: Path, key: str) -> Config | None:
         fields["environments"] = {n: Environment(**e) for n, e in fields["environments"].items()}
         fields["required_env"] = [RequiredVar(**{**r, "environments": None if r["environments"] is None
                                                  else tuple(r["environments"])}) for r in fields["required_env"]]
+        fields["backups"] = BackupSettings(**fields.get("backups", {}))
         return Config(root=path.parent.resolve(), path=path, **fields)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None

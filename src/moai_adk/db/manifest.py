@@ -39,11 +39,7 @@ where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') 
                   and d.deptype = 'e')
 order by 1, 2
 """
-MIGRATION_VERSION = """
-select case when to_regclass('supabase_migrations.schema_migrations') is null then null
-       else (select max(version) from supabase_migrations.schema_migrations) end
-"""
-
+HISTORY = "supabase_migrations.schema_migrations"
 
 @dataclass
 class Manifest:
@@ -148,7 +144,10 @@ def count_rows(conn: Conn) -> dict[str, int]:
 
 
 def migration_version(conn: Conn) -> str | None:
-    row = conn.execute(MIGRATION_VERSION).fetchone()
+    found = conn.execute("select to_regclass(%s) is not null", (HISTORY,)).fetchone()
+    if not found or not found[0]:
+        return None
+    row = conn.execute(f"select max(version) from {HISTORY}").fetchone()
     return str(row[0]) if row and row[0] is not None else None
 
 
