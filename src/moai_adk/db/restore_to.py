@@ -67,10 +67,10 @@ class RestoreToResult:
 
 def restore_to(storage: Storage, ref: str | Path | None, target: Target, req: BackupRequest, *, now: datetime,
                yes: bool = False, dry_run: bool = False,
-               backup_storage: Storage | None = None,
                on_step: Callable[[str], None] = lambda _s: None) -> RestoreToResult:
     """Restore backup ``ref`` into the database of ``target`` (an environment), keeping the old one."""
     env = target.environment or "db"
+    configured = storage
     storage, manifest = resolve(storage, ref, None)
     if env in PROTECTED and not yes and not dry_run:
         raise UsageError(
@@ -87,7 +87,7 @@ def restore_to(storage: Storage, ref: str | Path | None, target: Target, req: Ba
             return result
         if env in PROTECTED:
             on_step(f"Backing up {env} before the restore...")
-            pre: BackupResult = create_backup(target, req, backup_storage or storage, now=now)
+            pre: BackupResult = create_backup(target, req, configured, now=now)
             result.pre_backup = pre.id
         on_step(f"Restoring {manifest.id} into {result.new}...")
         into = create_database(target, result.new)
