@@ -26,6 +26,9 @@ branch = "staging"
 API_URL = { environments = ["production"], pattern = "^https://" }
 [platforms.vercel]
 project = "x"
+[db.backups]
+location = "s3://b/p"
+keep_daily = 3
 """
 
 
@@ -44,6 +47,8 @@ def test_the_cached_config_equals_the_validated_one(tmp_path: Path) -> None:
     assert again == fresh
     assert again.required_env[0].environments == ("production",)
     assert again.environment("staging").platform == "netlify"
+    assert again.backups == fresh.backups and again.backups.keep_daily == 3
+    assert again.backups.location == "s3://b/p" and again.backups.keep_daily == 3 and again.backups.keep_weekly == 4
 
 
 def test_a_second_load_does_not_import_pydantic(tmp_path: Path) -> None:

@@ -26,7 +26,8 @@ Every failure a user can meet is a ``MoaiError``: it carries a one-paragraph
     ├── PromotionRefused           promote --from/--to: nothing deployed, or `requires` not met
     ├── StateError                 a local state file (.moai/, .vercel/...) is corrupt
     └── DatabaseError              PostgreSQL refused or failed
-        └── MigrationError         a migration file or the history is inconsistent
+        ├── MigrationError         a migration file or the history is inconsistent
+        └── BackupError            a backup is missing, damaged, or does not match its manifest
 
 HTTP and driver errors are translated into this tree at one point per
 boundary (``providers/_http.py`` for HTTP, ``db/`` for PostgreSQL), always
@@ -134,3 +135,7 @@ class DatabaseError(MoaiError):
 
 class MigrationError(DatabaseError):
     pass
+
+
+class BackupError(DatabaseError):
+    """A backup is missing, truncated, fails its checksum, or restores to other row counts than its manifest."""

@@ -65,7 +65,9 @@ def test_db_push_and_repair_are_audited(cli: Run, tmp_path: Path, db_url: str) -
             cwd=root, env=env)
     assert r.returncode == 0, r.stderr
     entries = audit.read_entries(root)
-    assert [e["action"] for e in entries] == ["migration push", "migration repair"]
+    # a push to production takes a verified backup first (db push's production gate)
+    assert [e["action"] for e in entries] == ["db backup", "migration push", "migration repair"]
+    entries = entries[1:]
     assert entries[0]["details"] == {"applied": ["20240101000001"]} and entries[0]["environment"] == "production"
     assert entries[1]["details"] == {"status": "reverted", "versions": ["20240101000001"]}
     assert entries[0]["target"].startswith("environment 'production' ($PROD_DB_URL")

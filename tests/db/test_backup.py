@@ -10,8 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from moai_adk.db.backup import _conn_env, backup, find_tool, restore, server_major
+from moai_adk.db.backup import _conn_env, find_tool, restore, server_major
+from moai_adk.db.backups import BackupRequest, create_backup
 from moai_adk.db.connect import Target
+from moai_adk.db.storage import LocalStorage
 from moai_adk.errors import DatabaseError
 from tests.db.conftest import url_for
 
@@ -31,15 +33,20 @@ def seed(db: psycopg.Connection) -> None:
                "create view v as select count(*) from items;")
 
 
+def backup(root: Path, target: Target, out: Path | None) -> Path:
+    req = BackupRequest(root=root, out=out)
+    result = create_backup(target, req, LocalStorage(root / ".moai" / "backups"), now=NOW)
+    return (out or root / ".moai" / "backups" / result.file)
+
+
 def test_backup_is_verified_and_restores_into_another_database(tmp_path: Path, target: Target, db: psycopg.Connection,
                                                                other_db: str) -> None:
     seed(db)
-    result = backup(tmp_path, Target(url=target.url, environment="staging", env_var="X"), None, environ={}, now=NOW)
-    assert result.path == tmp_path / ".moai" / "backups" / "staging-20240601120000.dump"
-    assert result.path.is_file() and result.size == result.path.stat().st_size and result.entries >= 3
-    assert [p.name for p in result.path.parent.iterdir()] == [result.path.name]   # no partial file left
-    restored = restore(result.path, Target(url=other_db), environ={})
-    assert restored.entries == result.entries
+    path = backup(tmp_path, Target(url=target.url, environment="staging", env_var="X"), None)
+    assert path == tmp_path / ".moai" / "backups" / "staging-20240601120000.dump"
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, "staging-20240601120000.json"]  # no partial
+    restored = restore(path, Target(url=other_db), environ={})
+    assert restored.entries >= 3
     with psycopg.connect(other_db) as conn:
         assert conn.execute("select id, label from items order by id").fetchall() == [(1, "a"), (2, "b;c")]
         assert conn.execute("select * from v").fetchone() == (2,)
@@ -57,7 +64,7 @@ def test_restore_of_a_broken_file_changes_nothing(tmp_path: Path, target: Target
 def test_failed_restore_is_rolled_back(tmp_path: Path, target: Target, db: psycopg.Connection,
                                        other_db: str) -> None:
     seed(db)
-    dump = backup(tmp_path, target, tmp_path / "x.dump", environ={}, now=NOW).path
+    dump = backup(tmp_path, target, tmp_path / "x.dump")
     with psycopg.connect(other_db, autocommit=True) as conn:
         conn.execute("create table marker (id int); create table items (id int)")  # clash: items exists
     with pytest.raises(DatabaseError) as err:
@@ -68,13 +75,10 @@ def test_failed_restore_is_rolled_back(tmp_path: Path, target: Target, db: psyco
     assert tables == [("items",), ("marker",)]
 
 
-def test_dry_run_shows_the_command_without_password(tmp_path: Path, target: Target) -> None:
+def test_the_password_travels_in_the_environment(target: Target) -> None:
     info = psycopg.conninfo.conninfo_to_dict(target.url)
     info["password"] = "hunter2"
     secret = Target(url=psycopg.conninfo.make_conninfo(**info))  # type: ignore[arg-type]
-    result = backup(tmp_path, secret, tmp_path / "a.dump", environ={}, now=NOW, dry_run=True)
-    assert result.dry_run and not (tmp_path / "a.dump").exists()
-    assert "hunter2" not in " ".join(result.command)
     conninfo, env = _conn_env(secret, {"PATH": "/usr/bin"})
     assert "hunter2" not in conninfo and env["PGPASSWORD"] == "hunter2"
 

@@ -131,9 +131,10 @@ def test_backup_and_restore_from_the_cli(project: Path, write: Write, db_url: st
     proc = run(project, "db", "backup", "--env", "production", "--json", PROD_DB_URL=db_url)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    dump = Path(data["path"])
+    dump = Path(data["where"]) / data["file"]
     assert dump.parent == project / ".moai" / "backups" and dump.name.startswith("production-")
-    assert data["entries"] > 0 and dump.stat().st_size == data["bytes"]
+    assert data["manifest"]["entries"] > 0 and dump.stat().st_size == data["manifest"]["size"]
+    assert data["manifest"]["migration_version"] == "20240101000001"
     name = f"moai_test_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:

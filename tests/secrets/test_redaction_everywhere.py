@@ -43,6 +43,9 @@ ARGS: dict[str, list[tuple[tuple[str, ...], set[int], str]]] = {
     "db diff": [(("--env", "production"), {0, 1}, "root")],
     "db forget": [(("--env", "production", "--subject", "ann@example.com", "--dry-run"), {1}, "root")],
     "db inspect": [(("--env", "production"), {0}, "root")],
+    "db backups list": [((), {0}, "root")],
+    "db backups prune": [(("--dry-run",), {0}, "root")],
+    "db backups verify": [(("--env", "production", "--dry-run"), {0, 1}, "root")],
     "db lint": [((), {0, 1}, "root")],
     "db migration list": [(("--env", "production"), {0}, "root")],
     "db migration new": [(("add_things",), {0, 1}, "root")],  # twice in one second: "already exists"

@@ -59,6 +59,19 @@ class RequiredVar:
         return self.environments is None or environment in self.environments
 
 
+@dataclass(frozen=True)
+class BackupSettings:
+    """``[db.backups]``: where backups go and how long they are kept (docs/backups.md)."""
+
+    location: str = ".moai/backups"
+    endpoint_url: str | None = None
+    region: str | None = None
+    encrypt: bool = False
+    keep_daily: int = 7
+    keep_weekly: int = 4
+    keep_monthly: int = 12
+
+
 @dataclass
 class Config:
     """A validated ``moai.toml``. ``root`` is the folder holding it."""
@@ -79,6 +92,7 @@ class Config:
     backend: dict[str, Any] = field(default_factory=dict)  # [backend.<name>] tables, validated (backend/)
     db_privacy: dict[str, Any] | None = None  # [db.privacy] as validated (db/forget.py reads it)
     path: Path | None = None
+    backups: BackupSettings = field(default_factory=BackupSettings)  # [db.backups]
 
     @property
     def output_dir(self) -> Path:
@@ -155,18 +169,18 @@ def load_config(path: Path) -> Config:
 # .moai/cache), keyed by the file's SHA-256 and the validating code, so the next command skips
 # importing pydantic and building the model (~0.1 s of every deploy). Any doubt means validating again.
 CACHE_NAME = Path(".moai") / "cache" / "config.json"
-_VALIDATORS = ("__init__.py", "model.py", "problems.py")
 
 
 def _cache_key(text: str) -> str:
+    """The file's SHA-256 and the size and mtime of every module of this package (the validating code)."""
     here = Path(__file__).resolve().parent
     parts = [hashlib.sha256(text.encode("utf-8")).hexdigest()]
-    for name in _VALIDATORS:
-        try:
-            st = (here / name).stat()
-        except OSError:
-            return ""
-        parts.append(f"{st.st_mtime_ns}:{st.st_size}")
+    try:
+        for module in sorted(here.glob("*.py")):
+            st = module.stat()
+            parts.append(f"{module.name}:{st.st_mtime_ns}:{st.st_size}")
+    except OSError:
+        return ""
     return "/".join(parts)
 
 
@@ -182,6 +196,7 @@ def _read_cache(path: Path, key: str) -> Config | None:
         fields["environments"] = {n: Environment(**e) for n, e in fields["environments"].items()}
         fields["required_env"] = [RequiredVar(**{**r, "environments": None if r["environments"] is None
                                                  else tuple(r["environments"])}) for r in fields["required_env"]]
+        fields["backups"] = BackupSettings(**fields.get("backups", {}))
         return Config(root=path.parent.resolve(), path=path, **fields)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
@@ -264,6 +279,7 @@ def validate(data: dict[str, Any], path: Path, text: str = "") -> Config:
         backend=model.backend.model_dump(exclude_none=True),
         db_privacy=model.db.privacy.model_dump() if model.db.privacy is not None else None,
         path=path,
+        backups=BackupSettings(**model.db.backups.model_dump()),
     )
 
 

@@ -269,9 +269,28 @@ class PrivacyTable(_Table):
                     "absent: personal-looking columns get email, name, null or hash.")
 
 
-class DbTable(_Table):
-    """[db]: database settings beyond the connection (docs/data-sync.md)."""
+class BackupsTable(_Table):
+    """[db.backups]: where `moai-adk db backup` stores backups and how long they are kept (docs/backups.md)."""
 
+    location: str = Field(
+        ".moai/backups", description="A folder (relative to moai.toml) or an S3-compatible bucket, "
+                                     "\"s3://bucket/prefix\".")
+    endpoint_url: str | None = Field(
+        None, description="Endpoint of an S3-compatible store (MinIO, R2, ...); absent: AWS S3 or "
+                          "$AWS_ENDPOINT_URL_S3.")
+    region: str | None = Field(None, description="Bucket region (absent: $AWS_REGION or $AWS_DEFAULT_REGION).")
+    encrypt: bool = Field(False, description="Encrypt each backup to the environment's age recipients "
+                                             "(.moai/secrets/<env>.recipients).")
+    keep_daily: int = Field(7, ge=0, description="`db backups prune` keeps the newest backup of each of the "
+                                                 "last N days that have backups.")
+    keep_weekly: int = Field(4, ge=0, description="... of each of the last N ISO weeks that have backups.")
+    keep_monthly: int = Field(12, ge=0, description="... of each of the last N months that have backups.")
+
+
+class DbTable(_Table):
+    """[db]: database settings beyond the connection (docs/backups.md, docs/data-sync.md)."""
+
+    backups: BackupsTable = Field(default_factory=lambda: BackupsTable.model_validate({}))
     privacy: PrivacyTable | None = Field(None, description="Where a person's rows are, for `db forget`.")
 
 

@@ -15,6 +15,7 @@
     catalog.py    a database's schema read from the catalog (tables, columns, indexes, policies, grants...)
     drift.py      two catalogs compared; the SQL that turns one into the other
     scratch.py    a throwaway database on the target's server, built from the local migrations
+    databases.py  databases beside the target: create, restore a dump into, count rows, drop, swap names
     schema_diff.py ``db diff``
     pull.py       ``db pull``
 """

@@ -1,11 +1,10 @@
-"""``db backup`` / ``db restore``: pg_dump and pg_restore matching the server's major version.
+"""pg_dump and pg_restore matching the server's major version; ``db restore DUMP`` into a database.
 
 The tools are looked up as ``/usr/lib/postgresql/<major>/bin/<tool>`` (Debian
 layout) for the server's major version, then on PATH when that one's major
-version is at least the server's (pg_dump refuses newer servers). A backup
-is a custom-format dump written to a temporary file, verified with
-``pg_restore --list`` and only then moved into place. A restore verifies the
-dump the same way, then runs ``pg_restore --single-transaction
+version is at least the server's (pg_dump refuses newer servers). Backups
+themselves (snapshot, manifest, storage) are ``backups.py``. A restore verifies
+the dump with ``pg_restore --list``, then runs ``pg_restore --single-transaction
 --exit-on-error`` so a failed restore changes nothing. The password travels
 in ``PGPASSWORD``, never on the command line.
 """
@@ -18,14 +17,12 @@ import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import psycopg
 
 from ..errors import DatabaseError
 from .connect import Target, connect, scrub
-from .files import timestamp
 
 DEBIAN_BIN = Path("/usr/lib/postgresql")
 
@@ -47,16 +44,18 @@ def _tool_major(path: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def find_tool(name: str, major: int, environ: Mapping[str, str], search_root: Path = DEBIAN_BIN) -> str:
+def find_tool(name: str, major: int, environ: Mapping[str, str], search_root: Path = DEBIAN_BIN, *,
+              server_version: str | None = None) -> str:
     exact = search_root / str(major) / "bin" / name
     if exact.is_file() and os.access(exact, os.X_OK):
         return str(exact)
     on_path = shutil.which(name, path=environ.get("PATH"))
     if on_path and (_tool_major(on_path) or 0) >= major:
         return on_path
+    found = f" (PATH has {on_path}, version {_tool_major(on_path)}: older than the server)" if on_path else ""
     raise DatabaseError(
-        f"No {name} for PostgreSQL {major}: looked for {exact} and for a {name} of version {major} or newer "
-        "on PATH.",
+        f"No {name} for the PostgreSQL {server_version or major} server: looked for {exact} and for a {name} of "
+        f"version {major} or newer on PATH{found}.",
         hint=f"Install the client tools of PostgreSQL {major} (e.g. `apt-get install postgresql-client-{major}`).",
     )
 
@@ -92,48 +91,6 @@ def verify_dump(pg_restore: str, path: Path) -> int:
         raise DatabaseError(f"{path} is not a readable pg_dump custom-format file: {proc.stderr.strip()}",
                             hint="Use a dump written by `moai-adk db backup` (pg_dump --format=custom).")
     return sum(1 for line in proc.stdout.splitlines() if line and not line.startswith(";"))
-
-
-@dataclass
-class BackupResult:
-    path: Path
-    entries: int
-    size: int
-    command: list[str]
-    dry_run: bool
-
-    def to_json(self) -> dict[str, object]:
-        return {"path": str(self.path), "entries": self.entries, "bytes": self.size,
-                "command": self.command, "dry_run": self.dry_run}
-
-    def summary(self) -> str:
-        if self.dry_run:
-            return f"Would run: {' '.join(self.command)}"
-        return f"Backup written to {self.path} ({self.size:,} bytes, {self.entries} entries, verified)."
-
-
-def backup(root: Path, target: Target, out: Path | None, *, environ: Mapping[str, str], now: datetime,
-           dry_run: bool = False) -> BackupResult:
-    major = server_major(target)
-    pg_dump = find_tool("pg_dump", major, environ)
-    pg_restore = find_tool("pg_restore", major, environ)
-    if out is None:
-        out = root / ".moai" / "backups" / f"{target.environment or 'db'}-{timestamp(now)}.dump"
-    conninfo, env = _conn_env(target, environ)
-    tmp = out.with_name(f".{out.name}.partial")
-    cmd = [pg_dump, "--format=custom", "--no-password", f"--file={tmp}", f"--dbname={conninfo}"]
-    shown = [pg_dump, "--format=custom", f"--file={out}", f"--dbname={scrub(conninfo, target.url)}"]
-    if dry_run:
-        return BackupResult(out, 0, 0, shown, True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        _run(cmd, env, target, "pg_dump")
-        entries = verify_dump(pg_restore, tmp)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return BackupResult(out, entries, out.stat().st_size, shown, False)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 
 from .. import audit
+from ..config import BackupSettings
 from ..errors import MigrationError
 from .apply import Applier, Prepared, prepare
 from .connect import Target, connect, session_target, translate
@@ -105,12 +106,14 @@ def _lint_gate(root: Path, pending: list[MigrationFile], result: PushResult, tar
 def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool = False,
          connector: Connector = connect, events: Events = _noop, chunk_files: int = 64,
          async_commit: bool = True, allow_destructive: bool = False,
-         environ: Mapping[str, str] | None = None, backup_first: bool | None = None) -> PushResult:
+         environ: Mapping[str, str] | None = None, backup_first: bool | None = None,
+         backup_settings: BackupSettings | None = None, project: str | None = None) -> PushResult:
     """Apply the pending migrations of ``root/supabase/migrations`` to ``target``.
 
     The pending files are linted first (``db.lint``); in production, destructive findings stop the push
     unless ``allow_destructive``, and a verified backup (``db.backup``) is taken before anything is
-    applied (``backup_first``: None means "in production only"; ``environ`` reaches pg_dump)."""
+    applied (``backup_first``: None means "in production only"; ``environ`` reaches pg_dump; the backup goes
+    where ``backup_settings`` ([db.backups]) says, named after ``project``)."""
     local = scan(root / MIGRATIONS_DIR, root)
     local.refuse_bad_names(root)
     named = target
@@ -137,11 +140,12 @@ def push(root: Path, target: Target, *, dry_run: bool = False, include_all: bool
             _audit(root, named, result, "ok")
             return result
         if backup_first if backup_first is not None else named.environment == PROTECTED:
-            from .backup import backup
+            from .backups import backup_before_change
 
             events("backing-up", {"environment": named.environment})
-            taken = backup(root, target, None, environ=environ or {}, now=datetime.now(UTC))  # the session port
-            result.backup = str(taken.path)
+            taken = backup_before_change(root, target, environ or {}, settings=backup_settings or BackupSettings(),
+                                         project=project or root.name, now=datetime.now(UTC))  # the session port
+            result.backup = f"{taken.where}/{taken.file}"
 
         def applied(p: Prepared) -> None:
             result.applied.append(p.file)
