@@ -15,10 +15,5 @@ from collections.abc import Mapping
 
 def snapshot_digest(manifest: Mapping[str, str], algorithm: str) -> str:
     """``<algorithm>:<sha256 hex>`` of ``manifest`` (``{path: hash}``); independent of its order."""
-    h = hashlib.sha256()
-    for path in sorted(manifest):
-        h.update(path.encode("utf-8", "surrogateescape"))
-        h.update(b"\0")
-        h.update(manifest[path].encode("ascii"))
-        h.update(b"\n")
-    return f"{algorithm}:{h.hexdigest()}"
+    text = "".join(f"{path}\0{manifest[path]}\n" for path in sorted(manifest))  # one hash call, not 4 per file
+    return f"{algorithm}:{hashlib.sha256(text.encode('utf-8', 'surrogateescape')).hexdigest()}"

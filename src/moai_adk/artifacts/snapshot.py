@@ -23,6 +23,7 @@ import stat as statmod
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
@@ -83,8 +84,8 @@ class Snapshot:
     hashed: int = 0  # files actually read (cache misses)
     cached: int = 0  # files answered by the cache
 
-    @property
-    def total_bytes(self) -> int:
+    @cached_property
+    def total_bytes(self) -> int:  # the file list is not changed once the snapshot is taken
         return sum(f.size for f in self.files)
 
     def manifest(self, algo: str) -> dict[str, str]:

@@ -7,7 +7,6 @@ group (``name = "package.module:ClassName"``).
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
 
 from ..errors import UsageError
 from .base import Provider, ProviderContext
@@ -22,6 +21,8 @@ _BUILTIN: dict[str, str] = {
 
 
 def available() -> dict[str, str]:
+    from importlib.metadata import entry_points  # scans every installed distribution: only when asked
+
     names = dict(_BUILTIN)
     for ep in entry_points(group="moai_adk.providers"):
         names.setdefault(ep.name, ep.value)
@@ -29,7 +30,7 @@ def available() -> dict[str, str]:
 
 
 def get_provider_class(name: str) -> type[Provider]:
-    names = available()
+    names = _BUILTIN if name in _BUILTIN else available()  # a plug-in cannot replace a built-in name
     target = names.get(name)
     if target is None:
         raise UsageError(

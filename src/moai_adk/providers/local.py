@@ -150,7 +150,8 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic, Environments):
 
     # -- deploys --------------------------------------------------------------------
     def deploy(self, snapshot: Snapshot, target: DeployTarget, progress: ProgressFn | None = None) -> Deployment:
-        if last_deploy(self.ctx.root, self._state_key()) is None:  # else the site exists (or _create finds out)
+        parent = last_deploy(self.ctx.root, self._state_key())
+        if parent is None:  # else the site exists (or _create finds out)
             self.link(create=True)
         meta = {k: str(v) for k, v in target.meta.items()}
         if target.branch:
@@ -162,7 +163,7 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic, Environments):
         for name, data in generated.items():
             files[name] = hashlib.sha256(data).hexdigest()
         manifest = files
-        created = self._create(manifest, {"environment": target.environment, "meta": meta})
+        created = self._create(manifest, {"environment": target.environment, "meta": meta}, parent)
         by_hash = snapshot.by_hash("sha256")
         stats = DeployStats(files_total=len(files))
         required = list(created.get("required", []))
@@ -221,11 +222,11 @@ class LocalProvider(Provider, Hosting, EnvStore, Traffic, Environments):
                 stats.files_uploaded += 1
                 stats.bytes_uploaded += len(data)
 
-    def _create(self, manifest: dict[str, str], base: dict[str, Any]) -> dict[str, Any]:
+    def _create(self, manifest: dict[str, str], base: dict[str, Any],
+                parent: tuple[str, dict[str, str]] | None) -> dict[str, Any]:
         """Create the deploy: as a delta against the last deploy made from here when few files
         changed (the platform keeps what it knows of the others), else with the full manifest."""
-        parent = last_deploy(self.ctx.root, self._state_key())
-        if parent is not None:
+        if parent is not None:  # the last deploy made from here (deploy() read it)
             parent_id, old = parent
             changes = {p: h for p, h in manifest.items() if old.get(p) != h}
             removed = [p for p in old if p not in manifest]
