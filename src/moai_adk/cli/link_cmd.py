@@ -6,7 +6,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from .options import common, open_provider
 
@@ -35,12 +34,11 @@ def _run(ctx: click.Context, backend: str, to: str, environments: tuple[str, ...
         st.output.info(note)
 
     def render(con: Console) -> None:
-        table = Table("ENVIRONMENT", "PROJECT", "WRITTEN TO", "KEY", "TYPE", "ACTION")
         for e in report.environments:
+            con.print(f"{e.environment} (project {e.project}) -> {e.destination}:", markup=False)
             for key, secret in e.keys.items():
-                action = "add" if key in e.added else "change" if key in e.changed else "unchanged"
-                table.add_row(e.environment, e.project, e.destination, key, "secret" if secret else "plain", action)
-        con.print(table)
+                sign = "+" if key in e.added else "~" if key in e.changed else "="
+                con.print(f"  {sign} {key}  ({'secret' if secret else 'plain'})", markup=False, highlight=False)
         verb = "Would link" if dry_run else "Linked"
         con.print(f"{verb} the {backend} backend into {to} for {len(report.environments)} environment(s)"
                   + (" (dry run: nothing was written)." if dry_run else "."), markup=False)
