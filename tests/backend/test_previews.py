@@ -118,14 +118,16 @@ def test_production_url_becomes_the_site_url_unless_moai_toml_sets_it(
     assert fakes.api.backend_state(PRODUCTION).auth["site_url"] == "https://by-hand.example"  # apply owns it
 
 
-def test_a_backend_that_fails_is_a_notice_and_the_deploy_succeeds(tmp_path: Path,
-                                                                  local_platform: RunningPlatform) -> None:
+def test_a_backend_that_fails_is_a_notice_and_the_deploy_succeeds(
+        supabase: tuple[Fakes, dict[str, str]], tmp_path: Path, local_platform: RunningPlatform) -> None:
+    fakes, environ = supabase
     root = project(tmp_path / "shop", local_platform.new_site("down"), SUPABASE)
-    environ = {"SUPABASE_ACCESS_TOKEN": "sbp_test", "MOAI_SUPABASE_API_URL": "http://127.0.0.1:9"}
+    fakes.api.backend_state(STAGING).members = {"sbp_someone_else"}  # the token cannot reach the project
     result = deploy(local_platform, root, environ)
     assert result.deployment.state == "ready"  # type: ignore[attr-defined]
     notice = next(n for n in result.notices if "supabase backend" in n)  # type: ignore[attr-defined]
     assert "The deploy succeeded" in notice and "moai-adk backend plan --env preview" in notice
+    assert STAGING in notice and "403" in notice
     # recorded before the backend was asked: the next deploy or an apply finishes the job
     assert len(load(root)) == 1
 
