@@ -198,3 +198,19 @@ def test_firebase_hosting_gets_a_dotenv_file_and_no_service_role(supabase: tuple
     text = (root / ".env.staging").read_text()
     assert text.startswith("# mine\nOTHER=1\nVITE_SUPABASE_URL=http")
     assert f"VITE_SUPABASE_ANON_KEY={fakes.api.backend_state(STAGING).anon_key}" in text
+
+
+def test_the_linked_service_role_key_in_a_client_bundle_stops_the_deploy(tmp_path: Path) -> None:
+    """The key `link --service-role` writes, pasted into the code by mistake, is caught by the output scan;
+    the anon key is not (it is public)."""
+    from moai_adk.artifacts.snapshot import take_snapshot
+    from moai_adk.errors import SecretFileError
+
+    state = Fakes().api.backend_state(STAGING)
+    site = tmp_path / "out"
+    (site / "assets").mkdir(parents=True)
+    (site / "assets" / "app.js").write_text(f'const url="https://x.supabase.co",anon="{state.anon_key}";')
+    take_snapshot(site)
+    (site / "assets" / "admin.js").write_text(f'createClient(url, "{state.service_key}")')
+    with pytest.raises(SecretFileError, match="service_role"):
+        take_snapshot(site)
