@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from . import audit
+from .artifacts.secrets import is_supabase_secret_key
 from .envs_files import parse_dotenv as parse_dotenv  # re-exported: callers parse .env files through envs
 from .errors import UsageError
 from .fsutil import atomic_write
 from .providers.base import EnvVar, Provider
-from .providers.capabilities import EnvStore
+from .providers.capabilities import EnvStore, Secrets
 
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -33,6 +34,37 @@ def check_key(key: str) -> None:
     if not KEY_RE.match(key):
         raise UsageError(f"'{key}' is not a valid variable name (KEY).",
                          hint="Use letters, digits and '_', not starting with a digit, e.g. API_URL.")
+
+
+# Prefixes front-end frameworks put into the JavaScript every visitor downloads (Next.js, Nuxt, Vite,
+# Astro/SvelteKit, Create React App, Expo, Gatsby).
+PUBLIC_PREFIXES = ("NEXT_PUBLIC_", "NUXT_PUBLIC_", "VITE_", "PUBLIC_", "REACT_APP_", "EXPO_PUBLIC_", "GATSBY_")
+
+
+def public_prefix(key: str) -> str | None:
+    return next((p for p in PUBLIC_PREFIXES if key.startswith(p)), None)
+
+
+def check_public(key: str, value: str, *, secret: bool, provider: object = None) -> None:
+    """Refuse a secret under a public prefix: a build inlines such variables into the client bundle. Every
+    push (``env set``/``env push``, the secrets store's push, ``link``) goes through here. A write-only
+    secret store (``Secrets``: Supabase function secrets) never reaches a browser and is not checked."""
+    prefix = public_prefix(key)
+    if prefix is None or isinstance(provider, Secrets):
+        return
+    if is_supabase_secret_key(value):
+        raise UsageError(
+            f"The value of {key} is a Supabase service-role (secret) key, which bypasses row-level security; under "
+            f"the public prefix {prefix} the build puts it into the JavaScript every visitor downloads. Nothing "
+            "was changed.",
+            hint=f"Put the anon key under {prefix} and the service-role key only in a server-side variable without "
+                 "a public prefix (SUPABASE_SERVICE_ROLE_KEY, as `moai-adk link supabase --service-role` does).")
+    if secret:
+        raise UsageError(
+            f"{key} is a secret but starts with {prefix}, the prefix whose variables the build puts into the "
+            "JavaScript every visitor downloads, so it would not stay secret. Nothing was changed.",
+            hint=f"Rename it without {prefix} and read it on the server side only; or, if the value is public by "
+                 "design, set it as a plain variable (without --secret, outside the secrets store).")
 
 
 # -- .env files (read by envs_files with python-dotenv; written here) --------
@@ -94,6 +126,7 @@ def list_env(provider: EnvStore, environment: str) -> list[EnvVar]:
 def set_env(provider: EnvStore, environment: str, key: str, value: str, *, secret: bool = False,
             dry_run: bool = False) -> dict[str, Any]:
     check_key(key)
+    check_public(key, value, secret=secret, provider=provider)
     provider.check_env_value(environment, key, value, secret=secret)
     existing = {v.key: v for v in provider.env_list(environment)}
     action = "change" if key in existing else "add"
@@ -163,6 +196,7 @@ def push_values(provider: EnvStore, environment: str, wanted: Mapping[str, str],
     ``moai_adk.secrets``); unchanged values are not sent."""
     for key, value in wanted.items():  # everything the platform would refuse, before the first write
         check_key(key)
+        check_public(key, value, secret=secret or key in secret_keys, provider=provider)
         provider.check_env_value(environment, key, value, secret=secret or key in secret_keys)
     existing = {v.key: v for v in provider.env_list(environment)}
     result = PushResult(dry_run=dry_run)

@@ -15,6 +15,8 @@ statement applies nothing.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import secrets as _secrets
 import time
@@ -55,6 +57,15 @@ def _spec_schema(name: str) -> dict[str, Any]:
     return schema
 
 
+def _jwt(ref: str, role: str) -> str:
+    """A key shaped as Supabase's legacy API keys: an HS256 JWT whose payload names the project and the role."""
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).rstrip(b"=").decode()
+
+    claims = {"iss": "supabase", "ref": ref, "role": role, "iat": 1700000000, "exp": 2000000000}
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.{_secrets.token_urlsafe(32)}"
+
+
 @dataclass
 class BackendState:
     ref: str
@@ -75,8 +86,8 @@ class BackendState:
     def __post_init__(self) -> None:
         if not self.auth:
             self.auth = {k: None for k in _spec_schema("AuthConfigResponse").get("required", [])} | AUTH_DEFAULTS
-        self.anon_key = self.anon_key or f"eyJ.anon.{self.ref}.{_secrets.token_hex(8)}"
-        self.service_key = self.service_key or f"eyJ.service_role.{self.ref}.{_secrets.token_hex(8)}"
+        self.anon_key = self.anon_key or _jwt(self.ref, "anon")
+        self.service_key = self.service_key or _jwt(self.ref, "service_role")
 
     def write_allowed(self) -> bool:
         if self.fail_writes_after is not None and self.writes >= self.fail_writes_after:

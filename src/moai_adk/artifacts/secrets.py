@@ -73,6 +73,13 @@ def _jwt_role(token: bytes) -> bool:
     return isinstance(claims, dict) and claims.get("role") == "service_role"
 
 
+def is_supabase_secret_key(value: str) -> bool:
+    """Whether ``value`` is a Supabase key that bypasses row-level security: an ``sb_secret_`` key or a JWT
+    whose role is ``service_role`` (what must never reach a browser)."""
+    raw = value.strip().encode("utf-8", "replace")
+    return raw.startswith(b"sb_secret_") or (raw.startswith(b"eyJ") and _jwt_role(raw))
+
+
 def _not_example(token: bytes) -> bool:
     return not token.upper().endswith(b"EXAMPLE")  # AWS's documented AKIAIOSFODNN7EXAMPLE and the like
 

@@ -10,7 +10,8 @@ Managed, as the Firebase CLI deploys them:
   field overrides (``firestore_field``, managed as a whole) from ``firestore.indexes.json``;
 * Auth authorized domains (``auth_domain``, managed as a whole when ``authorized_domains`` is set): the
   project's own (localhost, <project>.firebaseapp.com, <project>.web.app) are always kept, and so are
-  preview channels' domains (``<site>--<channel>-<hash>.web.app``), which deploy and cleanup own.
+  preview channels' domains (``<site>--<channel>-<hash>.web.app``) and the preview domains recorded in
+  ``.moai/backend/previews.json``, which deploy and cleanup own (``backend/previews.py``).
 
 Reads run concurrently: releases, indexes, field overrides and the Auth config at once, then the
 released rulesets: 6 requests at most.
@@ -34,6 +35,7 @@ from .engine import Backend, BackendError
 from .firebase_api import FirebaseApis
 from .firebase_files import live_fields, live_indexes, override_indexes, read_indexes, read_text
 from .plan import Change, State
+from .preview_record import recorded
 
 DEFAULTS = {"firestore_rules": "firestore.rules", "firestore_indexes": "firestore.indexes.json",
             "storage_rules": "storage.rules"}
@@ -130,7 +132,9 @@ class FirebaseBackend(Backend):
             state.update(read_indexes(self.root, indexes_file))
         domains = self.settings.get("authorized_domains")
         if domains is not None:
-            for d in [*self._own_domains(), *domains]:
+            # preview deploys' domains on other hosts (a channel's domain is left out of the live state instead)
+            previews = [d for d in recorded(self.root, self.name, self.project) if not PREVIEW_DOMAIN.match(d)]
+            for d in [*self._own_domains(), *domains, *previews]:
                 state[("auth_domain", d)] = True
         return state
 

@@ -28,6 +28,7 @@ from ..providers.supabase._client import project_ref
 from ..workspace import provider_context
 from .engine import Backend
 from .plan import Change, State
+from .preview_record import recorded
 from .supabase_api import EXTENSIONS_SCHEMA, PUBLICATION, SupabaseCalls, qualified, quote_ident
 
 if TYPE_CHECKING:
@@ -133,6 +134,9 @@ class SupabaseBackend(Backend):
                 state[("auth", f"external_{provider}_enabled")] = enabled
             for url in auth.additional_redirect_urls or []:
                 state[("redirect_url", url)] = True
+            if auth.additional_redirect_urls is not None:  # preview deploys' URLs (.moai/backend/previews.json)
+                for url in self.preview_urls():
+                    state[("redirect_url", url)] = True
         for name, bucket in (spec.buckets or {}).items():
             state[("bucket", name)] = _bucket_value(bucket.public, bucket.file_size_limit, bucket.allowed_mime_types)
         for table in spec.realtime_tables or []:
@@ -199,6 +203,10 @@ class SupabaseBackend(Backend):
             state.update({("redirect_url", u): True for u in self._live_urls})
         return state
 
+    def preview_urls(self) -> list[str]:
+        """The redirect URLs preview deploys added to this project (kept by deploy, removed by cleanup)."""
+        return recorded(self.root, self.name, self.ref)
+
     def desired_auth_keys(self) -> list[tuple[str, str]]:
         auth = self.spec.auth
         if auth is None:
@@ -249,7 +257,7 @@ class SupabaseBackend(Backend):
             gone = {c.name for c in urls if c.action == "remove"}
             kept = [u for u in self._live_urls if u not in gone]
             added = {c.name for c in urls if c.action == "add"}
-            order = (self.spec.auth.additional_redirect_urls or []) if self.spec.auth else []
+            order = ((self.spec.auth.additional_redirect_urls or []) if self.spec.auth else []) + self.preview_urls()
             body["uri_allow_list"] = ",".join(kept + [u for u in order if u in added and u not in kept])
         self.calls.update_auth(body)
 

@@ -5,6 +5,10 @@ platform's upload lifetime (24 h by default, ``MOAI_PLATFORM_UPLOAD_TTL``
 seconds where the platform runs), the stored files no deployment references,
 and the nginx edge's trees of no ready deployment. Works inside a project (the
 ``[platforms.local]`` settings pick the platform) and outside one.
+
+Inside a project whose preview deploys added URLs to its backends
+(``.moai/backend/previews.json``), it first removes those of deployments that no
+longer exist (``moai_adk.backend.previews.cleanup_previews``).
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ from rich.console import Console
 from .options import common, state
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..providers.local import LocalProvider
 
 
-def _provider(ctx: click.Context) -> LocalProvider:
+def _provider(ctx: click.Context) -> tuple[LocalProvider, Config | None]:
     from .. import workspace
     from ..errors import ConfigError
     from ..providers.base import ProviderContext
     from ..providers.local import LocalProvider
 
     st = state(ctx)
+    cfg: Config | None = None
     try:
         cfg = workspace.load_project(st.project_dir)
     except ConfigError as exc:
@@ -38,7 +44,7 @@ def _provider(ctx: click.Context) -> LocalProvider:
         pctx = workspace.provider_context(cfg, "local", st.environ)
     provider = LocalProvider(pctx)
     ctx.call_on_close(provider.close)
-    return provider
+    return provider, cfg
 
 
 @click.command()
@@ -46,10 +52,21 @@ def _provider(ctx: click.Context) -> LocalProvider:
 @common
 @click.pass_context
 def cleanup(ctx: click.Context, dry_run: bool) -> None:
-    """Remove interrupted deployments, unreferenced files and nginx trees from the local platform."""
+    """Remove interrupted deployments, unreferenced files and nginx trees from the local platform, and deleted
+    previews' URLs from the project's backends."""
     st = state(ctx)
-    provider = _provider(ctx)
-    result: dict[str, Any] = {"url": provider.url, **provider.cleanup(dry_run=dry_run)}
+    provider, cfg = _provider(ctx)
+    previews = None
+    if cfg is not None:
+        from ..backend.preview_record import load
+        from ..backend.previews import cleanup_previews
+
+        if load(cfg.root):
+            previews = cleanup_previews(cfg, st.environ, dry_run=dry_run)
+            for error in previews.errors:
+                st.output.warn(f"Backend preview URLs not cleaned: {error}")
+    result: dict[str, Any] = {"url": provider.url, **provider.cleanup(dry_run=dry_run),
+                              "backend_previews": previews.to_json() if previews else None}
 
     def render(con: Console) -> None:
         verb = "Would remove" if dry_run else "Removed"
@@ -60,6 +77,12 @@ def cleanup(ctx: click.Context, dry_run: bool) -> None:
                   f"{len(result['trees'])} nginx tree(s) on {provider.url}.")
         for d in expired:
             con.print(f"  {d['id']}  created {d['created_at']}")
+        if previews is not None:
+            con.print(f"{verb} {len(previews.removed)} deleted preview(s)' URL(s) from the backends "
+                      f"({previews.kept} still in use).", markup=False)
+            for e in previews.removed:
+                con.print(f"  {e['backend']} {e.get('target')}: {e['value']} ({e.get('platform')} {e.get('deployment')})",
+                          markup=False)
 
     st.output.result(result, render)
 

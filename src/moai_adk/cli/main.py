@@ -35,6 +35,7 @@ COMMAND_MODULES: dict[str, str] = {
     "audit": "audit_cmd",
     "access": "access_cmd",
     "backend": "backend_cmd",
+    "link": "link_cmd",
 }
 
 

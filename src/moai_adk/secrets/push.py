@@ -157,6 +157,7 @@ def push(secrets: StoreSecrets, provider: Provider | Hosting | EnvStore, *, dry_
         return report
     for key, value in secrets.values.items():  # everything the platform would refuse, before the first write
         envs.check_key(key)
+        envs.check_public(key, value, secret=True, provider=provider)
         provider.check_env_value(env, key, value, secret=True)
     try:
         listed = {v.key: v for v in provider.env_list(env)}
