@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -100,16 +101,31 @@ def test_scheduled_backups_are_written_pruned_audited_and_a_failure_retried(tmp_
     assert sum(e["action"] == "db backups prune" for e in entries) == 2
 
 
-def test_a_crashing_run_does_not_stop_the_loop(tmp_path: Path) -> None:
+def test_failing_and_crashing_runs_do_not_stop_the_loop(tmp_path: Path) -> None:
     (tmp_path / "moai.toml").write_text(TOML)
     clock = Clock(datetime(2024, 6, 1, 2, 59, tzinfo=UTC))
     board, logs = StatusBoard(None), []
-    # a URL that is no database: pg_dump cannot connect; the run fails, the next slot comes anyway
+    # a URL where no database answers: each run fails, the next slot comes anyway
     s = _schedule(tmp_path, clock, {"PATH": "/usr/bin:/bin", "PROD_DB_URL": "postgresql://nobody@127.0.0.1:1/x"},
                   board, logs)
     _run_until(s, clock, datetime(2024, 6, 2, 3, 30, tzinfo=UTC))
-    assert sum("failed" in line for line in logs) == 2
+    assert sum("failed: Cannot connect to the database of environment 'production'" in line for line in logs) == 2
     assert board.projects[str(tmp_path.resolve())]["next_run"] == "2024-06-03T03:00:00+00:00"
+
+    # the status file cannot be written (its folder is a file): the run raises, the loop logs it and goes on
+    (tmp_path / "not-a-folder").write_text("")
+    board.path = tmp_path / "not-a-folder" / "status.json"
+    stop = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if clock.now() > datetime(2024, 6, 4, 4, 0, tzinfo=UTC):
+            stop.set()
+
+    s.sleep = sleep
+    s.loop(stop)
+    crashes = [line for line in logs if line.startswith(f"backup schedule of {tmp_path.resolve()}:")]
+    assert len(crashes) == 2 and "not-a-folder" in crashes[0]  # June 3 and June 4, each retried
 
 
 def test_projects_without_a_usable_schedule_are_refused_before_serving(tmp_path: Path) -> None:

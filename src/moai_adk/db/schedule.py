@@ -125,8 +125,10 @@ class ProjectSchedule:
         if now < self.next_run:
             self.sleep(min(MAX_SLEEP, max((self.next_run - now).total_seconds(), 0.05)))
             return
-        self.run_once()
-        self.next_run = self.cron.next_after(self.now())
+        try:
+            self.run_once()
+        finally:  # even when the run raised: the next try is the next slot, not the next minute
+            self.next_run = self.cron.next_after(self.now())
         self.board.update(self.root, next_run=self.next_run.isoformat())
 
     def loop(self, stop: threading.Event) -> None:
