@@ -338,13 +338,28 @@ def _ref(st: State, backup: str | None) -> str | Path | None:
               help="Dump file to write, its manifest beside it (default: the [db.backups] location).")
 @click.option("--encrypt/--no-encrypt", default=None,
               help="Encrypt to the environment's age recipients (default: [db.backups] encrypt).")
+@click.option("--schedule", "schedule", default=None, metavar="CRON",
+              help='Instead of backing up now: write [db.backups] schedule = CRON (UTC, e.g. "0 3 * * *") and add '
+                   "--env to schedule_environments in moai.toml; `platform serve --backups-for DIR` runs it.")
 @click.option("--dry-run", is_flag=True, help="Show the pg_dump command and where it would go, without running it.")
 @common
 @click.pass_context
 def db_backup(ctx: click.Context, env: str | None, db_url: str | None, out: Path | None, encrypt: bool | None,
-              dry_run: bool) -> None:
+              schedule: str | None, dry_run: bool) -> None:
     """Dump a database (pg_dump, one snapshot) with a manifest of row counts and checksums, and store it."""
     st = state(ctx)
+    if schedule is not None:
+        if not env or db_url or out or encrypt is not None:
+            raise UsageError("--schedule takes --env ENV only (not --db-url, --out or --encrypt): a schedule "
+                             "backs up environments of moai.toml into the [db.backups] location.",
+                             hint=f'moai-adk db backup --schedule "{schedule}" --env production')
+        _root, cfg = _project(st, need_config=True)
+        if cfg is None:
+            raise ConfigError("--schedule writes moai.toml, but there is none in this folder or its parents.",
+                              hint="Run `moai-adk init` first.")
+        done = _service("schedule_toml").set_schedule(cfg, schedule, env, now=files.now_utc(), dry_run=dry_run)
+        st.output.result(done.to_json(), lambda con: con.print(done.summary()))
+        return
     _root, target = _target(st, env, db_url)
     assert target is not None
     storage, req = _backups(st, encrypt=encrypt, out=st.project_dir / out if out else None)

@@ -6,16 +6,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .. import workspace
 from ..config import Config
-from ..providers.base import Provider
-from ..secrets import ops as secrets_ops
-from ..secrets import redact
 from .output import Output
+
+if TYPE_CHECKING:  # workspace, providers and secrets load on first use: commands that need none start faster
+    from ..providers.base import Provider
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,6 +69,10 @@ platform_option = click.option("--platform", "-p", default=None, metavar="NAME",
 def open_project(ctx: click.Context) -> tuple[State, Config]:
     """The invocation state and the project's config; from here on, every secret value of the project's
     stores this user can decrypt is redacted from all output (``secrets.redact``)."""
+    from .. import workspace
+    from ..secrets import ops as secrets_ops
+    from ..secrets import redact
+
     st = state(ctx)
     cfg = workspace.load_project(st.project_dir)
     if cfg.root not in st.protected:
@@ -86,6 +89,8 @@ def open_provider(ctx: click.Context, platform: str | None, environment: str | N
     moai.toml names for ``environment``). The provider is closed when the command ends. ``change``
     (deploy, promote, rollback, traffic, env): the command changes ``environment``, so the access
     rules are checked first (``moai_adk.access.gate``) and refuse before anything is sent."""
+    from .. import workspace
+
     st, cfg = open_project(ctx)
     provider = workspace.open_provider(cfg, st.environ, platform, environment, concurrency=concurrency)
     ctx.call_on_close(provider.close)

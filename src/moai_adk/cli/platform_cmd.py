@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 
-from .options import common, state
+from .options import State, common, state
+
+
+def _backup_status(st: State, data_dir: Path | None) -> dict[str, Any]:
+    """The backup schedules the platform of ``data_dir`` runs (from its status file; {} when none)."""
+    from ..db.schedule_state import read_status
+    from ..platform.paths import default_data_dir
+
+    return read_status((data_dir or default_data_dir(st.environ)).resolve())
 
 
 def register(cli: click.Group) -> None:
@@ -31,10 +40,13 @@ def platform() -> None:
               help="HTTP server to run the app on.")
 @click.option("--edge", type=click.Choice(["nginx"]), default=None,
               help="Put nginx on --host/--port: it sends plain files itself, the app answers the rest.")
+@click.option("--backups-for", "backups_for", multiple=True, metavar="PROJECT_DIR",
+              type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Run this project's [db.backups] schedule in the background (repeatable; docs/backups.md).")
 @common
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, data_dir: Path | None, cache_mb: int, server: str,
-          edge: str | None) -> None:
+          edge: str | None, backups_for: tuple[Path, ...]) -> None:
     """Serve deploys: production at http://<site>.localhost:PORT/."""
     from ..platform.paths import default_data_dir
     from ..platform.server import check_port, prepare, public_url, run
@@ -49,6 +61,8 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: Path | None, cache
     url = public_url(host, port)
     prepared = prepare(data, url, st.environ)
     out = st.output
+    if backups_for:
+        _start_backups(st, [p.resolve() for p in backups_for], data)
 
     def ready(engine: str) -> None:
         out.info(f"moai-adk platform on {url} ({engine}, data in {data})")
@@ -60,16 +74,35 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: Path | None, cache
     run(host, port, data, cache_mb=cache_mb, server=server, on_ready=ready, edge=edge)
 
 
+def _start_backups(st: State, folders: list[Path], data: Path) -> None:
+    """Scheduled backups of each project, in daemon threads of this process (db/schedule.py)."""
+    import sys
+
+    from ..db.schedule import start
+    from ..db.schedule_state import STATUS_FILE
+
+    def log(message: str) -> None:
+        print(f"backups: {message}", file=sys.stderr, flush=True)
+
+    schedules, _stop = start(list(dict.fromkeys(folders)), st.environ, status_file=data / STATUS_FILE, log=log)
+    for s in schedules:
+        st.output.info(f"Backups of {s.config.name} ({', '.join(s.config.backups.schedule_environments)}): "
+                       f"{s.cron.text} UTC, next {s.next_run:%Y-%m-%d %H:%M} UTC")
+
+
 @platform.command()
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data folder of the platform whose backup schedules to show (default: $XDG_DATA_HOME/moai-adk/platform).")
 @common
 @click.pass_context
-def status(ctx: click.Context) -> None:
+def status(ctx: click.Context, data_dir: Path | None) -> None:
     """Tell whether a platform answers at the configured URL; list every platform the credentials file knows."""
     from ..errors import PlatformUnavailable
     from ..providers._local_status import platform_status, start_hint
 
     st = state(ctx)
     info = platform_status(st.environ)
+    info["backups"] = _backup_status(st, data_dir)
     if not info["running"]:
         raise PlatformUnavailable(f"no local platform at {info['url']}", hint=start_hint(st.environ, info["url"]))
 
@@ -84,6 +117,14 @@ def status(ctx: click.Context) -> None:
             answer = ("running, token accepted" if p["token_ok"] else "running, token refused") if p["running"] \
                 else "not answering"
             console.print(f"  {p['url']}  {answer}" + (f"  ({', '.join(marks)})" if marks else ""))
+        for root, b in info["backups"].items():
+            last = b.get("last_result")
+            last_text = f"last run {b.get('last_finished', '?')}: {last}" if last else "no run yet"
+            if b.get("running"):
+                last_text = f"running since {b.get('last_started')}"
+            errors = [f"{r['environment']}: {r['error']}" for r in b.get("last_runs", []) if not r.get("ok")]
+            console.print(f"Backups of {b.get('project')} ({root}): {b.get('schedule')} UTC, next "
+                          f"{b.get('next_run')}; {last_text}" + (f" ({'; '.join(errors)})" if errors else ""))
 
     st.output.result(info, render)
 

@@ -70,6 +70,11 @@ class BackupSettings:
     keep_daily: int = 7
     keep_weekly: int = 4
     keep_monthly: int = 12
+    schedule: str | None = None  # cron, UTC (config/cron.py); run by `platform serve --backups-for`
+    schedule_environments: tuple[str, ...] = ("production",)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schedule_environments", tuple(self.schedule_environments))
 
 
 @dataclass

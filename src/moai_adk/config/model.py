@@ -60,7 +60,18 @@ def _regex(value: str) -> str:
     return value
 
 
+def _cron(value: str) -> str:
+    from .cron import CronError, parse
+
+    try:
+        parse(value)
+    except CronError as exc:
+        raise PydanticCustomError("moai_cron", "{error}", {"error": str(exc).rstrip(".")}) from None
+    return value
+
+
 EnvKey = Annotated[str, AfterValidator(_env_key)]
+CronText = Annotated[str, AfterValidator(_cron)]
 Regex = Annotated[str, AfterValidator(_regex)]
 
 
@@ -285,6 +296,11 @@ class BackupsTable(_Table):
                                                  "last N days that have backups.")
     keep_weekly: int = Field(4, ge=0, description="... of each of the last N ISO weeks that have backups.")
     keep_monthly: int = Field(12, ge=0, description="... of each of the last N months that have backups.")
+    schedule: CronText | None = Field(
+        None, description="Cron expression (5 fields, UTC), e.g. \"0 3 * * *\": `moai-adk platform serve "
+                          "--backups-for DIR` backs up the schedule_environments then prunes (docs/backups.md).")
+    schedule_environments: list[str] = Field(
+        default_factory=lambda: ["production"], description="Environments the schedule backs up.")
 
 
 class DbTable(_Table):

@@ -18,4 +18,5 @@
     databases.py  databases beside the target: create, restore a dump into, count rows, drop, swap names
     schema_diff.py ``db diff``
     pull.py       ``db pull``
+    schedule.py   scheduled backups run by ``platform serve --backups-for`` (schedule_state.py: their status)
 """

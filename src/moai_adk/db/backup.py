@@ -110,10 +110,14 @@ class RestoreResult:
 
 
 def restore(dump: Path, target: Target, *, clean: bool = False, environ: Mapping[str, str],
-            dry_run: bool = False) -> RestoreResult:
+            dry_run: bool = False, entries: int | None = None) -> RestoreResult:
+    """``entries``: the TOC size of a dump whose SHA-256 was just checked against its manifest (the backup
+    read it with ``pg_restore --list`` when it was taken, so it is not read again); None: a dump of
+    unknown origin, verified with ``pg_restore --list`` first."""
     major = server_major(target)
     pg_restore = find_tool("pg_restore", major, environ)
-    entries = verify_dump(pg_restore, dump)
+    if entries is None:
+        entries = verify_dump(pg_restore, dump)
     conninfo, env = _conn_env(target, environ)
     opts = ["--single-transaction", "--exit-on-error", "--no-owner", "--no-password"]
     if clean:

@@ -221,7 +221,7 @@ def restore_backup(storage: Storage, ref: str | Path, target: Target, *, root: P
             return restore(ref, target, clean=clean, environ=environ, dry_run=dry_run)
     storage, manifest = resolve(storage, ref, target.environment)
     with opened(storage, manifest, project=project, environ=environ) as dump:
-        result = restore(dump, target, clean=clean, environ=environ, dry_run=dry_run)
+        result = restore(dump, target, clean=clean, environ=environ, dry_run=dry_run, entries=manifest.entries)
     result.path = Path(f"{storage.where}/{manifest.file}")
     if not dry_run:
         audit.record(root, "db restore", environment=target.environment, target=target.label,

@@ -82,9 +82,11 @@ def scratch_database(target: Target, name: str) -> Iterator[Target]:
         drop_database(target, name)
 
 
-def restore_and_count(dump: Path, into: Target, environ: Mapping[str, str]) -> dict[str, int]:
-    """pg_restore a plain dump into an empty database, then the exact row count of each user table."""
-    pg_restore_into(dump, into, environ=environ)
+def restore_and_count(dump: Path, into: Target, environ: Mapping[str, str],
+                      entries: int | None = None) -> dict[str, int]:
+    """pg_restore a plain dump into an empty database, then the exact row count of each user table
+    (``entries``: see ``backup.restore``)."""
+    pg_restore_into(dump, into, environ=environ, entries=entries)
     conn = connect(into)
     try:
         return count_rows(conn)

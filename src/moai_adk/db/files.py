@@ -20,10 +20,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import MigrationError, UsageError
 from ..fsutil import atomic_write
-from .splitter import SplitResult, split
+
+if TYPE_CHECKING:
+    from .splitter import SplitResult
 
 MIGRATIONS_DIR = Path("supabase") / "migrations"
 FILE_PATTERN = re.compile(r"^([0-9]+)_(.*)\.sql$")
@@ -58,6 +61,8 @@ class MigrationFile:
         """The file's text and its statements (cached)."""
         text = self.read_text()
         if self._split is None:
+            from .splitter import split  # its patterns take ~20 ms to compile: only commands reading SQL pay
+
             self._split = split(text, display or str(self.path))
         return text, self._split
 

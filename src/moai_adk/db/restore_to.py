@@ -1,8 +1,9 @@
 """``db restore BACKUP --to ENV``: restore beside the live database, check it, then swap names.
 
 Order of work: resolve the backup -> production without ``yes``: refuse -> checksum (size and
-SHA-256, then the decrypted dump's): a bad file stops here, nothing touched -> ``pg_restore
---list`` -> (``dry_run`` stops here) -> production: take a backup of it first -> restore into
+SHA-256, then the decrypted dump's): a bad file stops here, nothing touched (a file that matches
+was read by ``pg_restore --list`` when the backup was taken) -> (``dry_run`` stops here) ->
+production: take a backup of it first -> restore into
 ``<live>_restore_<time>`` on the target's server -> row counts against the manifest (a mismatch
 drops the new database and stops) -> swap: ``<live>`` becomes ``<live>_before_<time>`` and the new
 database takes the live name, in one transaction, other sessions terminated. The old database is
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from .. import audit
 from ..errors import BackupError, UsageError
-from .backup import find_tool, verify_dump
+from .backup import find_tool
 from .backups import BackupRequest, BackupResult, create_backup, opened, resolve, server_info
 from .connect import Target
 from .databases import create_database, derived_name, drop_database, restore_and_count, swap
@@ -82,7 +83,8 @@ def restore_to(storage: Storage, ref: str | Path | None, target: Target, req: Ba
     result = RestoreToResult(manifest, env, live, derived_name(live, f"_restore_{stamp}"),
                              derived_name(live, f"_before_{stamp}"), dry_run)
     with opened(storage, manifest, project=req.project, environ=req.environ) as dump:
-        verify_dump(find_tool("pg_restore", major, req.environ, req.tools_root), dump)
+        # the checksum matched the manifest: this is the file `pg_restore --list` read when the backup was taken
+        find_tool("pg_restore", major, req.environ, req.tools_root)
         if dry_run:
             return result
         if env in PROTECTED:
@@ -92,7 +94,7 @@ def restore_to(storage: Storage, ref: str | Path | None, target: Target, req: Ba
         on_step(f"Restoring {manifest.id} into {result.new}...")
         into = create_database(target, result.new)
         try:
-            result.tables = restore_and_count(dump, into, req.environ)
+            result.tables = restore_and_count(dump, into, req.environ, entries=manifest.entries)
             problems = compare_rows(manifest.tables, result.tables)
             if problems:
                 raise BackupError(
