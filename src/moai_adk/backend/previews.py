@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 from .. import audit
 from ..errors import ConfigError, MoaiError, NotFoundError
 from ..providers.base import Deployment
-from ..providers.supabase._client import project_ref
 from ..workspace import open_provider, provider_context
 from . import configured, preview_record
 
@@ -47,6 +46,8 @@ def redirect_value(url: str) -> str | None:
 
 def _supabase_ref(cfg: Config, environment: str, environ: Mapping[str, str]) -> str | None:
     try:
+        from ..providers.supabase._client import project_ref  # only for projects with a Supabase backend
+
         return project_ref(provider_context(cfg, "supabase", environ), environment)
     except ConfigError:
         return None

@@ -26,7 +26,6 @@ from .. import audit
 from ..artifacts.exclude import deploy_filter
 from ..artifacts.hashcache import HashCache
 from ..artifacts.snapshot import Snapshot, take_snapshot
-from ..backend.previews import after_deploy
 from ..config import Config
 from ..envs_required import preflight
 from ..errors import HealthCheckFailed, MoaiError, NotSupported
@@ -305,11 +304,14 @@ def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, s
         timed("postdeploy", t)
     # the backend follows (a preview's URL into its auth redirect URLs, production's URL as the site URL);
     # a failure there is a notice: the deployment is live and healthy, so the deploy does not fail
-    for note in after_deploy(cfg, environ, platform=provider.name, environment=req.environment,
-                             deployment=result.deployment, production=req.production or req.environment == "production",
-                             promoted=result.promoted):
-        result.notices.append(note)
-        ui.info(note)
+    if cfg.backend:  # a project without [backend.*] tables does not import the backends
+        from ..backend.previews import after_deploy
+
+        for note in after_deploy(cfg, environ, platform=provider.name, environment=req.environment,
+                                 deployment=result.deployment,
+                                 production=req.production or req.environment == "production", promoted=result.promoted):
+            result.notices.append(note)
+            ui.info(note)
     return result
 
 
