@@ -6,7 +6,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from .. import workspace
 from ..deploy import pipeline
@@ -98,6 +97,8 @@ def deployments(ctx: click.Context, platform: str | None, limit: int) -> None:
     rows = [workspace.deployment_row(d) for d in provider.list_deployments(limit=limit)]
 
     def render(con: Console) -> None:
+        from rich.table import Table  # only when a table is shown (not for --json)
+
         table = Table("id", "state", "live", "created")
         table.add_column("url", overflow="fold")
         for r in rows:
@@ -181,6 +182,8 @@ def status(ctx: click.Context) -> None:
     def render(con: Console) -> None:
         con.print(f"Project [bold]{cfg.name}[/bold] ({cfg.path})")
         con.print(f"Build: {cfg.build_command or '(none)'} -> {cfg.output_dir}")
+        from rich.table import Table
+
         table = Table("platform", "production", "url", "note")
         for p in platforms:
             prod = p.get("production") or {}

@@ -8,18 +8,12 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 @dataclass
@@ -56,23 +50,39 @@ class Output:
         """A rich progress bar on stderr (hidden when stderr is not a terminal or in --json).
 
         Yields a ``Tracker``: call it to advance; ``set_total`` once the total is known."""
-        disable = self.json or self.quiet or not self.err.is_terminal
+        if self.json or self.quiet or not self.err.is_terminal:
+            yield _NO_TRACKER  # nobody sees a bar: rich.progress is not even imported
+            return
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
         columns: list[Any] = [TextColumn("{task.description}"), BarColumn()]
         columns.append(DownloadColumn() if unit_bytes else MofNCompleteColumn())
         columns.append(TimeRemainingColumn())
-        with Progress(*columns, console=self.err, disable=disable, transient=True) as bar:
+        with Progress(*columns, console=self.err, transient=True) as bar:
             yield Tracker(bar, bar.add_task(description, total=total))
 
 
 class Tracker:
-    """Advances one rich progress task; cheap to call per file."""
+    """Advances one rich progress task; cheap to call per file (``bar`` None: no bar is shown)."""
 
-    def __init__(self, bar: Progress, task: TaskID) -> None:
+    def __init__(self, bar: Progress | None, task: TaskID | None) -> None:
         self.bar = bar
         self.task = task
 
     def __call__(self, n: int = 1) -> None:
-        self.bar.advance(self.task, n)
+        if self.bar is not None and self.task is not None:
+            self.bar.advance(self.task, n)
 
     def set_total(self, total: int) -> None:
-        self.bar.update(self.task, total=total)
+        if self.bar is not None and self.task is not None:
+            self.bar.update(self.task, total=total)
+
+
+_NO_TRACKER = Tracker(None, None)
