@@ -102,3 +102,25 @@ def test_a_bad_bucket_name_in_moai_toml(served: tuple[Fakes, dict[str, str]], tm
     assert r.returncode == 1 and "backend.supabase.buckets" in r.stderr and "moai.toml:" in r.stderr
     assert "is not a bucket name Supabase Storage accepts" in r.stderr
     assert fakes.api.requests == [] and fakes.storage.requests == []
+
+
+def test_apply_creates_the_project_through_the_cli_and_never_prints_its_password(
+        served: tuple[Fakes, dict[str, str]], tmp_path: Path) -> None:
+    from .test_supabase_create import TOML as CREATE_TOML
+
+    fakes, environ = served
+    fakes.api.health_polls = 1  # one wait (the CLI really sleeps between health reads)
+    root = tmp_path / "shop"
+    make_project(root, environ, CREATE_TOML, secrets={"staging": {}})
+    r = run(root, environ, "plan", "--env", "staging")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.index("+ project shop-staging") < r.stdout.index("+ bucket avatars")
+    r = run(root, environ, "apply", "--env", "staging", "--json")
+    assert r.returncode == 0, r.stderr
+    ref = next(iter(fakes.api.project_rows))
+    password = fakes.api.created[0]["db_pass"]
+    assert password not in r.stdout + r.stderr
+    assert json.loads(r.stdout)["changes"][0]["kind"] == "project"
+    assert f'supabase_project_ref = "{ref}"' in (root / "moai.toml").read_text()
+    r = run(root, environ, "plan", "--env", "staging", "--json")
+    assert json.loads(r.stdout)["up_to_date"] and json.loads(r.stdout)["target"] == ref

@@ -27,6 +27,7 @@ import httpx
 from . import ApiError, FakeApi, Recorded
 from .spec_check import parse_multipart
 from .supabase_backend import BackendRoutes, BackendState
+from .supabase_projects import ProjectRoutes
 
 __all__ = ["FakeSupabaseApi", "parse_multipart", "supabase_provider"]
 
@@ -108,7 +109,7 @@ class Project:
     function_static: dict[str, list[str]] = field(default_factory=dict)   # uploaded files static_patterns match
 
 
-class FakeSupabaseApi(BackendRoutes, FakeApi):
+class FakeSupabaseApi(ProjectRoutes, BackendRoutes, FakeApi):
     label = "supabase"
 
     def __init__(self, base_url: str = "https://supabase-api.fake", *, tokens: tuple[str, ...] = ("sbp_test",),
@@ -127,6 +128,7 @@ class FakeSupabaseApi(BackendRoutes, FakeApi):
         r("GET", "/v1/projects/{ref}/functions/{function_slug}", self.get_function)
         r("DELETE", "/v1/projects/{ref}/functions/{function_slug}", self.delete_function)
         self.register_backend_routes()
+        self.register_project_routes()
 
     def error(self, status: int, code: str, message: str, **extra: Any) -> httpx.Response:
         return httpx.Response(status, json={"message": message})

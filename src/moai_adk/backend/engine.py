@@ -35,6 +35,7 @@ class Backend(ABC):
     managed_kinds: ClassVar[frozenset[str]] = frozenset()
     destructive_kinds: ClassVar[frozenset[str]] = frozenset()
     secret_kinds: ClassVar[frozenset[str]] = frozenset()
+    leading_kinds: ClassVar[frozenset[str]] = frozenset()  # listed before every other change (a project to create)
 
     def __init__(self, root: Path, environment: str) -> None:
         self.root = root
@@ -77,6 +78,7 @@ def make_plan(backend: Backend) -> Plan:
     live = backend.read()
     changes = diff(live, desired, managed_kinds=backend.managed_kinds,
                    destructive_kinds=backend.destructive_kinds, secret_kinds=backend.secret_kinds)
+    changes.sort(key=lambda c: c.kind not in backend.leading_kinds)  # stable: the rest keeps its order
     return Plan(backend=backend.name, environment=backend.environment, target=backend.target, changes=changes,
                 round_trips=backend.round_trips - start, notes=backend.notes())
 

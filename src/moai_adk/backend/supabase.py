@@ -9,6 +9,8 @@ State keys (kind, name) -> value:
     realtime_table schema.table of the supabase_realtime publication -> true  (managed as a whole)
     extension      an installed Postgres extension -> true        (only created, never dropped)
     secret         an Edge Function secret -> SHA-256 hex of its value (managed as a whole, SUPABASE_* excepted)
+    project        the project itself, only while it is to be created (create = true, no ref): name ->
+                   {organization, region}; listed first, and every other section shows as additions
 
 A section moai.toml leaves out is neither read nor managed. A plan reads everything it needs in at most
 five requests sent together (auth config, one SQL statement, secrets, API keys then the bucket list).
@@ -26,8 +28,9 @@ from ..errors import ConfigError, MoaiError
 from ..providers._http import run_concurrently
 from ..providers.supabase._client import project_ref
 from ..workspace import provider_context
+from . import supabase_create as creation
 from .engine import Backend
-from .plan import Change, State
+from .plan import Change, State, diff
 from .preview_record import recorded
 from .supabase_api import EXTENSIONS_SCHEMA, PUBLICATION, SupabaseCalls, qualified, quote_ident
 
@@ -50,6 +53,7 @@ class SupabaseBackend(Backend):
     managed_kinds: ClassVar[frozenset[str]] = frozenset({"redirect_url", "bucket", "realtime_table", "secret"})
     destructive_kinds: ClassVar[frozenset[str]] = frozenset({"bucket"})
     secret_kinds: ClassVar[frozenset[str]] = frozenset({"secret"})
+    leading_kinds: ClassVar[frozenset[str]] = frozenset({"project"})
 
     def __init__(self, cfg: Config, environment: str, environ: Mapping[str, str],
                  transport: httpx.BaseTransport | None = None) -> None:
@@ -66,7 +70,14 @@ class SupabaseBackend(Backend):
                 hint=f"Fix the name, or add an [environments.{unknown[0]}] table.")
         self.spec: SupabaseEnvironmentBackend = table.for_environment(environment)
         self.ctx = provider_context(cfg, "supabase", environ, transport=transport)
-        self.ref = project_ref(self.ctx, environment)
+        self.sleep: Callable[[float], None] | None = None  # how to wait for a created project (tests: no wait)
+        self.create_timeout = creation.CREATE_TIMEOUT
+        self._adopt: str | None = None  # an existing project of the name to create (an interrupted apply's)
+        if self.spec.create and not creation.ref_configured(self.ctx, environment):
+            creation.check_config(cfg, environment, self.spec)
+            self.ref = ""  # created by apply
+        else:
+            self.ref = project_ref(self.ctx, environment)
         self._calls: SupabaseCalls | None = None
         self._secret_values: dict[str, str] = {}
         self._live_urls: list[str] = []
@@ -88,11 +99,17 @@ class SupabaseBackend(Backend):
 
     @property
     def target(self) -> str:
-        return self.ref
+        return self.ref or f"new project {self.new_name}"
+
+    @property
+    def new_name(self) -> str:
+        return creation.project_name(self.cfg, self.environment, self.spec)
 
     def shared_with(self) -> list[str]:
         """Other environments of moai.toml whose Supabase project is this one."""
-        others = []
+        others: list[str] = []
+        if not self.ref:
+            return others
         for env in sorted(set(self.cfg.environments) - {self.environment}):
             try:
                 if project_ref(self.ctx, env) == self.ref:
@@ -103,6 +120,16 @@ class SupabaseBackend(Backend):
 
     def notes(self) -> list[str]:
         out = []
+        if not self.ref:
+            out.append(f"Project {self.new_name} does not exist yet: apply creates it in organization "
+                       f"{self.spec.organization} ({self.spec.region}), waits until it is healthy, writes its ref "
+                       f"into moai.toml [environments.{self.environment}], then applies the rest to it."
+                       if self._adopt is None else
+                       f"Project {self.new_name} already exists in organization {self.spec.organization} "
+                       f"({self._adopt}, made by an earlier apply): apply adopts it instead of creating another, "
+                       f"writes its ref into moai.toml [environments.{self.environment}] and applies the rest.")
+            if self.spec.plan is not None:
+                out.append("[backend.supabase] plan is ignored: Supabase sets the plan on the organization.")
         shared = self.shared_with()
         if shared:
             out.append(f"Project {self.ref} is also the Supabase project of {', '.join(shared)}: applying this plan "
@@ -122,6 +149,8 @@ class SupabaseBackend(Backend):
     def desired(self) -> State:
         spec = self.spec
         state: State = {}
+        if not self.ref:
+            state[("project", self.new_name)] = {"organization": spec.organization, "region": spec.region}
         if spec.auth is not None:
             auth = spec.auth
             if auth.site_url is not None:
@@ -175,6 +204,11 @@ class SupabaseBackend(Backend):
     # -- read ------------------------------------------------------------------------------------------
     def read(self) -> State:
         spec = self.spec
+        if not self.ref:  # nothing to read before the project exists; one request looks for an earlier one
+            creation.check_store(self.cfg, self.environment, self.environ)
+            self._adopt = creation.find_existing(self.ctx, self.new_name, str(spec.organization))
+            self.round_trips = 1
+            return {}
         jobs: list[Callable[[SupabaseCalls], State]] = []
         if spec.auth is not None:
             jobs.append(self._read_auth)
@@ -205,7 +239,7 @@ class SupabaseBackend(Backend):
 
     def preview_urls(self) -> list[str]:
         """The redirect URLs preview deploys added to this project (kept by deploy, removed by cleanup)."""
-        return recorded(self.root, self.name, self.ref)
+        return recorded(self.root, self.name, self.ref) if self.ref else []
 
     def desired_auth_keys(self) -> list[tuple[str, str]]:
         auth = self.spec.auth
@@ -235,6 +269,8 @@ class SupabaseBackend(Backend):
 
     # -- apply -----------------------------------------------------------------------------------------
     def apply(self, changes: list[Change]) -> None:
+        if not self.ref and any(c.kind == "project" for c in changes):
+            changes = self._create()
         by_kind: dict[str, list[Change]] = {}
         for change in changes:
             by_kind.setdefault(change.kind, []).append(change)
@@ -292,3 +328,16 @@ class SupabaseBackend(Backend):
             self.calls.update_bucket(change.name, {"public": after["public"],
                                                    "file_size_limit": after["file_size_limit"] or 0,
                                                    "allowed_mime_types": after["allowed_mime_types"] or []})
+
+    def _create(self) -> list[Change]:
+        """Create (or adopt) the project, wait for it, record its ref; the changes the new project still needs."""
+        ref = self._adopt or creation.find_existing(self.ctx, self.new_name, str(self.spec.organization))
+        if ref is None:
+            creation.check_store(self.cfg, self.environment, self.environ)
+            ref = creation.create_project(self.ctx, self.cfg, self.environment, self.spec)
+        creation.wait_healthy(self.ctx, ref, timeout=self.create_timeout, sleep=self.sleep)
+        creation.write_ref(self.cfg.path or self.root / "moai.toml", self.environment, ref)
+        self.ref, self._adopt = ref, None
+        self.close()  # calls are made per project
+        return diff(self.read(), self.desired(), managed_kinds=self.managed_kinds,
+                    destructive_kinds=self.destructive_kinds, secret_kinds=self.secret_kinds)

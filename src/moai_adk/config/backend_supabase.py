@@ -25,6 +25,11 @@ PROVIDERS = ("anonymous_users", "apple", "azure", "bitbucket", "discord", "email
 SECRET_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,255}$"
 MIME_PATTERN = r"^[A-Za-z0-9!#$&^_.+*-]+/[A-Za-z0-9!#$&^_.+*-]+$"
 JWT_EXP_MAX = 604800  # seconds (a week): the Management API's maximum
+# The regions `POST /v1/projects` takes (V1CreateProjectBody region_selection, type "specific").
+REGIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ap-east-1", "ap-southeast-1", "ap-northeast-1",
+           "ap-northeast-2", "ap-southeast-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "eu-central-1",
+           "eu-central-2", "ca-central-1", "ap-south-1", "sa-east-1")
+Region = Literal[REGIONS]  # type: ignore[valid-type]
 
 BucketName = Annotated[str, StringConstraints(pattern=BUCKET_NAME_PATTERN)]
 TableName = Annotated[str, StringConstraints(pattern=TABLE_PATTERN)]
@@ -78,6 +83,19 @@ class SupabaseEnvironmentBackend(_Strict):
     secrets: list[SecretName] | None = Field(
         None, description="Edge Function secrets: names of keys of the environment's encrypted secrets store "
                           "(.moai/secrets/<env>.age), never values. Managed as a whole (SUPABASE_* excepted).")
+    create: bool | None = Field(
+        None, description="Create the project through the Management API when the environment has no "
+                          "supabase_project_ref (a ref set wins: nothing is created).")
+    organization: str | None = Field(
+        None, pattern=r"^[\w-]+$", description="Organization slug the project is created in (with create = true).")
+    region: Region | None = Field(None, description="Region the project is created in (with create = true).")
+    name: str | None = Field(
+        None, min_length=1, max_length=256, description="Name of the created project (default <project>-<env>).")
+    plan: Literal["free", "pro"] | None = Field(
+        None, description="Ignored: Supabase sets the plan on the organization, not per project.")
+
+
+CREATE_KEYS = ("create", "organization", "region", "name", "plan")
 
 
 class SupabaseBackendTable(SupabaseEnvironmentBackend):
@@ -102,4 +120,5 @@ class SupabaseBackendTable(SupabaseEnvironmentBackend):
             auth=auth, buckets=buckets,
             realtime_tables=over.realtime_tables if over.realtime_tables is not None else self.realtime_tables,
             extensions=over.extensions if over.extensions is not None else self.extensions,
-            secrets=over.secrets if over.secrets is not None else self.secrets)
+            secrets=over.secrets if over.secrets is not None else self.secrets,
+            **{k: getattr(over, k) if getattr(over, k) is not None else getattr(self, k) for k in CREATE_KEYS})
