@@ -44,7 +44,8 @@ ACTIONS = ("deploy", "went-live", "promote", "promote-queued", "rollback", "auto
            "env unset", "env push", "secrets keygen", "secrets set", "secrets rm", "secrets import", "secrets rotate",
            "secrets push", "secret change", "access change", "migration push", "migration repair",
            "migration pull", "backend apply", "db sync", "db forget", "health-check",
-           "db backup", "db restore", "db backups prune",
+           "db backup", "db restore", "db backups prune", "backend link", "backend site-url",
+           "backend previews cleanup",
            "token mint", "token revoke")
 
 
