@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 from psycopg import pq
@@ -24,6 +23,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from .. import audit
 from ..errors import DatabaseError, MoaiError
+from ..ui import UI, SilentUI
 from . import tables as cat
 from .anonymize import Anonymizer, Rules
 from .connect import Target, connect, translate
@@ -31,36 +31,6 @@ from .copytext import RowTransformer
 from .sync_plan import SyncPlan, TablePlan, build_plan, check_targets, estimate_rows
 
 CHUNK = 1 << 20
-
-
-class Progress(Protocol):
-    def __call__(self, n: int = 1) -> None: ...
-
-    def set_total(self, total: int) -> None: ...
-
-
-class UI(Protocol):
-    def info(self, message: str) -> None: ...
-
-    def progress(self, description: str, total: int | None, *,
-                 unit_bytes: bool = False) -> AbstractContextManager[Progress]: ...
-
-
-class _NoProgress:
-    def __call__(self, n: int = 1) -> None:
-        pass
-
-    def set_total(self, total: int) -> None:
-        pass
-
-
-class SilentUI:
-    def info(self, message: str) -> None:
-        pass
-
-    @contextmanager
-    def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> Iterator[Progress]:
-        yield _NoProgress()
 
 
 @dataclass

@@ -14,11 +14,10 @@ at once (automatic rollback).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -33,39 +32,11 @@ from ..providers._http import verify_for
 from ..providers.base import Deployment, DeployTarget
 from ..providers.capabilities import Environments, Hosting
 from ..secrets import push as secrets_push
+from ..ui import UI, SilentUI
 from . import provenance
 from .build import run_build
 
 CACHE_FILE = Path(".moai") / "cache" / "hashes.bin"
-
-
-class Progress(Protocol):
-    def __call__(self, n: int = 1) -> None: ...
-
-    def set_total(self, total: int) -> None: ...
-
-
-class UI(Protocol):
-    def info(self, message: str) -> None: ...
-
-    def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> AbstractContextManager[Progress]: ...
-
-
-class _NoProgress:
-    def __call__(self, n: int = 1) -> None:
-        pass
-
-    def set_total(self, total: int) -> None:
-        pass
-
-
-class _SilentUI:
-    def info(self, message: str) -> None:
-        pass
-
-    @contextmanager
-    def progress(self, description: str, total: int | None, *, unit_bytes: bool = False) -> Iterator[Progress]:
-        yield _NoProgress()
 
 
 @dataclass
@@ -175,7 +146,7 @@ def _health_url(deployment: Deployment, path: str) -> str | None:
 def run_deploy(req: DeployRequest, provider: Hosting, *, environ: Mapping[str, str],
                ui: UI | None = None, health_transport: httpx.BaseTransport | None = None,
                clock: Callable[[], float] = time.perf_counter) -> DeployResult:
-    ui = ui or _SilentUI()
+    ui = ui or SilentUI()
     cfg = req.config
     phases: dict[str, float] = {}
 

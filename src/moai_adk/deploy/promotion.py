@@ -32,8 +32,9 @@ from ..config import Config
 from ..errors import NotSupported, PromotionRefused, UsageError
 from ..providers.base import Deployment, Provider
 from ..providers.capabilities import Environments, Hosting, require
+from ..ui import UI
 from . import provenance
-from .pipeline import CACHE_FILE, UI, DeployRequest, probe, record, run_deploy
+from .pipeline import CACHE_FILE, DeployRequest, probe, record, run_deploy
 
 Opener = Callable[[str], Provider]
 
