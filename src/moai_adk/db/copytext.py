@@ -109,15 +109,24 @@ class RowTransformer:
         lines.pop()  # after the last newline
         if len(self.items) == 1:
             index, fn = self.items[0]
-            cache = self.caches[index]
+            cache = self.caches[index] if self.misses[index] >= 0 else None
             field = self.field
+            safe = getattr(fn, "escape_free", False)  # its output never needs COPY escaping (hex, digits)
+            split = bytes.split
+            join = b"\t".join
             for i, line in enumerate(lines):
-                parts = line.split(b"\t", index + 1)
+                parts = split(line, b"\t", index + 1)
                 if index < len(parts):
                     raw = parts[index]
-                    new = cache.get(raw)
-                    parts[index] = new if new is not None else field(index, fn, raw)
-                    lines[i] = b"\t".join(parts)
+                    if cache is not None:
+                        new = cache.get(raw)
+                        parts[index] = new if new is not None else field(index, fn, raw)
+                    elif raw == NULL:
+                        parts[index] = encode(fn(None))
+                    else:  # the hot path of a column of distinct values: no cache, no method call
+                        value = fn(raw if b"\\" not in raw else decode(raw))
+                        parts[index] = value if safe and value is not None else encode(value)
+                    lines[i] = join(parts)
         else:
             for i, line in enumerate(lines):
                 fields = line.split(b"\t")
