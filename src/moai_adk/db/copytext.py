@@ -101,12 +101,13 @@ class RowTransformer:
                 self.caches[index].clear()
 
     def chunk(self, rows: Sequence[bytes | bytearray | memoryview]) -> bytes:
-        self.count += len(rows)
         data = b"".join(rows)
         if not self.items or not data:
+            self.count += data.count(b"\n")
             return data
         lines = data.split(b"\n")
         lines.pop()  # after the last newline
+        self.count += len(lines)
         if len(self.items) == 1:
             index, fn = self.items[0]
             cache = self.caches[index] if self.misses[index] >= 0 else None

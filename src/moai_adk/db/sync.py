@@ -12,13 +12,12 @@ failure rolls the target back as it was. Memory stays flat: one chunk (1 MB) of 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import pq
 from psycopg.copy import QueuedLibpqWriter
 
 from .. import audit
@@ -27,6 +26,7 @@ from ..ui import UI, SilentUI
 from . import tables as cat
 from .anonymize import Anonymizer, Rules
 from .connect import Target, connect, translate
+from .copy_source import Reader, libpq_rows, psql_reader
 from .copytext import RowTransformer
 from .sync_plan import SyncPlan, TablePlan, build_plan, check_targets, estimate_rows
 
@@ -94,7 +94,7 @@ def sync(req: SyncRequest, *, root: Path | None = None, ui: UI | None = None,
                 return result
             started = time.perf_counter()
             try:
-                _run(src, dst, req, plan, ui)
+                _run(src, dst, req, plan, ui, environ)
             except BaseException as exc:
                 _record(root, req, result, "failed", environ, error=str(exc) if isinstance(exc, MoaiError) else
                         type(exc).__name__)
@@ -109,15 +109,16 @@ def sync(req: SyncRequest, *, root: Path | None = None, ui: UI | None = None,
 
 
 def _run(src: psycopg.Connection[Any], dst: psycopg.Connection[Any], req: SyncRequest, plan: SyncPlan,
-         ui: UI) -> None:
+         ui: UI, environ: Mapping[str, str] | None = None) -> None:
     doing = "starting the sync"
     try:
         dst.execute("begin")
         dst.execute("set constraints all deferred")
         dst.execute("truncate " + ", ".join(t.target.ident for t in plan.tables))
+        read = psql_reader(src, req.source, environ or {}) or libpq_rows(src)
         for t in plan.tables:
             doing = f"copying table {t.name}"
-            _copy_table(src, dst, t, ui)
+            _copy_table(read, dst, t, ui)
         doing = "setting sequences"
         for t in plan.tables:
             for column, seq in cat.sequences(dst, t.target):
@@ -145,7 +146,7 @@ def _rollback(conn: psycopg.Connection[Any]) -> None:
         pass
 
 
-def _copy_table(src: psycopg.Connection[Any], dst: psycopg.Connection[Any], t: TablePlan, ui: UI) -> None:
+def _copy_table(read: Reader, dst: psycopg.Connection[Any], t: TablePlan, ui: UI) -> None:
     cols = t.column_list()
     source = t.source.ident if t.source.kind == "r" else f"(select {cols} from {t.source.ident})"
     out_sql = f"copy {source} ({cols}) to stdout" if t.source.kind == "r" else f"copy {source} to stdout"
@@ -156,53 +157,23 @@ def _copy_table(src: psycopg.Connection[Any], dst: psycopg.Connection[Any], t: T
     writer = QueuedLibpqWriter(out_cur)
     with ui.progress(f"{t.name}", total) as advance, \
             out_cur.copy(f"copy {t.target.ident} ({cols}) from stdin", writer=writer) as cout:
-        rows: list[bytes | bytearray | memoryview] = []
+        rows: list[bytes | bytearray | memoryview] = []  # whole rows: one each from libpq, many from psql
         size = 0
-        for row in _copy_out(src, out_sql):
+        for row in read(out_sql, t.name):
             rows.append(row)
             size += len(row)
             if size >= CHUNK:
+                before = tr.count
                 cout.write(tr.chunk(rows))
-                advance(len(rows))
+                advance(tr.count - before)
                 rows.clear()
                 size = 0
         if rows:
+            before = tr.count
             cout.write(tr.chunk(rows))
-            advance(len(rows))
+            advance(tr.count - before)
     t.rows = tr.count
     t.exact = True
-
-
-def _copy_out(conn: psycopg.Connection[Any], sql: str) -> Iterator[memoryview]:
-    """The rows of ``COPY ... TO STDOUT``, one per item, read straight from libpq.
-
-    ``Cursor.copy()`` costs about 1 µs more per row than ``PQgetCopyData`` itself (its generator and
-    wait machinery run for every row): 40% of a whole sync of narrow rows. The connection is ours
-    alone for the sync, so the rows are taken from ``conn.pgconn`` directly; the result is checked
-    as a cursor would (an error raises the matching ``psycopg.Error``)."""
-    pgconn = conn.pgconn
-    encoding = conn.info.encoding
-    pgconn.send_query(sql.encode("utf-8"))
-    res = pgconn.get_result()
-    if res is None or res.status != pq.ExecStatus.COPY_OUT:
-        while pgconn.get_result() is not None:
-            pass
-        if res is not None and res.status == pq.ExecStatus.FATAL_ERROR:
-            raise psycopg.errors.error_from_result(res, encoding=encoding)
-        raise psycopg.ProgrammingError(f"{sql} did not start a COPY")
-    get = pgconn.get_copy_data
-    while True:
-        nbytes, data = get(0)
-        if nbytes <= 0:
-            break
-        yield data
-    final = pgconn.get_result()
-    while pgconn.get_result() is not None:
-        pass
-    if nbytes == -2 or final is None or final.status != pq.ExecStatus.COMMAND_OK:
-        if final is not None and final.status == pq.ExecStatus.FATAL_ERROR:
-            raise psycopg.errors.error_from_result(final, encoding=encoding)
-        raise psycopg.OperationalError(pgconn.get_error_message())
 
 
 def _record(root: Path | None, req: SyncRequest, result: SyncResult, outcome: str,
