@@ -11,6 +11,7 @@ failure rolls the target back as it was. Memory stays flat: one chunk (1 MB) of 
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -146,6 +147,17 @@ def _rollback(conn: psycopg.Connection[Any]) -> None:
         pass
 
 
+class BoundedWriter(QueuedLibpqWriter):
+    """psycopg's threaded COPY writer with at most ``MAX_QUEUED`` buffers (~1 MB each) waiting: its own
+    queue holds 1,024, and psql reads faster than a server writes, so memory would follow the table."""
+
+    MAX_QUEUED = 8
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        super().__init__(cursor)
+        self._queue = queue.Queue(maxsize=self.MAX_QUEUED)  # type: ignore[assignment]  # psycopg uses queue.Queue
+
+
 def _copy_table(read: Reader, dst: psycopg.Connection[Any], t: TablePlan, ui: UI) -> None:
     cols = t.column_list()
     source = t.source.ident if t.source.kind == "r" else f"(select {cols} from {t.source.ident})"
@@ -154,7 +166,7 @@ def _copy_table(read: Reader, dst: psycopg.Connection[Any], t: TablePlan, ui: UI
     total = t.source.estimate if t.source.estimate > 0 else None
     out_cur = dst.cursor()
     # the writer thread sends chunks while this thread reads and rewrites the next ones
-    writer = QueuedLibpqWriter(out_cur)
+    writer = BoundedWriter(out_cur)
     with ui.progress(f"{t.name}", total) as advance, \
             out_cur.copy(f"copy {t.target.ident} ({cols}) from stdin", writer=writer) as cout:
         rows: list[bytes | bytearray | memoryview] = []  # whole rows: one each from libpq, many from psql
