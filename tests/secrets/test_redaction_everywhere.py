@@ -33,6 +33,7 @@ ARGS: dict[str, list[tuple[tuple[str, ...], set[int], str]]] = {
     "audit digest": [((), {0, 1}, "root")],
     "backend apply": [(("--env", "production", "--dry-run"), {2}, "root")],  # the project declares no backend
     "backend plan": [(("--env", "production"), {2}, "root")],
+    "monitor probe": [(("--env", "production", "--runs", "2"), {0}, "root")],
     "link supabase": [(("--to", "local", "--env", "production", "--dry-run"), {1}, "root")],  # no Supabase project
     "link firebase": [(("--to", "local", "--env", "production", "--dry-run"), {1}, "root")],  # no Firebase project
     "audit log": [((), {0}, "root")],

@@ -36,6 +36,7 @@ COMMAND_MODULES: dict[str, str] = {
     "access": "access_cmd",
     "backend": "backend_cmd",
     "link": "link_cmd",
+    "monitor": "monitor_cmd",
 }
 
 

@@ -23,7 +23,7 @@ from ..db.files import scan
 from ..db.history import list_versions
 from ..db.plan import find_pending
 from ..errors import MoaiError
-from ..providers.base import Provider
+from ..providers.base import Deployment, Provider
 from ..providers.capabilities import Environments, Hosting
 from . import provenance
 from .pipeline import probe
@@ -82,8 +82,7 @@ def _fill_deployment(row: dict[str, Any], cfg: Config, name: str, provider: Prov
         return
     row["deployment"] = d.id
     row["url"] = (d.production_url if name == "production" else d.extra.get("alias_url") or d.url) or d.url
-    row["_probe"] = (d.production_health_url or d.production_url) if name == "production" else (
-        d.extra.get("alias_path_url") or d.health_url or d.url)
+    row["_probe"] = probe_url(name, d)
     meta = d.extra.get("meta") or {}
     row["commit"] = meta.get("githubCommitSha") or meta.get("commit") if isinstance(meta, dict) else None
     row["deployed_at"] = d.extra.get("assigned_at") or d.created_at
@@ -94,6 +93,13 @@ def _fill_deployment(row: dict[str, Any], cfg: Config, name: str, provider: Prov
         row["dirty"] = git.get("dirty")
         row["deployed_by"] = made.get("who")
         row["deployed_at"] = row["deployed_at"] or made.get("at")
+
+
+def probe_url(name: str, d: Deployment) -> str | None:
+    """The URL this machine can fetch for environment ``name`` served by ``d`` (no special DNS)."""
+    if name == "production":
+        return d.production_health_url or d.production_url
+    return str(d.extra.get("alias_path_url") or "") or d.health_url or d.url
 
 
 def _health(row: dict[str, Any], cfg: Config, providers: Mapping[str, Provider | MoaiError],

@@ -1,0 +1,1 @@
+"""Synthetic checks of deployed sites (``moai-adk monitor``)."""
